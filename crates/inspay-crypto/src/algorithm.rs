@@ -118,8 +118,7 @@ pub fn check_name(name: &str) -> Result<(), AlgorithmError> {
     if n.contains("rc4") || n.contains("arcfour") {
         return forbidden("RC4 is a broken stream cipher");
     }
-    if n.contains("3des") || n.contains("desede") || n.contains("tripledes") || has_des_token(&n)
-    {
+    if n.contains("3des") || n.contains("desede") || n.contains("tripledes") || has_des_token(&n) {
         return forbidden("DES and 3DES have too short keys or blocks");
     }
     if let Some(bits) = rsa_bits(&n) {

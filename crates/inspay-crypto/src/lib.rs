@@ -23,7 +23,9 @@ pub enum CryptoError {
     #[error("invalid key: {0}")]
     InvalidKey(&'static str),
     /// A ciphertext failed authentication or was malformed.
-    #[error("decryption failed: the data was altered, truncated, or sealed with another key or context")]
+    #[error(
+        "decryption failed: the data was altered, truncated, or sealed with another key or context"
+    )]
     Decrypt,
     /// A signature was malformed or did not verify.
     #[error("signature verification failed")]

@@ -15,8 +15,10 @@ use sm2::elliptic_curve::ops::Reduce;
 use sm2::elliptic_curve::point::AffineCoordinates;
 use sm2::elliptic_curve::sec1::ToSec1Point;
 use sm2::elliptic_curve::{Group, PrimeField};
+use sm2::pkcs8::{
+    DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding,
+};
 use sm2::pke::{DecryptingKey, EncryptingKey, Mode};
-use sm2::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 use sm2::{FieldBytes, NonZeroScalar, ProjectivePoint, PublicKey, Scalar, SecretKey};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -105,7 +107,11 @@ impl Sm2PublicKey {
 
     /// The uncompressed SEC1 encoding, `04 || x || y` (65 bytes).
     pub fn to_sec1(&self) -> Vec<u8> {
-        self.key.as_affine().to_sec1_point(false).as_bytes().to_vec()
+        self.key
+            .as_affine()
+            .to_sec1_point(false)
+            .as_bytes()
+            .to_vec()
     }
 
     /// Parses a `-----BEGIN PUBLIC KEY-----` SPKI PEM whose algorithm is an SM2 key.
@@ -148,7 +154,11 @@ impl Sm2PublicKey {
     }
 
     /// `e = SM3(Z || message)` for the given identifier.
-    pub fn message_digest_with_id(&self, id: &[u8], message: &[u8]) -> Result<Sm3Digest, CryptoError> {
+    pub fn message_digest_with_id(
+        &self,
+        id: &[u8],
+        message: &[u8],
+    ) -> Result<Sm3Digest, CryptoError> {
         let z = z_value(id, &self.key)?;
         Ok(sm3_parts(&[&z, message]))
     }
@@ -177,7 +187,11 @@ impl Sm2PublicKey {
     }
 
     /// Verifies a signature given `e = SM3(Z || M)`.
-    pub fn verify_digest(&self, e: &Sm3Digest, signature: &Sm2Signature) -> Result<(), CryptoError> {
+    pub fn verify_digest(
+        &self,
+        e: &Sm3Digest,
+        signature: &Sm2Signature,
+    ) -> Result<(), CryptoError> {
         self.verifier
             .verify_prehash(e, &signature.0)
             .map_err(|_| CryptoError::BadSignature)
@@ -222,8 +236,9 @@ impl Sm2PrivateKey {
     }
 
     fn from_scalar(d: NonZeroScalar) -> Result<Self, CryptoError> {
-        let d_plus_1_inv = Option::<Scalar>::from((*d + Scalar::ONE).invert())
-            .ok_or(CryptoError::InvalidKey("SM2 private key d = n - 1 is not allowed"))?;
+        let d_plus_1_inv = Option::<Scalar>::from((*d + Scalar::ONE).invert()).ok_or(
+            CryptoError::InvalidKey("SM2 private key d = n - 1 is not allowed"),
+        )?;
         let point = PublicKey::from_secret_scalar(&d);
         Ok(Self {
             d,
@@ -357,7 +372,9 @@ fn random_nonzero_scalar() -> Result<NonZeroScalar, CryptoError> {
 /// `Z = SM3(ENTL || ID || a || b || xG || yG || xA || yA)` (GB/T 32918.2, 5.5).
 fn z_value(id: &[u8], key: &PublicKey) -> Result<Sm3Digest, CryptoError> {
     if id.len() > ID_LEN_MAX {
-        return Err(CryptoError::InvalidKey("SM2 identifier longer than 8191 bytes"));
+        return Err(CryptoError::InvalidKey(
+            "SM2 identifier longer than 8191 bytes",
+        ));
     }
     let entl = u16::try_from(id.len() * 8)
         .map_err(|_| CryptoError::InvalidKey("SM2 identifier too long"))?

@@ -57,7 +57,11 @@ fn sm4_matches_gbt_32907() {
             cipher.encrypt_block(&mut state);
         }
         data.copy_from_slice(&state);
-        assert_eq!(hex::encode(data), block["ciphertext"], "{iterations} iterations");
+        assert_eq!(
+            hex::encode(data),
+            block["ciphertext"],
+            "{iterations} iterations"
+        );
     }
 }
 
@@ -110,12 +114,18 @@ fn sm2_signature_example_of_gbt_32918_5_verifies() {
         let mut raw = bytes(&block, "r");
         raw.extend(bytes(&block, "s"));
         let signature = Sm2Signature::from_raw(&raw).expect("r || s");
-        public.verify(message, &signature).expect("standard example verifies");
+        public
+            .verify(message, &signature)
+            .expect("standard example verifies");
         public
             .verify_with_id(id, message, &signature)
             .expect("explicit identifier");
         assert!(public.verify(b"message digesT", &signature).is_err());
-        assert!(public.verify_with_id(b"ALICE123@YAHOO.COM", message, &signature).is_err());
+        assert!(
+            public
+                .verify_with_id(b"ALICE123@YAHOO.COM", message, &signature)
+                .is_err()
+        );
         let mut bad = raw.clone();
         bad[63] ^= 1;
         let bad = Sm2Signature::from_raw(&bad).expect("still in range");
@@ -137,9 +147,11 @@ fn own_signer_agrees_with_reference_implementation() {
         let key = Sm2PrivateKey::generate().expect("key");
         let message = format!("round {round}").into_bytes();
         let ours = key.sign(&message).expect("sign");
-        let reference_verifier =
-            sm2::dsa::VerifyingKey::from_sec1_bytes("1234567812345678", &key.public_key().to_sec1())
-                .expect("point");
+        let reference_verifier = sm2::dsa::VerifyingKey::from_sec1_bytes(
+            "1234567812345678",
+            &key.public_key().to_sec1(),
+        )
+        .expect("point");
         let theirs: sm2::dsa::Signature = {
             let signing =
                 sm2::dsa::SigningKey::from_slice("1234567812345678", key.to_bytes().as_slice())
@@ -147,9 +159,13 @@ fn own_signer_agrees_with_reference_implementation() {
             signing.sign(&message)
         };
         let ours_raw = sm2::dsa::Signature::from_slice(&ours.to_raw()).expect("raw");
-        reference_verifier.verify(&message, &ours_raw).expect("reference accepts ours");
+        reference_verifier
+            .verify(&message, &ours_raw)
+            .expect("reference accepts ours");
         let theirs = Sm2Signature::from_raw(&theirs.to_bytes()).expect("raw");
-        key.public_key().verify(&message, &theirs).expect("we accept reference");
+        key.public_key()
+            .verify(&message, &theirs)
+            .expect("we accept reference");
     }
 }
 
