@@ -1,0 +1,158 @@
+//! Connecting, with durability settings and reconnection backoff (clause 5.3.5.2).
+
+use crate::StoreError;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, the embedded default.
+    Sqlite,
+    /// PostgreSQL, for production and several nodes.
+    Postgres,
+}
+
+impl Backend {
+    /// Recognises the backend from a database URL.
+    pub fn from_url(url: &str) -> Result<Backend, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl)
+        }
+    }
+
+    /// The statement that opens a transaction that will write. SQLite takes the write lock at
+    /// once, so two writers queue instead of failing half-way.
+    pub(crate) const fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        }
+    }
+}
+
+/// Pool sizes and timeouts, set explicitly (every limit is named).
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most connections the pool opens.
+    pub connections_max: u32,
+    /// How long a request waits for a free connection before failing.
+    pub acquire_timeout_ms: u64,
+    /// How many times start-up retries an unreachable database.
+    pub connect_attempts_max: u32,
+    /// First retry delay; doubled each attempt up to `connect_backoff_ms_max`.
+    pub connect_backoff_ms_initial: u64,
+    /// Longest retry delay.
+    pub connect_backoff_ms_max: u64,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self {
+            connections_max: 10,
+            acquire_timeout_ms: 5_000,
+            connect_attempts_max: 8,
+            connect_backoff_ms_initial: 250,
+            connect_backoff_ms_max: 8_000,
+        }
+    }
+}
+
+/// The store: a connection pool and the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    pub(crate) backend: Backend,
+}
+
+impl Store {
+    /// Connects, retrying with exponential backoff while the database is unreachable, then
+    /// applies pending migrations. SQLite runs in WAL mode with `synchronous = FULL`, so an
+    /// acknowledged commit survives a crash or power loss.
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let mut delay_ms = settings.connect_backoff_ms_initial;
+        let mut attempt = 1;
+        let pool = loop {
+            match pool_options(backend, settings).connect(url).await {
+                Ok(pool) => break pool,
+                Err(error) if attempt < settings.connect_attempts_max && is_transient(&error) => {
+                    tracing::warn!(
+                        attempt,
+                        retry_in_ms = delay_ms,
+                        error = %error,
+                        "database unreachable; retrying"
+                    );
+                    tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+                    delay_ms = (delay_ms * 2).min(settings.connect_backoff_ms_max);
+                    attempt += 1;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        };
+        let store = Store { pool, backend };
+        crate::migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// The backend.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for the server's own queries.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks the database answers (the readiness probe). The pool reconnects on its own once
+    /// the database is back; this only reports.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Begins a transaction that will write.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(self.pool.begin_with(self.backend.begin_write()).await?)
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn pool_options(backend: Backend, settings: &PoolSettings) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new()
+        .max_connections(settings.connections_max)
+        .acquire_timeout(Duration::from_millis(settings.acquire_timeout_ms))
+        .test_before_acquire(true);
+    match backend {
+        Backend::Sqlite => options.after_connect(|connection, _| {
+            Box::pin(async move {
+                connection
+                    .execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                    )
+                    .await?;
+                Ok(())
+            })
+        }),
+        Backend::Postgres => options,
+    }
+}
+
+fn is_transient(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
+    )
+}
