@@ -20,7 +20,9 @@ pub const TAG_LEN: usize = 16;
 /// Overhead a seal adds to the plaintext.
 pub const SEAL_OVERHEAD: usize = NONCE_LEN + TAG_LEN;
 
-type Sm4Gcm = AesGcm<sm4::Sm4, U12>;
+mod block;
+
+type Sm4Gcm = AesGcm<block::Sm4Block, U12>;
 
 /// An SM4 key. Redacted in `Debug`, zeroised on drop.
 #[derive(Clone, Zeroize, ZeroizeOnDrop, PartialEq, Eq)]
@@ -102,5 +104,39 @@ impl Sm4Key {
 impl fmt::Debug for Sm4Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Sm4Key([REDACTED])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SM4-GCM on the eight-lane SM4 seals exactly as `aes-gcm` over the RustCrypto `sm4`
+    /// crate does, for random keys, nonces, associated data and plaintexts of 0 to 300 bytes
+    /// (whole and partial eight-block runs), and opens what the reference sealed.
+    /// req: 5.5.1.1
+    #[test]
+    fn gcm_matches_reference_block_cipher() {
+        type Reference = AesGcm<sm4::Sm4, U12>;
+        for length in (0..=300).step_by(7) {
+            let key = Sm4Key::generate().expect("key");
+            let nonce: [u8; NONCE_LEN] = random::bytes().expect("rng");
+            let mut aad = vec![0u8; length % 40];
+            let mut plaintext = vec![0u8; length];
+            random::fill(&mut aad).expect("rng");
+            random::fill(&mut plaintext).expect("rng");
+            let ours = key.seal_with_nonce(&nonce, &aad, &plaintext).expect("seal");
+            let reference = Reference::new(&(*key.expose()).into())
+                .encrypt(
+                    &nonce.into(),
+                    Payload {
+                        msg: &plaintext,
+                        aad: &aad,
+                    },
+                )
+                .expect("reference seal");
+            assert_eq!(&ours[NONCE_LEN..], reference.as_slice(), "length {length}");
+            assert_eq!(*key.open(&aad, &ours).expect("open"), plaintext);
+        }
     }
 }

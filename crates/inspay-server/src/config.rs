@@ -1,0 +1,364 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `INSPAY__`-prefixed
+//! environment variables (`INSPAY__LISTEN__ADDRESS=0.0.0.0:8443`). Every limit is named and
+//! explained here, and [`Settings::validate`] refuses any setting that would break a clause
+//! of the requirement catalogue, naming the clause.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use inspay_crypto::algorithm::check_name;
+use inspay_kms::KeyPurpose;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Which rules apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// Local development: generated certificate and master key are allowed (and marked).
+    Development,
+    /// Production: development keys and certificates are refused.
+    Production,
+}
+
+/// All settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Development or production.
+    pub profile: Profile,
+    /// Where the SQLite database and development material live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; empty means `sqlite://<data_dir>/inspay.db`.
+    pub database_url: String,
+    /// Listeners.
+    pub listen: ListenSettings,
+    /// TLS.
+    pub tls: TlsSettings,
+    /// Where the master key comes from.
+    pub master_key: MasterKeySettings,
+    /// Request limits.
+    pub limits: Limits,
+    /// Database pool.
+    pub database: DatabaseSettings,
+    /// Key maintenance.
+    pub keys: KeySettings,
+    /// Logging.
+    pub log: LogSettings,
+}
+
+/// Listener addresses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenSettings {
+    /// The HTTPS listener.
+    pub address: SocketAddr,
+    /// An optional second listener that requires a client certificate (clause 5.6.2-a3).
+    pub mtls_address: Option<SocketAddr>,
+    /// PEM file of the CA(s) that sign client certificates for the mTLS listener.
+    pub client_ca_file: Option<PathBuf>,
+}
+
+/// TLS settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM certificate chain; empty in development means "generate one".
+    pub certificate_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, SEC1 or PKCS#1).
+    pub private_key_file: Option<PathBuf>,
+    /// Lowest protocol version: "1.2" or "1.3" (clause 5.6.2-a1).
+    pub min_version: String,
+    /// Optional subset of the allowed cipher suites, by rustls name; empty means all allowed.
+    pub cipher_suites: Vec<String>,
+}
+
+/// Master key source.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MasterKeySettings {
+    /// "development", "file", "environment" (`INSPAY_MASTER_KEY`) or "shares".
+    pub source: String,
+    /// Key file for source "file".
+    pub file: Option<PathBuf>,
+    /// Share files for source "shares" (two or more custodians).
+    pub share_files: Vec<PathBuf>,
+}
+
+/// Limits on what a request may be (clause 5.4.2.2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body; larger bodies get 413 before they are read.
+    pub body_bytes_max: usize,
+    /// Most request headers.
+    pub headers_count_max: usize,
+    /// Largest request head (request line plus headers), in bytes; hyper's minimum is 8192.
+    pub head_bytes_max: usize,
+    /// Time a request may take end to end.
+    pub request_timeout_ms: u64,
+    /// Time a client has to finish the TLS handshake.
+    pub handshake_timeout_ms: u64,
+    /// Time a client has to send the request head.
+    pub header_read_timeout_ms: u64,
+    /// How long shutdown waits for in-flight requests.
+    pub shutdown_grace_ms: u64,
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// Most pooled connections.
+    pub connections_max: u32,
+    /// Wait for a free connection.
+    pub acquire_timeout_ms: u64,
+    /// Start-up connection attempts before giving up.
+    pub connect_attempts_max: u32,
+}
+
+/// Key maintenance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeySettings {
+    /// Rotation period per purpose, in days.
+    pub rotation_days: std::collections::BTreeMap<String, u32>,
+    /// How often the server runs scheduled rotation and due destructions.
+    pub maintenance_interval_s: u64,
+    /// How often the server signs an audit checkpoint.
+    pub audit_checkpoint_interval_s: u64,
+    /// How often the server reloads keys (so transitions made on another node take effect).
+    pub reload_interval_s: u64,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `tracing` filter, e.g. "info" or "inspay_server=debug,info".
+    pub filter: String,
+}
+
+/// Longest rotation period allowed for any key, in days (clause 5.2.2.1-b: keys rotate on a
+/// schedule).
+pub const ROTATION_DAYS_MAX: u32 = 730;
+/// Largest body limit accepted.
+pub const BODY_BYTES_MAX_CEILING: usize = 10 * 1024 * 1024;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            profile: Profile::Development,
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            listen: ListenSettings {
+                address: SocketAddr::from(([127, 0, 0, 1], 8443)),
+                mtls_address: None,
+                client_ca_file: None,
+            },
+            tls: TlsSettings {
+                certificate_file: None,
+                private_key_file: None,
+                min_version: "1.2".into(),
+                cipher_suites: vec![],
+            },
+            master_key: MasterKeySettings {
+                source: "development".into(),
+                file: None,
+                share_files: vec![],
+            },
+            limits: Limits {
+                body_bytes_max: 64 * 1024,
+                headers_count_max: 64,
+                head_bytes_max: 16 * 1024,
+                request_timeout_ms: 15_000,
+                handshake_timeout_ms: 10_000,
+                header_read_timeout_ms: 10_000,
+                shutdown_grace_ms: 10_000,
+            },
+            database: DatabaseSettings {
+                connections_max: 10,
+                acquire_timeout_ms: 5_000,
+                connect_attempts_max: 8,
+            },
+            keys: KeySettings {
+                rotation_days: KeyPurpose::ALL
+                    .into_iter()
+                    .map(|purpose| (purpose.name().to_string(), purpose.rotation_days_default()))
+                    .collect(),
+                maintenance_interval_s: 3_600,
+                audit_checkpoint_interval_s: 60,
+                reload_interval_s: 30,
+            },
+            log: LogSettings {
+                filter: "info".into(),
+            },
+        }
+    }
+}
+
+/// A setting that is refused, with the clause it would break.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration refused: {setting}: {reason} (clause {clause})")]
+pub struct ConfigError {
+    /// The setting, as a dotted path.
+    pub setting: String,
+    /// What is wrong and what to do.
+    pub reason: String,
+    /// The requirement it would break.
+    pub clause: &'static str,
+}
+
+fn refuse(setting: &str, reason: impl Into<String>, clause: &'static str) -> ConfigError {
+    ConfigError {
+        setting: setting.into(),
+        reason: reason.into(),
+        clause,
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if given), then `INSPAY__*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Settings, Box<figment::Error>> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment = figment.merge(Env::prefixed("INSPAY__").split("__").lowercase(true));
+        figment.extract().map_err(Box::new)
+    }
+
+    /// The database URL, defaulting to a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}/inspay.db?mode=rwc", self.data_dir.display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The rotation policy for the key store.
+    pub fn rotation_policy(&self) -> inspay_store::keys::RotationPolicy {
+        inspay_store::keys::RotationPolicy {
+            days: KeyPurpose::ALL
+                .into_iter()
+                .map(|purpose| {
+                    let days = self
+                        .keys
+                        .rotation_days
+                        .get(purpose.name())
+                        .copied()
+                        .unwrap_or(purpose.rotation_days_default());
+                    (purpose, days)
+                })
+                .collect(),
+        }
+    }
+
+    /// Refuses settings that would break a clause. Checks that need files (certificates,
+    /// keys) happen when those are loaded.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        match self.tls.min_version.as_str() {
+            "1.2" | "1.3" => {}
+            other => {
+                return Err(refuse(
+                    "tls.min_version",
+                    format!(
+                        "'{other}' is not allowed; use \"1.2\" or \"1.3\" (SSL and TLS 1.0/1.1 have known attacks)"
+                    ),
+                    "5.6.2-a2",
+                ));
+            }
+        }
+        for suite in &self.tls.cipher_suites {
+            check_name(suite)
+                .map_err(|error| refuse("tls.cipher_suites", error.to_string(), "5.5.1.2"))?;
+            if !crate::tls::allowed_suite_names().contains(&suite.as_str()) {
+                return Err(refuse(
+                    "tls.cipher_suites",
+                    format!(
+                        "'{suite}' is not an allowed suite; allowed: {}",
+                        crate::tls::allowed_suite_names().join(", ")
+                    ),
+                    "5.6.2-a1",
+                ));
+            }
+        }
+        let limits = &self.limits;
+        if limits.body_bytes_max == 0 || limits.body_bytes_max > BODY_BYTES_MAX_CEILING {
+            return Err(refuse(
+                "limits.body_bytes_max",
+                format!("must be 1..={BODY_BYTES_MAX_CEILING}"),
+                "5.4.2.2",
+            ));
+        }
+        if !(8..=256).contains(&limits.headers_count_max) {
+            return Err(refuse(
+                "limits.headers_count_max",
+                "must be 8..=256",
+                "5.4.2.2",
+            ));
+        }
+        if !(8192..=1024 * 1024).contains(&limits.head_bytes_max) {
+            return Err(refuse(
+                "limits.head_bytes_max",
+                "must be 8192..=1048576",
+                "5.4.2.2",
+            ));
+        }
+        for (name, days) in &self.keys.rotation_days {
+            if KeyPurpose::parse(name).is_none() {
+                return Err(refuse(
+                    "keys.rotation_days",
+                    format!("unknown key purpose '{name}'"),
+                    "5.5.2.1",
+                ));
+            }
+            if *days == 0 || *days > ROTATION_DAYS_MAX {
+                return Err(refuse(
+                    "keys.rotation_days",
+                    format!(
+                        "{name}: {days} days; keys must rotate at least every {ROTATION_DAYS_MAX} days"
+                    ),
+                    "5.2.2.1-b",
+                ));
+            }
+        }
+        match self.master_key.source.as_str() {
+            "development" | "file" | "environment" | "shares" => {}
+            other => {
+                return Err(refuse(
+                    "master_key.source",
+                    format!("'{other}' is unknown; use file, environment or shares"),
+                    "5.5.2.2",
+                ));
+            }
+        }
+        if self.profile == Profile::Production {
+            if self.master_key.source == "development" {
+                return Err(refuse(
+                    "master_key.source",
+                    "the production profile refuses a development master key; supply one from a file, \
+                     INSPAY_MASTER_KEY or custodian shares",
+                    "5.5.2.2",
+                ));
+            }
+            if self.tls.certificate_file.is_none() || self.tls.private_key_file.is_none() {
+                return Err(refuse(
+                    "tls.certificate_file",
+                    "the production profile needs an operator-supplied certificate and key; \
+                     it refuses the generated development certificate",
+                    "5.6.2-a3",
+                ));
+            }
+            if self.listen.mtls_address.is_some() && self.listen.client_ca_file.is_none() {
+                return Err(refuse(
+                    "listen.client_ca_file",
+                    "the mTLS listener needs a client CA file",
+                    "5.6.2-a3",
+                ));
+            }
+        }
+        Ok(())
+    }
+}

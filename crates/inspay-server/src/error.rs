@@ -1,0 +1,189 @@
+//! The error catalogue (clauses 5.3.5.1, 5.3.5.2, 5.4.2.2).
+//!
+//! Every error a client can see has a stable code, an HTTP status and a safe title. The body
+//! is RFC 9457 `application/problem+json` with the code and a reference; the same reference is
+//! on the log line, which also holds the time, the code location and the error type, so an
+//! operator can go from a customer's screenshot to the cause. Internal details (database
+//! messages, parser messages that may echo input) go to the log only, and even there never
+//! a request's content.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use std::panic::Location;
+
+/// Media type of problem bodies.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+macro_rules! catalogue {
+    ($($variant:ident => ($code:literal, $status:ident, $title:literal),)*) => {
+        /// Stable error codes. Codes are never reused or renumbered.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $(
+                #[doc = $title]
+                $variant,
+            )*
+        }
+
+        impl ErrorCode {
+            /// Every code, for the catalogue document and its test.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable code string.
+            pub const fn code(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $code,)* }
+            }
+
+            /// The HTTP status.
+            pub const fn status(self) -> StatusCode {
+                match self { $(ErrorCode::$variant => StatusCode::$status,)* }
+            }
+
+            /// The safe, human title.
+            pub const fn title(self) -> &'static str {
+                match self { $(ErrorCode::$variant => $title,)* }
+            }
+        }
+    };
+}
+
+catalogue! {
+    MalformedRequest => ("INSPAY-REQ-001", BAD_REQUEST, "The request is malformed."),
+    MalformedJson => ("INSPAY-REQ-002", BAD_REQUEST, "The request body is not valid JSON for this operation."),
+    InvalidField => ("INSPAY-REQ-003", UNPROCESSABLE_ENTITY, "A field has an invalid value."),
+    BodyTooLarge => ("INSPAY-REQ-004", PAYLOAD_TOO_LARGE, "The request body is too large."),
+    UnsupportedMediaType => ("INSPAY-REQ-005", UNSUPPORTED_MEDIA_TYPE, "The request body must be application/json."),
+    NotFound => ("INSPAY-REQ-006", NOT_FOUND, "No such resource."),
+    MethodNotAllowed => ("INSPAY-REQ-007", METHOD_NOT_ALLOWED, "This method is not allowed on this resource."),
+    HeadersTooLarge => ("INSPAY-REQ-008", REQUEST_HEADER_FIELDS_TOO_LARGE, "The request headers are too large."),
+    Internal => ("INSPAY-SYS-001", INTERNAL_SERVER_ERROR, "Something went wrong on our side. Quote the reference if you contact support."),
+    DatabaseUnavailable => ("INSPAY-SYS-002", SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Retry later."),
+    Timeout => ("INSPAY-SYS-003", SERVICE_UNAVAILABLE, "The request took too long. Retry later."),
+    KeysUnavailable => ("INSPAY-SYS-004", SERVICE_UNAVAILABLE, "A cryptographic key needed for this request is not available. Retry later."),
+}
+
+/// An error on its way to the client.
+#[derive(Debug)]
+pub struct ApiError {
+    code: ErrorCode,
+    /// A safe detail for the client (never request content).
+    detail: Option<String>,
+    /// The cause, for the log only.
+    cause: Option<String>,
+    location: &'static Location<'static>,
+}
+
+impl ApiError {
+    /// An error with only a code.
+    #[track_caller]
+    pub fn new(code: ErrorCode) -> Self {
+        Self {
+            code,
+            detail: None,
+            cause: None,
+            location: Location::caller(),
+        }
+    }
+
+    /// Adds a safe detail for the client. Callers pass only fixed text and field names.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds the cause, logged but not returned.
+    pub fn cause(mut self, cause: impl std::fmt::Display) -> Self {
+        self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+}
+
+impl From<inspay_store::StoreError> for ApiError {
+    #[track_caller]
+    fn from(error: inspay_store::StoreError) -> Self {
+        let code = match &error {
+            inspay_store::StoreError::Database(_) => ErrorCode::DatabaseUnavailable,
+            inspay_store::StoreError::Kms(_) => ErrorCode::KeysUnavailable,
+            inspay_store::StoreError::NotFound(_) => ErrorCode::NotFound,
+            _ => ErrorCode::Internal,
+        };
+        ApiError::new(code).cause(error)
+    }
+}
+
+/// An RFC 9457 problem body.
+#[derive(Debug, Serialize)]
+pub struct Problem<'a> {
+    /// A URN naming the code.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The safe title.
+    pub title: &'a str,
+    /// The HTTP status.
+    pub status: u16,
+    /// A safe detail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'a str>,
+    /// The stable code.
+    pub code: &'a str,
+    /// The reference that joins this response to the log line.
+    pub reference: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let reference = new_reference();
+        let location = format!("{}:{}", self.location.file(), self.location.line());
+        let status = self.code.status();
+        if status.is_server_error() {
+            tracing::error!(
+                reference = %reference,
+                code = self.code.code(),
+                error_type = ?self.code,
+                location = %location,
+                cause = self.cause.as_deref().unwrap_or(""),
+                "request failed"
+            );
+        } else {
+            tracing::warn!(
+                reference = %reference,
+                code = self.code.code(),
+                error_type = ?self.code,
+                location = %location,
+                cause = self.cause.as_deref().unwrap_or(""),
+                "request refused"
+            );
+        }
+        problem_response(self.code, self.detail.as_deref(), &reference)
+    }
+}
+
+/// Builds a problem response.
+pub fn problem_response(code: ErrorCode, detail: Option<&str>, reference: &str) -> Response {
+    let body = Problem {
+        kind: format!("urn:inspay:error:{}", code.code()),
+        title: code.title(),
+        status: code.status().as_u16(),
+        detail,
+        code: code.code(),
+        reference,
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (code.status(), json).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    response
+}
+
+/// A fresh error reference: `E` and 16 hex digits from the CSPRNG.
+pub fn new_reference() -> String {
+    let bytes = inspay_crypto::random::bytes::<8>().unwrap_or([0; 8]);
+    format!("E{}", hex::encode_upper(bytes))
+}

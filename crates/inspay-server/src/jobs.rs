@@ -1,0 +1,104 @@
+//! Background work every node runs: reloading keys (so a transition made on another node or
+//! by the CLI takes effect here), signing audit checkpoints, scheduled rotation and due
+//! destructions. Each job logs and carries on after a failure; the next tick retries.
+
+use crate::state::AppState;
+use inspay_store::keys::Actor;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+const SYSTEM: Actor<'static> = Actor {
+    actor: "system",
+    request_id: "scheduler",
+};
+
+/// Starts the jobs; they stop when `shutdown` is cancelled.
+pub fn spawn(state: AppState, shutdown: CancellationToken) {
+    let keys = &state.settings.keys;
+    every(
+        Duration::from_secs(keys.reload_interval_s.max(1)),
+        shutdown.clone(),
+        state.clone(),
+        reload,
+    );
+    every(
+        Duration::from_secs(keys.audit_checkpoint_interval_s.max(1)),
+        shutdown.clone(),
+        state.clone(),
+        checkpoint,
+    );
+    every(
+        Duration::from_secs(keys.maintenance_interval_s.max(1)),
+        shutdown,
+        state,
+        maintain,
+    );
+}
+
+fn every<F, Fut>(period: Duration, shutdown: CancellationToken, state: AppState, job: F)
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = ticker.tick() => job(state.clone()).await,
+            }
+        }
+    });
+}
+
+async fn reload(state: AppState) {
+    match state.store.keyring_load(&state.master).await {
+        Ok(keyring) => state.set_keyring(keyring),
+        Err(error) => {
+            tracing::error!(error = %error, "key reload failed; keeping the keys loaded before")
+        }
+    }
+}
+
+async fn checkpoint(state: AppState) {
+    if let Err(error) = state
+        .store
+        .audit_checkpoint(&state.keyring(), inspay_store::now_ms())
+        .await
+    {
+        tracing::error!(error = %error, "audit checkpoint failed");
+    }
+}
+
+/// Scheduled rotation and due destructions, then a reload so this node uses the result.
+pub async fn maintain(state: AppState) {
+    let now = inspay_store::now_ms();
+    let policy = state.settings.rotation_policy();
+    match state
+        .store
+        .keys_rotate_due(&state.master, &policy, SYSTEM, now)
+        .await
+    {
+        Ok(rotated) => {
+            for key in rotated {
+                tracing::info!(object = %key.object(), "scheduled rotation");
+            }
+        }
+        Err(error) => tracing::error!(error = %error, "scheduled rotation failed"),
+    }
+    match state
+        .store
+        .keys_destroy_due(&state.master, SYSTEM, now)
+        .await
+    {
+        Ok(destroyed) => {
+            for key in destroyed {
+                tracing::warn!(object = %key.object(), "key destroyed after its waiting period");
+            }
+        }
+        Err(error) => tracing::error!(error = %error, "scheduled destruction failed"),
+    }
+    reload(state).await;
+}

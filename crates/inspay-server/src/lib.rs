@@ -1,0 +1,17 @@
+//! The inspay server: configuration, TLS listeners, the HTTP edge, routes, errors, telemetry
+//! and background jobs. The only crate that knows HTTP.
+
+pub mod config;
+pub mod edge;
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod master_key;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod tls;
+
+pub use config::{Profile, Settings};
+pub use startup::Application;

@@ -1,0 +1,304 @@
+//! Building and running the server: keys, store, TLS listeners, background jobs and graceful
+//! shutdown.
+
+use crate::config::{Profile, Settings};
+use crate::edge::{self, EdgeLimits};
+use crate::routes::{health, validate};
+use crate::state::AppState;
+use crate::{jobs, master_key, tls};
+use anyhow::Context;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use inspay_store::audit::{AuditEvent, AuditValue, Outcome};
+use inspay_store::keys::Actor;
+use inspay_store::{PoolSettings, Store};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+use tower_http::catch_panic::CatchPanicLayer;
+
+const STARTUP: Actor<'static> = Actor {
+    actor: "system",
+    request_id: "startup",
+};
+
+/// The client certificate of a mutual-TLS connection, as handlers see it.
+#[derive(Debug, Clone)]
+pub struct ClientCertificate {
+    /// SM3 fingerprint of the DER certificate, hex.
+    pub fingerprint_sm3: String,
+}
+
+/// A built server, listening, not yet serving.
+pub struct Application {
+    state: AppState,
+    main: (TcpListener, TlsAcceptor),
+    mtls: Option<(TcpListener, TlsAcceptor)>,
+    shutdown: CancellationToken,
+    /// Whether the generated development certificate is in use.
+    pub development_certificate: bool,
+    /// The development CA file clients can trust, if generated.
+    pub development_ca: Option<std::path::PathBuf>,
+}
+
+impl Application {
+    /// Validates settings, loads the master key, connects and migrates the store, prepares
+    /// keys, loads TLS material and binds the listeners (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        settings.validate()?;
+        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                settings.data_dir.display()
+            )
+        })?;
+        let master = master_key::load(&settings)?;
+        let identity = tls::server_identity(&settings)?;
+        if identity.development && settings.profile == Profile::Production {
+            anyhow::bail!(
+                "configuration refused: the production profile refuses a development certificate (clause 5.6.2-a3)"
+            );
+        }
+        let pool = PoolSettings {
+            connections_max: settings.database.connections_max,
+            acquire_timeout_ms: settings.database.acquire_timeout_ms,
+            connect_attempts_max: settings.database.connect_attempts_max,
+            ..PoolSettings::default()
+        };
+        let store = Store::connect(&settings.database_url(), &pool)
+            .await
+            .context(
+                "cannot open the database; check database_url and that the database is running",
+            )?;
+        let now = inspay_store::now_ms();
+        store
+            .kms_initialise(&master, &settings.rotation_policy(), STARTUP, now)
+            .await
+            .context("key management could not start")?;
+        let keyring = store
+            .keyring_load(&master)
+            .await
+            .context("cannot load the data keys")?;
+        let main_config = tls::server_config(&settings, &identity, None)?;
+        let main = (
+            TcpListener::bind(settings.listen.address)
+                .await
+                .with_context(|| format!("cannot listen on {}", settings.listen.address))?,
+            TlsAcceptor::from(main_config),
+        );
+        let mtls = match settings.listen.mtls_address {
+            Some(address) => {
+                let ca_file = settings
+                    .listen
+                    .client_ca_file
+                    .as_deref()
+                    .context("listen.mtls_address needs listen.client_ca_file")?;
+                let cas = tls::read_certificates(ca_file)?;
+                let config = tls::server_config(&settings, &identity, Some(&cas))?;
+                Some((
+                    TcpListener::bind(address)
+                        .await
+                        .with_context(|| format!("cannot listen on {address}"))?,
+                    TlsAcceptor::from(config),
+                ))
+            }
+            None => None,
+        };
+        store
+            .audit(
+                &AuditEvent {
+                    actor: "system",
+                    action: "server.start",
+                    object: "server",
+                    outcome: Outcome::Success,
+                    request_id: "startup",
+                    details: &[
+                        ("version", AuditValue::Word(env!("CARGO_PKG_VERSION"))),
+                        (
+                            "profile",
+                            AuditValue::Word(match settings.profile {
+                                Profile::Development => "development",
+                                Profile::Production => "production",
+                            }),
+                        ),
+                    ],
+                },
+                now,
+            )
+            .await?;
+        let state = AppState::new(store, Arc::new(settings), Arc::new(master), keyring);
+        Ok(Application {
+            state,
+            main,
+            mtls,
+            shutdown: CancellationToken::new(),
+            development_certificate: identity.development,
+            development_ca: identity.development_ca,
+        })
+    }
+
+    /// The HTTPS address.
+    pub fn address(&self) -> SocketAddr {
+        self.main
+            .0
+            .local_addr()
+            .unwrap_or_else(|_| self.state.settings.listen.address)
+    }
+
+    /// The mutual-TLS address, if configured.
+    pub fn mtls_address(&self) -> Option<SocketAddr> {
+        self.mtls
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
+    /// A token that stops the server gracefully when cancelled.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// The application state (tests use it to reach the store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the shutdown token is cancelled, then lets in-flight requests finish
+    /// within the grace period.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let Application {
+            state,
+            main,
+            mtls,
+            shutdown,
+            ..
+        } = self;
+        jobs::spawn(state.clone(), shutdown.clone());
+        let router = router(state.clone());
+        let limits = state.settings.limits.clone();
+        let mut tasks = vec![tokio::spawn(serve(
+            main.0,
+            main.1,
+            router.clone(),
+            limits.clone(),
+            shutdown.clone(),
+        ))];
+        if let Some((listener, acceptor)) = mtls {
+            tasks.push(tokio::spawn(serve(
+                listener,
+                acceptor,
+                router,
+                limits,
+                shutdown.clone(),
+            )));
+        }
+        for task in tasks {
+            task.await.context("listener task failed")?;
+        }
+        state.store.close().await;
+        tracing::info!("server stopped");
+        Ok(())
+    }
+}
+
+/// The router with every route and the edge layers.
+pub fn router(state: AppState) -> Router {
+    let limits = EdgeLimits {
+        body_bytes_max: state.settings.limits.body_bytes_max,
+        request_timeout: Duration::from_millis(state.settings.limits.request_timeout_ms),
+    };
+    Router::new()
+        .merge(health::router())
+        .merge(validate::router())
+        .fallback(edge::not_found)
+        .method_not_allowed_fallback(edge::method_not_allowed)
+        .layer(DefaultBodyLimit::max(limits.body_bytes_max))
+        .layer(from_fn_with_state(limits, edge::limits))
+        .layer(CatchPanicLayer::custom(edge::panic_response))
+        .layer(from_fn(edge::request_context))
+        .with_state(state)
+}
+
+async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    router: Router,
+    limits: crate::config::Limits,
+    shutdown: CancellationToken,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .max_buf_size(limits.head_bytes_max)
+        .max_headers(limits.headers_count_max);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.head_bytes_max).unwrap_or(u32::MAX));
+    let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(error = %error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = shutdown.cancelled() => break,
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(error)) => {
+                    tracing::info!(peer = %peer.ip(), error = %error, "TLS handshake refused");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(peer = %peer.ip(), "TLS handshake timed out");
+                    return;
+                }
+            };
+            let client = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|chain| chain.first())
+                .map(|leaf| ClientCertificate {
+                    fingerprint_sm3: hex::encode(inspay_crypto::sm3::sm3(leaf.as_ref())),
+                });
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    if let Some(client) = &client {
+                        request.extensions_mut().insert(client.clone());
+                    }
+                    router.clone().oneshot(request.map(axum::body::Body::new))
+                },
+            );
+            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
+            if let Err(error) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(error = %error, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_millis(limits.shutdown_grace_ms)) => {
+            tracing::warn!("shutdown grace period elapsed with requests still in flight");
+        }
+    }
+}

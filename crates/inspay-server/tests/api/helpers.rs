@@ -1,0 +1,183 @@
+//! `spawn_app` and friends, in the style of zero2prod.
+
+#![allow(dead_code)]
+
+use inspay_server::{Application, Settings};
+use rustls::pki_types::CertificateDer;
+use rustls::pki_types::pem::PemObject;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use tokio_util::sync::CancellationToken;
+
+/// Every log line written by any server in this test binary.
+pub static LOGS: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if let Ok(mut buffer) = self.0.lock() {
+            buffer.extend_from_slice(bytes);
+        }
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    let buffer = LOGS
+        .get_or_init(|| Arc::new(Mutex::new(Vec::new())))
+        .clone();
+    let writer = Capture(buffer);
+    inspay_server::telemetry::init(
+        "debug,hyper=info,h2=info,rustls=info,sqlx=warn",
+        move || writer.clone(),
+    );
+}
+
+/// All captured log text so far.
+pub fn logs() -> String {
+    let buffer = LOGS.get().expect("logs captured").lock().expect("lock");
+    String::from_utf8_lossy(&buffer).into_owned()
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestApp {
+    pub label: &'static str,
+    pub address: std::net::SocketAddr,
+    pub mtls_address: Option<std::net::SocketAddr>,
+    pub client: reqwest::Client,
+    pub ca: Vec<CertificateDer<'static>>,
+    pub shutdown: CancellationToken,
+    pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
+    pub state: inspay_server::state::AppState,
+    pub dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("https://localhost:{}{path}", self.address.port())
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        let _ = self.handle.await;
+    }
+}
+
+/// Settings for a test server: development profile, ports chosen by the OS, data in a
+/// temporary directory, and the given database URL (empty = SQLite in the directory).
+pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
+    let mut settings = Settings::default();
+    settings.data_dir = dir.to_path_buf();
+    settings.database_url = database_url.to_string();
+    settings.listen.address = "127.0.0.1:0".parse().expect("address");
+    settings.database.connect_attempts_max = 2;
+    settings
+}
+
+/// Spawns a server with these settings.
+pub async fn spawn_with(
+    label: &'static str,
+    settings: Settings,
+    dir: tempfile::TempDir,
+) -> TestApp {
+    capture_logs();
+    let app = Application::build(settings).await.expect("server builds");
+    let ca_path: PathBuf = app.development_ca.clone().expect("development CA");
+    let ca: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&ca_path)
+        .expect("ca file")
+        .collect::<Result<_, _>>()
+        .expect("ca pem");
+    let address = app.address();
+    let mtls_address = app.mtls_address();
+    let shutdown = app.shutdown_token();
+    let state = app.state().clone();
+    let handle = tokio::spawn(app.run());
+    TestApp {
+        label,
+        address,
+        mtls_address,
+        client: client(&ca, None),
+        ca,
+        shutdown,
+        handle,
+        state,
+        dir,
+    }
+}
+
+/// An HTTPS client that trusts `ca`, optionally presenting a client certificate.
+pub fn client(
+    ca: &[CertificateDer<'static>],
+    identity: Option<(
+        Vec<CertificateDer<'static>>,
+        rustls::pki_types::PrivateKeyDer<'static>,
+    )>,
+) -> reqwest::Client {
+    let mut roots = rustls::RootCertStore::empty();
+    for certificate in ca {
+        roots.add(certificate.clone()).expect("root");
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots);
+    let config = match identity {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .expect("client cert"),
+        None => builder.with_no_client_auth(),
+    };
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .build()
+        .expect("client")
+}
+
+/// One server per configured database.
+pub async fn spawn_apps() -> Vec<TestApp> {
+    let mut apps = vec![];
+    let dir = tempfile::tempdir().expect("dir");
+    let settings = test_settings(dir.path(), "");
+    apps.push(spawn_with("sqlite", settings, dir).await);
+    if let Some(url) = postgres_database().await {
+        let dir = tempfile::tempdir().expect("dir");
+        let settings = test_settings(dir.path(), &url);
+        apps.push(spawn_with("postgres", settings, dir).await);
+    }
+    apps
+}
+
+/// A fresh PostgreSQL database URL, if PostgreSQL tests are enabled.
+pub async fn postgres_database() -> Option<String> {
+    use sqlx::Connection;
+    let base = std::env::var("INSPAY_TEST_POSTGRES_URL").ok()?;
+    let name = format!("inspay_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("postgres reachable");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    let (server, _) = base.rsplit_once('/').expect("url ends in /db");
+    Some(format!("{server}/{name}"))
+}
+
+/// Parses a problem+json response, checking the media type.
+pub async fn problem(response: reqwest::Response) -> serde_json::Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    assert_eq!(content_type, "application/problem+json");
+    response.json().await.expect("problem body")
+}

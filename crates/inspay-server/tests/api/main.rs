@@ -1,0 +1,10 @@
+//! API tests: the real server on a random port, over real TLS, against a fresh SQLite
+//! database and, when `INSPAY_TEST_POSTGRES_URL` is set, a fresh PostgreSQL database. All in
+//! one test binary so it builds once.
+
+mod edge;
+mod helpers;
+mod leaks;
+mod profile;
+mod resilience;
+mod tls;

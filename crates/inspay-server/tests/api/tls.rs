@@ -1,0 +1,138 @@
+//! TLS versions, suites and mutual TLS, checked with real clients (rustls and OpenSSL).
+
+use crate::helpers::{client, spawn_with, test_settings};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::process::Command;
+
+fn openssl_handshake(port: u16, args: &[&str]) -> bool {
+    use std::io::Write;
+    // "Q" on a line of its own makes s_client close the connection and exit; the timeout
+    // bounds a handshake that never ends.
+    let mut child = Command::new("timeout")
+        .args([
+            "20",
+            "openssl",
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "localhost",
+        ])
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl is installed (.ci/run installs it)");
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(b"Q\n");
+    }
+    let output = child.wait_with_output().expect("openssl ran");
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.contains("Cipher is") && !text.contains("Cipher is (NONE)")
+}
+
+/// TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites are accepted; TLS 1.1 and 1.0, static-RSA
+/// key exchange and CBC suites are refused.
+/// req: 5.6.2-a1
+#[tokio::test]
+async fn only_modern_protocols_and_aead_suites() {
+    let dir = tempfile::tempdir().expect("dir");
+    let settings = test_settings(dir.path(), "");
+    let app = spawn_with("sqlite", settings, dir).await;
+    let port = app.address.port();
+    assert!(openssl_handshake(port, &["-tls1_3"]), "TLS 1.3");
+    assert!(
+        openssl_handshake(
+            port,
+            &["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"]
+        ),
+        "TLS 1.2 ECDHE-GCM"
+    );
+    for refused in [
+        vec!["-tls1_1"],
+        vec!["-tls1"],
+        vec!["-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA"],
+        vec!["-tls1_2", "-cipher", "AES128-GCM-SHA256"],
+        vec!["-tls1_2", "-cipher", "ECDHE-ECDSA-AES256-SHA384"],
+    ] {
+        assert!(
+            !openssl_handshake(port, &refused),
+            "{refused:?} should be refused"
+        );
+    }
+    app.stop().await;
+}
+
+fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, name);
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let certificate = params.self_signed(&key).expect("ca");
+    (certificate.pem(), Issuer::new(params, key))
+}
+
+fn client_identity(
+    issuer: &Issuer<'static, KeyPair>,
+) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let key = KeyPair::generate().expect("key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "partner-app-001");
+    let certificate = params.signed_by(&key, issuer).expect("client cert");
+    (
+        vec![certificate.der().clone()],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+}
+
+/// The mutual-TLS listener accepts a client certificate from the configured CA and refuses
+/// a connection without one or with one from another CA; the plain listener still serves.
+/// req: 5.6.2-a3
+#[tokio::test]
+async fn mutual_tls_listener_requires_a_trusted_client_certificate() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (client_ca, issuer) = ca("partner CA");
+    let ca_file = dir.path().join("client-ca.pem");
+    std::fs::write(&ca_file, client_ca).expect("ca file");
+    let mut settings = test_settings(dir.path(), "");
+    settings.listen.mtls_address = Some("127.0.0.1:0".parse().expect("address"));
+    settings.listen.client_ca_file = Some(ca_file);
+    let app = spawn_with("sqlite", settings, dir).await;
+    let mtls_port = app.mtls_address.expect("mtls listener").port();
+    let url = format!("https://localhost:{mtls_port}/health/live");
+
+    let trusted = client(&app.ca, Some(client_identity(&issuer)));
+    let response = trusted.get(&url).send().await.expect("trusted client");
+    assert_eq!(response.status(), 200);
+
+    assert!(
+        app.client.get(&url).send().await.is_err(),
+        "no client certificate"
+    );
+    let (_, stranger) = ca("some other CA");
+    let untrusted = client(&app.ca, Some(client_identity(&stranger)));
+    assert!(
+        untrusted.get(&url).send().await.is_err(),
+        "certificate from another CA"
+    );
+
+    let plain = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .expect("plain listener");
+    assert_eq!(plain.status(), 200);
+    let logs = crate::helpers::logs();
+    assert!(
+        logs.contains("TLS handshake refused"),
+        "refusals are logged"
+    );
+    app.stop().await;
+}
