@@ -1,21 +1,42 @@
 //! The `inspay` command line: a thin shell over the library crates.
 
 mod bench;
+mod commands;
 
 use clap::{Parser, Subcommand};
+use std::path::PathBuf;
 
 /// The application identifier (clause 6.3.5): unique, stable across versions.
 const APPLICATION_ID: &str = "cn.inspay.payment-platform";
 
 #[derive(Debug, Parser)]
-#[command(name = "inspay", version, about = "inspay insurance payment platform")]
+#[command(
+    name = "inspay",
+    version,
+    about = "inspay insurance payment platform",
+    after_help = "Examples:\n  inspay serve\n  inspay --config /etc/inspay/inspay.toml keys list\n  inspay audit verify"
+)]
 struct Cli {
+    /// Configuration file (TOML). Settings can also come from INSPAY__SECTION__KEY variables.
+    #[arg(long, global = true, env = "INSPAY_CONFIG")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the HTTPS server (development profile by default: generated certificate and key).
+    #[command(
+        after_help = "Examples:\n  inspay serve\n  INSPAY__PROFILE=production inspay --config prod.toml serve"
+    )]
+    Serve,
+    /// Manage data keys: list, rotate, suspend, destroy, rewrap, export public keys.
+    #[command(subcommand)]
+    Keys(commands::keys::KeysCommand),
+    /// Verify or checkpoint the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(commands::audit::AuditCommand),
     /// Run benchmarks and compare them with a reference measured in the same run.
     #[command(subcommand, after_help = "Example:\n  inspay bench crypto")]
     Bench(bench::BenchCommand),
@@ -24,17 +45,30 @@ enum Command {
     Version,
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Bench(command) => bench::run(command),
         Command::Version => {
             println!(
-                "{APPLICATION_ID} {} ({})",
+                "{APPLICATION_ID} {} (commit {})",
                 env!("CARGO_PKG_VERSION"),
                 env!("INSPAY_BUILD_COMMIT")
             );
             Ok(())
+        }
+        Command::Serve => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::serve::run(cli.config.as_deref()))),
+        Command::Keys(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::keys::run(cli.config.as_deref(), command))),
+        Command::Audit(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::audit::run(cli.config.as_deref(), command))),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
         }
     }
 }
