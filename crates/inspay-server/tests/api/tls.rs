@@ -145,3 +145,76 @@ async fn mutual_tls_listener_requires_a_trusted_client_certificate() {
     );
     app.stop().await;
 }
+
+/// Operator certificates with a 2048-bit RSA key or a SHA-1 signature are refused when the
+/// server loads them, naming clause 5.5.1.2; a 3072-bit RSA certificate with SHA-256 loads.
+/// req: 5.5.1.2
+#[tokio::test]
+async fn weak_operator_certificates_are_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    let make = |name: &str, args: &[&str]| {
+        let cert = dir.path().join(format!("{name}.pem"));
+        let key = dir.path().join(format!("{name}-key.pem"));
+        let status = Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+            ])
+            .args(args)
+            .args([
+                "-keyout",
+                key.to_str().expect("path"),
+                "-out",
+                cert.to_str().expect("path"),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl is installed");
+        assert!(status.success(), "openssl req {name}");
+        (cert, key)
+    };
+    let cases = [
+        (
+            "rsa2048",
+            make("rsa2048", &["-newkey", "rsa:2048", "-sha256"]),
+            false,
+        ),
+        (
+            "sha1",
+            make(
+                "sha1",
+                &[
+                    "-newkey",
+                    "ec",
+                    "-pkeyopt",
+                    "ec_paramgen_curve:P-256",
+                    "-sha1",
+                ],
+            ),
+            false,
+        ),
+        (
+            "rsa3072",
+            make("rsa3072", &["-newkey", "rsa:3072", "-sha256"]),
+            true,
+        ),
+    ];
+    for (name, (cert, _key), accepted) in cases {
+        let result = inspay_server::tls::read_certificates(&cert);
+        match (result, accepted) {
+            (Ok(_), true) => {}
+            (Err(error), false) => {
+                let message = error.to_string();
+                assert!(message.contains("5.5.1.2"), "{name}: {message}");
+            }
+            (Ok(_), false) => panic!("{name} was accepted"),
+            (Err(error), true) => panic!("{name} was refused: {error}"),
+        }
+    }
+}

@@ -121,6 +121,18 @@ pub async fn run(config: Option<&Path>, command: KeysCommand) -> anyhow::Result<
     }
     let master = inspay_server::master_key::load(&settings)?;
     let operator = super::operator();
+    // Checks the master key against the stored check value (or initialises a new install).
+    store
+        .kms_initialise(
+            &master,
+            &settings.rotation_policy(),
+            Actor {
+                actor: &operator,
+                request_id: &super::command_id(),
+            },
+            inspay_store::now_ms(),
+        )
+        .await?;
     let id = super::command_id();
     let who = Actor {
         actor: &operator,
