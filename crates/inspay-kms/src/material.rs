@@ -17,7 +17,7 @@ pub enum KeyMaterial {
     /// An HMAC-SM3 key.
     Hmac(SecretBytes),
     /// An SM2 private key.
-    Sm2(Sm2PrivateKey),
+    Sm2(Box<Sm2PrivateKey>),
 }
 
 impl KeyMaterial {
@@ -30,7 +30,7 @@ impl KeyMaterial {
                 KeyMaterial::Hmac(SecretBytes::from_slice(&*bytes))
             }
             KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning => {
-                KeyMaterial::Sm2(Sm2PrivateKey::generate()?)
+                KeyMaterial::Sm2(Box::new(Sm2PrivateKey::generate()?))
             }
         })
     }
@@ -55,7 +55,7 @@ impl KeyMaterial {
                 KeyMaterial::Hmac(SecretBytes::from_slice(bytes))
             }
             KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning => {
-                KeyMaterial::Sm2(Sm2PrivateKey::from_bytes(bytes)?)
+                KeyMaterial::Sm2(Box::new(Sm2PrivateKey::from_bytes(bytes)?))
             }
         })
     }

@@ -46,7 +46,10 @@ async fn fresh_chain(test: &TestStore) {
     let master = initialised(test).await;
     let ring = test.store.keyring_load(&master).await.expect("ring");
     write_entries(&test.store, 20).await;
-    test.store.audit_checkpoint(&ring, 6_000_000).await.expect("checkpoint");
+    test.store
+        .audit_checkpoint(&ring, 6_000_000)
+        .await
+        .expect("checkpoint");
     let report = test.store.audit_verify(None, |_| {}).await.expect("verify");
     assert!(report.is_intact(), "{}: {:?}", test.label, report.problems);
     assert!(report.checkpoints >= 1);
@@ -55,7 +58,11 @@ async fn fresh_chain(test: &TestStore) {
 
 async fn problems(test: &TestStore) -> Vec<(i64, String)> {
     let report = test.store.audit_verify(None, |_| {}).await.expect("verify");
-    assert!(!report.is_intact(), "{}: tampering not detected", test.label);
+    assert!(
+        !report.is_intact(),
+        "{}: tampering not detected",
+        test.label
+    );
     report.problems
 }
 
@@ -66,7 +73,10 @@ async fn database_refuses_changes_to_the_audit_log() {
     for test in stores().await {
         initialised(&test).await;
         write_entries(&test.store, 2).await;
-        for statement in ["UPDATE audit_log SET actor = 'x' WHERE seq = 1", "DELETE FROM audit_log WHERE seq = 1"] {
+        for statement in [
+            "UPDATE audit_log SET actor = 'x' WHERE seq = 1",
+            "DELETE FROM audit_log WHERE seq = 1",
+        ] {
             let result = sqlx::query(statement).execute(test.store.pool()).await;
             assert!(result.is_err(), "{}: {statement} was allowed", test.label);
         }
@@ -84,7 +94,12 @@ async fn modified_entry_is_detected() {
             .await
             .expect("tamper");
         let found = problems(&test).await;
-        assert!(found.iter().any(|(seq, what)| *seq == 10 && what.contains("modified")), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(seq, what)| *seq == 10 && what.contains("modified")),
+            "{found:?}"
+        );
     }
 }
 
@@ -99,10 +114,16 @@ async fn deleted_entry_is_detected() {
             .await
             .expect("tamper");
         let found = problems(&test).await;
-        assert!(found.iter().any(|(_, what)| what.contains("missing")), "{found:?}");
+        assert!(
+            found.iter().any(|(_, what)| what.contains("missing")),
+            "{found:?}"
+        );
 
         let max: i64 = sqlx::Row::try_get(
-            &sqlx::query("SELECT MAX(seq) FROM audit_log").fetch_one(test.store.pool()).await.expect("max"),
+            &sqlx::query("SELECT MAX(seq) FROM audit_log")
+                .fetch_one(test.store.pool())
+                .await
+                .expect("max"),
             0,
         )
         .expect("max");
@@ -112,7 +133,10 @@ async fn deleted_entry_is_detected() {
             .await
             .expect("tamper tail");
         let found = problems(&test).await;
-        assert!(found.iter().any(|(_, what)| what.contains("head")), "{found:?}");
+        assert!(
+            found.iter().any(|(_, what)| what.contains("head")),
+            "{found:?}"
+        );
     }
 }
 
@@ -133,7 +157,10 @@ async fn inserted_entry_is_detected() {
             .await
             .expect("shift back");
         let prev: String = sqlx::Row::try_get(
-            &sqlx::query("SELECT hash FROM audit_log WHERE seq = 7").fetch_one(test.store.pool()).await.expect("prev"),
+            &sqlx::query("SELECT hash FROM audit_log WHERE seq = 7")
+                .fetch_one(test.store.pool())
+                .await
+                .expect("prev"),
             0,
         )
         .expect("hash");
@@ -168,7 +195,12 @@ async fn inserted_entry_is_detected() {
         .await
         .expect("insert");
         let found = problems(&test).await;
-        assert!(found.iter().any(|(seq, what)| *seq == 9 && what.contains("does not follow")), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(seq, what)| *seq == 9 && what.contains("does not follow")),
+            "{found:?}"
+        );
     }
 }
 
@@ -183,10 +215,16 @@ async fn reordered_entries_are_detected() {
             "UPDATE audit_log SET seq = 4 WHERE seq = 5",
             "UPDATE audit_log SET seq = 5 WHERE seq = -1",
         ] {
-            sqlx::query(statement).execute(test.store.pool()).await.expect("swap");
+            sqlx::query(statement)
+                .execute(test.store.pool())
+                .await
+                .expect("swap");
         }
         let found = problems(&test).await;
-        assert!(found.iter().any(|(seq, _)| *seq == 4 || *seq == 5), "{found:?}");
+        assert!(
+            found.iter().any(|(seq, _)| *seq == 4 || *seq == 5),
+            "{found:?}"
+        );
     }
 }
 
@@ -206,14 +244,16 @@ async fn rewritten_chain_is_caught_by_the_signed_checkpoint() {
             entry.prev_hash = prev.clone();
             entry.hash = entry.expected_hash();
             prev = entry.hash.clone();
-            sqlx::query("UPDATE audit_log SET outcome = $2, prev_hash = $3, hash = $4 WHERE seq = $1")
-                .bind(entry.seq)
-                .bind(&entry.outcome)
-                .bind(&entry.prev_hash)
-                .bind(&entry.hash)
-                .execute(test.store.pool())
-                .await
-                .expect("rewrite");
+            sqlx::query(
+                "UPDATE audit_log SET outcome = $2, prev_hash = $3, hash = $4 WHERE seq = $1",
+            )
+            .bind(entry.seq)
+            .bind(&entry.outcome)
+            .bind(&entry.prev_hash)
+            .bind(&entry.hash)
+            .execute(test.store.pool())
+            .await
+            .expect("rewrite");
         }
         sqlx::query("UPDATE audit_head SET hash = $1")
             .bind(&prev)
@@ -221,6 +261,9 @@ async fn rewritten_chain_is_caught_by_the_signed_checkpoint() {
             .await
             .expect("head");
         let found = problems(&test).await;
-        assert!(found.iter().all(|(_, what)| what.contains("checkpoint")), "{found:?}");
+        assert!(
+            found.iter().all(|(_, what)| what.contains("checkpoint")),
+            "{found:?}"
+        );
     }
 }

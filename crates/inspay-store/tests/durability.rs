@@ -14,7 +14,9 @@ async fn durability_child_writer() {
     let Ok(url) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let store = Store::connect(&url, &PoolSettings::default()).await.expect("connect");
+    let store = Store::connect(&url, &PoolSettings::default())
+        .await
+        .expect("connect");
     for index in 0..100_000i64 {
         store
             .audit(
@@ -42,7 +44,12 @@ async fn acknowledged_writes_survive_a_kill() {
     let dir = tempfile::tempdir().expect("dir");
     let url = format!("sqlite://{}/inspay.db?mode=rwc", dir.path().display());
     let mut child = Command::new(std::env::current_exe().expect("exe"))
-        .args(["--exact", "durability_child_writer", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "durability_child_writer",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, &url)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -63,22 +70,37 @@ async fn acknowledged_writes_survive_a_kill() {
     child.wait().expect("reap");
     assert!(acknowledged >= 200, "child wrote {acknowledged}");
 
-    let store = Store::connect(&url, &PoolSettings::default()).await.expect("reopen");
+    let store = Store::connect(&url, &PoolSettings::default())
+        .await
+        .expect("reopen");
     let mut connection = store.pool().acquire().await.expect("connection");
     let mode: String = sqlx::Row::try_get(
-        &sqlx::query("PRAGMA journal_mode").fetch_one(&mut *connection).await.expect("mode"),
+        &sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&mut *connection)
+            .await
+            .expect("mode"),
         0,
     )
     .expect("mode");
     let sync: i64 = sqlx::Row::try_get(
-        &sqlx::query("PRAGMA synchronous").fetch_one(&mut *connection).await.expect("sync"),
+        &sqlx::query("PRAGMA synchronous")
+            .fetch_one(&mut *connection)
+            .await
+            .expect("sync"),
         0,
     )
     .expect("sync");
-    assert_eq!((mode.as_str(), sync), ("wal", 2), "WAL with synchronous=FULL");
+    assert_eq!(
+        (mode.as_str(), sync),
+        ("wal", 2),
+        "WAL with synchronous=FULL"
+    );
     drop(connection);
     let stored = store.audit_len().await.expect("count");
-    assert!(stored >= acknowledged, "{stored} rows stored, {acknowledged} acknowledged");
+    assert!(
+        stored >= acknowledged,
+        "{stored} rows stored, {acknowledged} acknowledged"
+    );
     let report = store.audit_verify(None, |_| {}).await.expect("verify");
     assert!(report.is_intact(), "{:?}", report.problems);
 }

@@ -72,9 +72,11 @@ impl TestApp {
 /// Settings for a test server: development profile, ports chosen by the OS, data in a
 /// temporary directory, and the given database URL (empty = SQLite in the directory).
 pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
-    let mut settings = Settings::default();
-    settings.data_dir = dir.to_path_buf();
-    settings.database_url = database_url.to_string();
+    let mut settings = Settings {
+        data_dir: dir.to_path_buf(),
+        database_url: database_url.to_string(),
+        ..Settings::default()
+    };
     settings.listen.address = "127.0.0.1:0".parse().expect("address");
     settings.database.connect_attempts_max = 2;
     settings

@@ -62,7 +62,8 @@ async fn production_refuses_development_keys_and_certificates() {
 async fn weak_settings_are_refused() {
     let dir = tempfile::tempdir().expect("dir");
     let base = test_settings(dir.path(), "");
-    let cases: Vec<(Box<dyn Fn(&mut Settings)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut Settings)>;
+    let cases: Vec<(Change, &str)> = vec![
         (Box::new(|s| s.tls.min_version = "1.1".into()), "5.6.2-a2"),
         (
             Box::new(|s| s.tls.cipher_suites = vec!["TLS_RSA_WITH_RC4_128_SHA".into()]),
