@@ -141,6 +141,19 @@ pub fn check_rsa_modulus_bits(bits: usize) -> Result<(), AlgorithmError> {
     Ok(())
 }
 
+/// The name of a signature algorithm known to be weak, by its X.509 object identifier, so
+/// that a certificate signed with it can be refused through [`check_name`].
+pub fn weak_signature_oid_name(oid: &str) -> Option<&'static str> {
+    match oid {
+        "1.2.840.113549.1.1.4" => Some("md5WithRSAEncryption"),
+        "1.2.840.113549.1.1.5" => Some("sha1WithRSAEncryption"),
+        "1.2.840.10045.4.1" => Some("ecdsa-with-SHA1"),
+        "1.2.840.10040.4.3" => Some("dsa-with-sha1"),
+        "1.3.14.3.2.29" => Some("sha1WithRSA"),
+        _ => None,
+    }
+}
+
 fn normalise(name: &str) -> String {
     name.chars()
         .filter(|c| c.is_ascii_alphanumeric())

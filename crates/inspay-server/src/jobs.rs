@@ -3,6 +3,7 @@
 //! destructions. Each job logs and carries on after a failure; the next tick retries.
 
 use crate::state::AppState;
+use inspay_store::audit::{AuditEvent, Outcome};
 use inspay_store::keys::Actor;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -100,5 +101,36 @@ pub async fn maintain(state: AppState) {
         }
         Err(error) => tracing::error!(error = %error, "scheduled destruction failed"),
     }
-    reload(state).await;
+    reload(state.clone()).await;
+    verify_records(&state).await;
+}
+
+/// The scheduled integrity check of stored records (clause 5.6.1-b): every protected row's
+/// MAC is recomputed; a mismatch is logged and audited as a security event.
+async fn verify_records(state: &AppState) {
+    let keyring = state.keyring();
+    match state.store.persons_verify(&keyring).await {
+        Ok(failing) if failing.is_empty() => tracing::info!("record integrity check passed"),
+        Ok(failing) => {
+            tracing::error!(
+                rows = failing.len(),
+                "record integrity check failed: rows changed outside inspay"
+            );
+            for id in failing {
+                let object = format!("person:{id}");
+                let event = AuditEvent {
+                    actor: SYSTEM.actor,
+                    action: "integrity.record-mac-mismatch",
+                    object: &object,
+                    outcome: Outcome::Failure,
+                    request_id: SYSTEM.request_id,
+                    details: &[],
+                };
+                if let Err(error) = state.store.audit(&event, inspay_store::now_ms()).await {
+                    tracing::error!(error = %error, "could not audit an integrity failure");
+                }
+            }
+        }
+        Err(error) => tracing::error!(error = %error, "record integrity check could not run"),
+    }
 }

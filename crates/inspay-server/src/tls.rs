@@ -7,7 +7,7 @@
 //! any certificate carrying that marker.
 
 use crate::config::{Profile, Settings};
-use inspay_crypto::algorithm::{check_name, check_rsa_modulus_bits};
+use inspay_crypto::algorithm::{check_name, check_rsa_modulus_bits, weak_signature_oid_name};
 use rustls::ServerConfig;
 use rustls::crypto::CryptoProvider;
 use rustls::server::WebPkiClientVerifier;
@@ -162,7 +162,7 @@ pub fn check_certificate(certificate: &CertificateDer<'_>) -> Result<(), String>
     let parsed = x509_cert::Certificate::from_der(certificate.as_ref())
         .map_err(|_| "a certificate could not be parsed".to_string())?;
     let signature_oid = parsed.signature_algorithm().oid.to_string();
-    if let Some(name) = weak_signature_name(&signature_oid) {
+    if let Some(name) = weak_signature_oid_name(&signature_oid) {
         check_name(name).map_err(|error| error.to_string())?;
     }
     let spki = &parsed.tbs_certificate().subject_public_key_info();
@@ -172,17 +172,6 @@ pub fn check_certificate(certificate: &CertificateDer<'_>) -> Result<(), String>
         check_rsa_modulus_bits(bits).map_err(|error| error.to_string())?;
     }
     Ok(())
-}
-
-fn weak_signature_name(oid: &str) -> Option<&'static str> {
-    match oid {
-        "1.2.840.113549.1.1.4" => Some("md5WithRSAEncryption"),
-        "1.2.840.113549.1.1.5" => Some("sha1WithRSAEncryption"),
-        "1.2.840.10045.4.1" => Some("ecdsa-with-SHA1"),
-        "1.2.840.10040.4.3" => Some("dsa-with-sha1"),
-        "1.3.14.3.2.29" => Some("sha1WithRSA"),
-        _ => None,
-    }
 }
 
 /// The modulus size of a PKCS#1 RSAPublicKey.

@@ -4,6 +4,7 @@
 
 mod edge;
 mod helpers;
+mod integrity;
 mod leaks;
 mod profile;
 mod resilience;
