@@ -187,3 +187,34 @@ pub fn new_reference() -> String {
     let bytes = inspay_crypto::random::bytes::<8>().unwrap_or([0; 8]);
     format!("E{}", hex::encode_upper(bytes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codes are unique and well formed; request errors are 4xx and system errors 5xx, so a
+    /// client's mistake never shows as a server fault and the reverse.
+    /// req: 5.3.5.1
+    #[test]
+    fn catalogue_codes_are_unique_and_consistent() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let text = code.code();
+            assert!(seen.insert(text), "{text} used twice");
+            let (family, number) = text
+                .strip_prefix("INSPAY-")
+                .and_then(|rest| rest.split_once('-'))
+                .expect("INSPAY-FAMILY-NNN");
+            assert!(
+                number.len() == 3 && number.bytes().all(|b| b.is_ascii_digit()),
+                "{text}"
+            );
+            match family {
+                "REQ" => assert!(code.status().is_client_error(), "{text}"),
+                "SYS" => assert!(code.status().is_server_error(), "{text}"),
+                other => panic!("unknown family {other}"),
+            }
+            assert!(code.title().ends_with('.'), "{text}: titles are sentences");
+        }
+    }
+}
