@@ -111,6 +111,13 @@ pub async fn limits(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
+    // hyper bounds the header count for HTTP/1.1 only; HTTP/2 bounds the total size. Count
+    // here too, so both protocols answer the same.
+    if request.headers().len() > limits.headers_count_max {
+        return ApiError::new(ErrorCode::HeadersTooLarge)
+            .detail(format!("at most {} headers", limits.headers_count_max))
+            .into_response();
+    }
     if declared.is_some_and(|length| length > limits.body_bytes_max) {
         return ApiError::new(ErrorCode::BodyTooLarge)
             .detail(format!("at most {} bytes", limits.body_bytes_max))
@@ -129,6 +136,8 @@ pub struct EdgeLimits {
     pub body_bytes_max: usize,
     /// Longest request.
     pub request_timeout: Duration,
+    /// Most request headers.
+    pub headers_count_max: usize,
 }
 
 /// The answer for paths that match no route.

@@ -103,6 +103,35 @@ pub async fn maintain(state: AppState) {
     }
     reload(state.clone()).await;
     verify_records(&state).await;
+    verify_audit_chain(&state).await;
+}
+
+/// The scheduled check that the audit log was not tampered with (clause 5.4.4.2).
+async fn verify_audit_chain(state: &AppState) {
+    match state.store.audit_verify(None, |_| {}).await {
+        Ok(report) if report.is_intact() => {
+            tracing::info!(
+                entries = report.entries,
+                checkpoint = report.last_checkpoint_seq,
+                "audit chain intact"
+            );
+        }
+        Ok(report) => {
+            tracing::error!(problems = report.problems.len(), first = ?report.problems.first(), "audit chain broken");
+            let event = AuditEvent {
+                actor: SYSTEM.actor,
+                action: "integrity.audit-chain-broken",
+                object: "audit_log",
+                outcome: Outcome::Failure,
+                request_id: SYSTEM.request_id,
+                details: &[],
+            };
+            if let Err(error) = state.store.audit(&event, inspay_store::now_ms()).await {
+                tracing::error!(error = %error, "could not audit an audit-chain failure");
+            }
+        }
+        Err(error) => tracing::error!(error = %error, "audit chain check could not run"),
+    }
 }
 
 /// The scheduled integrity check of stored records (clause 5.6.1-b): every protected row's

@@ -211,6 +211,7 @@ pub fn router(state: AppState) -> Router {
     let limits = EdgeLimits {
         body_bytes_max: state.settings.limits.body_bytes_max,
         request_timeout: Duration::from_millis(state.settings.limits.request_timeout_ms),
+        headers_count_max: state.settings.limits.headers_count_max,
     };
     Router::new()
         .merge(health::router())

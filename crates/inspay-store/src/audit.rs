@@ -327,7 +327,8 @@ impl Store {
             .collect()
     }
 
-    /// Proves the chain and its checkpoints. `pinned` public keys, if given, replace the
+    /// Proves the chain and its checkpoints. Checkpoints signed by a key marked compromised
+    /// do not count. `pinned` public keys, if given, replace the
     /// audit-signing public keys stored in the database (an auditor pins the exported key, so
     /// a key swapped in the database does not vouch for a rewritten chain). `progress` is
     /// called with the number of entries checked so far.
@@ -428,7 +429,8 @@ impl Store {
 
     async fn audit_public_keys(&self) -> Result<Vec<(u32, Sm2PublicKey)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT version, public_key_pem FROM data_keys WHERE purpose = $1 AND public_key_pem IS NOT NULL",
+            "SELECT version, public_key_pem FROM data_keys
+             WHERE purpose = $1 AND public_key_pem IS NOT NULL AND state <> 'compromised'",
         )
         .bind(KeyPurpose::AuditSigning.name())
         .fetch_all(&self.pool)

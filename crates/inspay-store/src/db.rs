@@ -73,7 +73,8 @@ pub struct Store {
 impl Store {
     /// Connects, retrying with exponential backoff while the database is unreachable, then
     /// applies pending migrations. SQLite runs in WAL mode with `synchronous = FULL`, so an
-    /// acknowledged commit survives a crash or power loss.
+    /// acknowledged commit survives a crash or power loss, and with `secure_delete` so that
+    /// overwritten or deleted content (a destroyed key's wrapped bytes) is zeroed in the file.
     pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
@@ -140,7 +141,8 @@ fn pool_options(backend: Backend, settings: &PoolSettings) -> AnyPoolOptions {
                 connection
                     .execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                         PRAGMA secure_delete = ON;",
                     )
                     .await?;
                 Ok(())

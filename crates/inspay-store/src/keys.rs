@@ -345,6 +345,13 @@ impl Store {
         now_ms: i64,
     ) -> Result<Vec<KeyPurpose>, StoreError> {
         let mut tx = self.begin_write().await?;
+        if self.backend == crate::Backend::Postgres {
+            // Nodes starting together on an empty database take turns (SQLite's write lock
+            // already does this).
+            sqlx::query("SELECT pg_advisory_xact_lock(7274720002)")
+                .execute(&mut *tx)
+                .await?;
+        }
         let stored: Option<String> =
             sqlx::query("SELECT master_check_value FROM kms_meta WHERE id = 1")
                 .fetch_optional(&mut *tx)
@@ -564,6 +571,13 @@ impl Store {
                 self.key_transition(master, purpose, version, KeyEvent::Destroy, 0, who, now_ms)
                     .await?,
             );
+        }
+        if !destroyed.is_empty() && self.backend == crate::Backend::Sqlite {
+            // secure_delete zeroed the page in the database file; the old page image may still
+            // sit in the write-ahead log until a checkpoint, so fold the log in and truncate it.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
         }
         Ok(destroyed)
     }

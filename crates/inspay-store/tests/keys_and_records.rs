@@ -418,12 +418,32 @@ async fn rewrap_then_destroy_makes_unrewrapped_data_unrecoverable() {
             )
             .await
             .expect("schedule");
+        let doomed: Vec<u8> = sqlx::query(
+            "SELECT wrapped FROM data_keys WHERE purpose = 'field-encryption' AND version = 2",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("row")
+        .try_get(0)
+        .expect("wrapped");
         let destroyed = store
             .keys_destroy_due(&master, WHO, 6_000_000 + 7 * DAY_MS)
             .await
             .expect("destroy");
         assert_eq!(destroyed.len(), 1, "{destroyed:?}");
         assert_eq!(destroyed[0].state, KeyState::Destroyed);
+        if let Some(dir) = &test._dir {
+            // Gone from the database file and from the write-ahead log.
+            for entry in std::fs::read_dir(dir.path()).expect("dir") {
+                let bytes = std::fs::read(entry.expect("entry").path()).expect("file");
+                assert!(
+                    !bytes
+                        .windows(doomed.len())
+                        .any(|window| window == doomed.as_slice()),
+                    "the destroyed key's wrapped bytes remain on disk"
+                );
+            }
+        }
         let wrapped: Option<Vec<u8>> = sqlx::query(
             "SELECT wrapped FROM data_keys WHERE purpose = 'field-encryption' AND version = 2",
         )

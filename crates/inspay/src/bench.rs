@@ -644,14 +644,14 @@ fn report(ours: &Ours, reference: Option<&Reference>) -> Vec<String> {
             )
         })
         .collect();
-    if let Ok(Some(share)) = LEAST_CPU_SHARE.lock().map(|least| *least) {
-        if share < 0.9 {
-            println!(
-                "Note: the machine was busy; the measuring thread got as little as {:.0}% of a \
-                 CPU. Rates are per CPU-second so they stay comparable, but expect noise.",
-                share * 100.0
-            );
-        }
+    if let Ok(Some(share)) = LEAST_CPU_SHARE.lock().map(|least| *least)
+        && share < 0.9
+    {
+        println!(
+            "Note: the machine was busy; the measuring thread got as little as {:.0}% of a \
+             CPU. Rates are per CPU-second so they stay comparable, but expect noise.",
+            share * 100.0
+        );
     }
     if judged.is_empty() {
         println!("Summary: OpenSSL not measured; no targets judged.");

@@ -39,6 +39,12 @@ const CATALOGUE: &str = "../shared/spec/requirements.md";
 const MATRIX: &str = "docs/compliance.md";
 /// Where tagged tests live, relative to the repository root.
 const SOURCES: &str = "crates";
+/// The design document that must name every crate.
+const ARCHITECTURE: &str = "docs/architecture.md";
+/// The operator guide that must explain every error code.
+const OPERATOR_GUIDE: &str = "docs/operator-guide.md";
+/// The server's error catalogue.
+const ERROR_CATALOGUE: &str = "crates/inspay-server/src/error.rs";
 /// Largest source file read; nothing in `crates/` comes near it.
 const FILE_BYTES_MAX: u64 = 4 * 1024 * 1024;
 
@@ -351,9 +357,11 @@ fn function_name(line: &str) -> Option<String> {
 struct Pending {
     /// (line, IDs) of each tag line seen.
     tags: Vec<(usize, Vec<String>)>,
+    /// Whether a test attribute (`#[test]`, `#[tokio::test]`) was seen.
     test_attribute: bool,
-    /// Lines left of a multi-line attribute, and its bracket depth.
+    /// The open brackets of a multi-line attribute being skipped (0 when none is) ...
     attribute_depth: i64,
+    /// ... and how many of its lines were skipped so far.
     attribute_lines: usize,
 }
 
@@ -614,10 +622,9 @@ fn rust_files(root: &Path, directory: &Path, found: &mut Vec<String>) {
             && entry
                 .metadata()
                 .is_ok_and(|meta| meta.len() <= FILE_BYTES_MAX)
+            && let Ok(relative) = path.strip_prefix(root)
         {
-            if let Ok(relative) = path.strip_prefix(root) {
-                found.push(relative.to_string_lossy().replace('\\', "/"));
-            }
+            found.push(relative.to_string_lossy().replace('\\', "/"));
         }
     }
 }
@@ -938,4 +945,88 @@ fn checks_report_every_kind_of_disagreement() {
     ] {
         assert!(text.contains(expected), "{expected} not in:\n{text}");
     }
+}
+
+/// Whether `text` has the shape of a stable error code: `INSPAY-`, an upper-case family, `-`
+/// and three digits (`INSPAY-REQ-003`).
+fn is_error_code(text: &str) -> bool {
+    let Some((family, number)) = text
+        .strip_prefix("INSPAY-")
+        .and_then(|rest| rest.split_once('-'))
+    else {
+        return false;
+    };
+    !family.is_empty()
+        && family.bytes().all(|b| b.is_ascii_uppercase())
+        && number.len() == 3
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The stable error codes defined in the server's catalogue source: every string literal that
+/// is an error code, in order, each once.
+fn error_codes(source: &str) -> Vec<String> {
+    let mut codes: Vec<String> = vec![];
+    for (at, _) in source.match_indices("\"INSPAY-") {
+        let code = source[at + 1..].split('"').next().unwrap_or_default();
+        if is_error_code(code) && !codes.iter().any(|known| known == code) {
+            codes.push(code.to_string());
+        }
+    }
+    codes
+}
+
+/// docs/architecture.md describes every crate of the workspace: each directory under crates/
+/// is named in it, so a crate cannot be added without its place in the overall design.
+/// req: 6.1.1
+#[test]
+fn architecture_names_every_crate() {
+    let root = repository_root();
+    let design = read(&root.join(ARCHITECTURE));
+    let mut crates: Vec<String> = std::fs::read_dir(root.join(SOURCES))
+        .expect("crates/ lists")
+        .flatten()
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    crates.sort();
+    assert!(crates.len() >= 6, "only {crates:?} found under {SOURCES}/");
+    let missing: Vec<&String> = crates
+        .iter()
+        .filter(|name| !design.contains(&format!("`{name}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{ARCHITECTURE} does not describe these crates (write each name in backticks): {missing:?}"
+    );
+}
+
+/// Every stable error code of the server's catalogue is explained in the operator guide's
+/// error catalogue, so an integrator never meets a code the manual does not describe.
+/// req: 6.2.3
+#[test]
+fn operator_guide_explains_every_error_code() {
+    let root = repository_root();
+    let codes = error_codes(&read(&root.join(ERROR_CATALOGUE)));
+    assert!(
+        codes.len() >= 10,
+        "only {codes:?} found in {ERROR_CATALOGUE}: the code reader is broken"
+    );
+    let guide = read(&root.join(OPERATOR_GUIDE));
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|code| !guide.contains(&format!("`{code}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{OPERATOR_GUIDE} does not explain these error codes (write each in backticks): {missing:?}"
+    );
+}
+
+/// The error-code reader finds each code literal once, and not prefixes, placeholders or
+/// codes written outside string literals.
+#[test]
+fn error_codes_are_read_from_string_literals() {
+    let source = r#"A => ("INSPAY-REQ-001", BAD_REQUEST, "Bad."), B => ("INSPAY-SYS-001", X, "INSPAY down"), C => ("INSPAY-REQ-001", Y, "again"), strip_prefix("INSPAY-"), expect("INSPAY-FAMILY-NNN"), // INSPAY-XYZ-9"#;
+    assert_eq!(error_codes(source), ["INSPAY-REQ-001", "INSPAY-SYS-001"]);
+    assert!(!is_error_code("INSPAY-REQ-01") && !is_error_code("INSPAY-req-001"));
 }

@@ -51,3 +51,38 @@ async fn scheduled_check_finds_rows_changed_outside_the_application() {
         app.stop().await;
     }
 }
+
+/// The scheduled maintenance job verifies the audit chain and records a broken chain as an
+/// integrity failure.
+/// req: 5.4.4.2
+#[tokio::test]
+async fn scheduled_check_finds_a_tampered_audit_log() {
+    let app = spawn_apps().await.remove(0);
+    let store = app.state.store.clone();
+    inspay_server::jobs::maintain(app.state.clone()).await;
+    let entries = store.audit_entries(0, 10_000).await.expect("entries");
+    assert!(
+        !entries
+            .iter()
+            .any(|entry| entry.action == "integrity.audit-chain-broken")
+    );
+    for statement in [
+        "DROP TRIGGER audit_log_no_update",
+        "UPDATE audit_log SET actor = 'operator:mallory' WHERE seq = 1",
+    ] {
+        sqlx::query(statement)
+            .execute(store.pool())
+            .await
+            .expect("tamper");
+    }
+    inspay_server::jobs::maintain(app.state.clone()).await;
+    let entries = store.audit_entries(0, 10_000).await.expect("entries");
+    assert!(
+        entries
+            .iter()
+            .any(|entry| entry.action == "integrity.audit-chain-broken"),
+        "a tampered chain was not reported"
+    );
+    assert!(crate::helpers::logs().contains("audit chain broken"));
+    app.stop().await;
+}

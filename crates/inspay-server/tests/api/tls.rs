@@ -43,7 +43,7 @@ fn openssl_handshake_blocking(port: u16, args: &[String]) -> bool {
 
 /// TLS 1.3 and TLS 1.2 with ECDHE and AEAD suites are accepted; TLS 1.1 and 1.0, static-RSA
 /// key exchange and CBC suites are refused.
-/// req: 5.6.2-a1
+/// req: 5.6.2-a1, 5.6.2-a2, 5.6.2-b3
 #[tokio::test]
 async fn only_modern_protocols_and_aead_suites() {
     let dir = tempfile::tempdir().expect("dir");

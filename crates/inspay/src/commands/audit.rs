@@ -58,7 +58,7 @@ pub async fn run(config: Option<&Path>, command: AuditCommand) -> anyhow::Result
             }
             if !report.is_intact() {
                 anyhow::bail!(
-                    "the audit log was tampered with: {} problem(s) found; preserve the database as evidence and follow docs/incident-response",
+                    "the audit log was tampered with: {} problem(s) found; preserve the database as evidence (copy it before anything else writes to it) and see \"Audit verification\" in docs/operator-guide.md",
                     report.problems.len()
                 );
             }

@@ -26,6 +26,12 @@ pub fn settings(config: Option<&Path>) -> anyhow::Result<Settings> {
 
 /// Opens the store named by the settings.
 pub async fn store(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
     let pool = PoolSettings {
         connections_max: 2,
         connect_attempts_max: settings.database.connect_attempts_max,
