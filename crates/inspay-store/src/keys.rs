@@ -419,6 +419,73 @@ impl Store {
             .collect()
     }
 
+    /// Rotates the master key: every data key is unwrapped under `old` and wrapped again under
+    /// `new`, every key record's MAC is remade, and the new check value is recorded, all in one
+    /// transaction with its audit entry. Afterwards only `new` opens the keys; copies of the
+    /// database from before the rotation stay readable only with `old`, so retire it.
+    pub async fn kms_rotate_master(
+        &self,
+        old: &MasterKey,
+        new: &MasterKey,
+        who: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        if old.check_value() == new.check_value() {
+            return Err(StoreError::Integrity(
+                "the new master key is the same as the current one".into(),
+            ));
+        }
+        let mut tx = self.begin_write().await?;
+        let stored: Option<String> =
+            sqlx::query("SELECT master_check_value FROM kms_meta WHERE id = 1")
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        if stored.as_deref() != Some(old.check_value().as_str()) {
+            return Err(StoreError::Integrity(
+                "the current master key given is not the one this database's keys are wrapped under".into(),
+            ));
+        }
+        let mut count = 0;
+        for purpose in KeyPurpose::ALL {
+            for mut record in records_for_update(&mut tx, purpose, old).await? {
+                if let Some(wrapped) = &record.wrapped {
+                    let material = old.unwrap(record.purpose, record.version, wrapped)?;
+                    record.wrapped = Some(new.wrap(record.purpose, record.version, &material)?);
+                }
+                update_record(&mut tx, &record, new).await?;
+                count += 1;
+            }
+        }
+        sqlx::query("UPDATE kms_meta SET master_check_value = $1 WHERE id = 1")
+            .bind(new.check_value())
+            .execute(&mut *tx)
+            .await?;
+        append(
+            &mut tx,
+            &AuditEvent {
+                actor: who.actor,
+                action: "kms.rotate-master",
+                object: "kms",
+                outcome: Outcome::Success,
+                request_id: who.request_id,
+                details: &[
+                    ("old_check_value", AuditValue::Text(old.check_value())),
+                    ("new_check_value", AuditValue::Text(new.check_value())),
+                    (
+                        "keys_rewrapped",
+                        AuditValue::Number(i64::try_from(count).unwrap_or(i64::MAX)),
+                    ),
+                ],
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(count)
+    }
+
     /// Every key record without checking MACs (for public-key export, which needs no master key).
     pub async fn key_list_public(&self) -> Result<Vec<KeyRecord>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -548,3 +548,56 @@ async fn no_key_plaintext_in_files_or_database() {
         }
     }
 }
+
+/// Rotating the master key rewraps every data key under the new key in one audited
+/// transaction: the new key then opens everything, including data sealed before, and the old
+/// key is refused.
+/// req: 5.5.2.1
+#[tokio::test]
+async fn master_key_rotation_rewraps_every_data_key() {
+    for test in stores().await {
+        let old = initialised(&test).await;
+        let store = &test.store;
+        let ring = store.keyring_load(&old).await.expect("ring");
+        let id = store
+            .person_insert(&ring, &person("13812345678"), WHO, 3_000_000)
+            .await
+            .expect("insert");
+        let new = support::master();
+        assert!(
+            store
+                .kms_rotate_master(&new, &old, WHO, 4_000_000)
+                .await
+                .is_err(),
+            "wrong current key"
+        );
+        let count = store
+            .kms_rotate_master(&old, &new, WHO, 4_000_000)
+            .await
+            .expect("rotate master");
+        assert_eq!(count, KeyPurpose::ALL.len(), "{}", test.label);
+        let ring = store
+            .keyring_load(&new)
+            .await
+            .expect("new master opens the keys");
+        let read = store
+            .person_get(&ring, &id)
+            .await
+            .expect("old data still opens");
+        assert_eq!(read.mobile.masked().as_str(), "138****5678");
+        assert!(
+            store.keyring_load(&old).await.is_err(),
+            "old master no longer opens the keys"
+        );
+        let error = store
+            .kms_initialise(&old, &RotationPolicy::default(), WHO, 5_000_000)
+            .await
+            .expect_err("old master refused at start");
+        assert!(error.to_string().contains("not the one"));
+        let actions = audit_actions(store).await;
+        assert!(
+            actions.contains(&"kms.rotate-master kms".to_string()),
+            "{actions:?}"
+        );
+    }
+}

@@ -46,6 +46,7 @@ fn every_command_has_help_with_an_example() {
         vec!["keys", "export-public"],
         vec!["keys", "generate-master"],
         vec!["keys", "split-master"],
+        vec!["keys", "rotate-master"],
     ];
     for command in commands {
         let mut args = command.clone();
@@ -175,4 +176,59 @@ fn tokio_runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
+}
+
+/// A new master key is generated into a private file, every data key is rewrapped under it
+/// from the console, and afterwards only the new key opens the keys.
+/// req: 5.5.2.1, 5.5.2.2
+#[test]
+fn master_key_rotation_from_the_console() {
+    let dir = tempfile::tempdir().expect("dir");
+    assert!(inspay(dir.path(), &["keys", "list"]).status.success());
+    let new_key = dir.path().join("master-2.key");
+    let generated = inspay(
+        dir.path(),
+        &[
+            "keys",
+            "generate-master",
+            "--out",
+            new_key.to_str().expect("path"),
+        ],
+    );
+    assert!(generated.status.success(), "{}", text(&generated));
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&new_key).expect("file").permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600, "the key file is private");
+    let rotated = inspay(
+        dir.path(),
+        &[
+            "keys",
+            "rotate-master",
+            "--new-key-file",
+            new_key.to_str().expect("path"),
+        ],
+    );
+    assert!(rotated.status.success(), "{}", text(&rotated));
+    assert!(
+        text(&rotated).contains("5 data key(s) rewrapped"),
+        "{}",
+        text(&rotated)
+    );
+
+    let old = inspay(dir.path(), &["keys", "list"]);
+    assert!(
+        !old.status.success(),
+        "the old master key still opens the keys"
+    );
+    assert!(text(&old).contains("not the one"), "{}", text(&old));
+    let with_new = Command::new(env!("CARGO_BIN_EXE_inspay"))
+        .args(["keys", "list"])
+        .env("INSPAY__DATA_DIR", dir.path())
+        .env("INSPAY__MASTER_KEY__SOURCE", "file")
+        .env("INSPAY__MASTER_KEY__FILE", &new_key)
+        .output()
+        .expect("inspay runs");
+    assert!(with_new.status.success(), "{}", text(&with_new));
+    assert_eq!(text(&with_new).matches(" active ").count(), 5);
 }

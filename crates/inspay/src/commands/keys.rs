@@ -72,6 +72,15 @@ pub enum KeysCommand {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Rewrap every data key under a new master key (made with `generate-master`).
+    #[command(
+        after_help = "Example:\n  inspay keys generate-master --out /etc/inspay/master-2.key\n  inspay keys rotate-master --new-key-file /etc/inspay/master-2.key\n  (then point master_key.file at the new file and destroy the old one)"
+    )]
+    RotateMaster {
+        /// File holding the new master key (32 hex digits).
+        #[arg(long)]
+        new_key_file: PathBuf,
+    },
     /// Split the configured master key into custodian share files (all are needed to rebuild it).
     #[command(
         after_help = "Example:\n  inspay keys split-master --shares 2 --out-dir /media/custodians"
@@ -211,6 +220,27 @@ pub async fn run(config: Option<&Path>, command: KeysCommand) -> anyhow::Result<
         }
         KeysCommand::Rewrap => rewrap(store, master).await?,
         KeysCommand::SplitMaster { shares, out_dir } => split_master(master, shares, &out_dir)?,
+        KeysCommand::RotateMaster { new_key_file } => {
+            let text = zeroize::Zeroizing::new(
+                std::fs::read_to_string(&new_key_file)
+                    .with_context(|| format!("cannot read {}", new_key_file.display()))?,
+            );
+            let new = inspay_kms::MasterKey::from_text(&text, inspay_kms::MasterKeySource::File)?;
+            if new.source().is_development()
+                && settings.profile == inspay_server::Profile::Production
+            {
+                bail!("the production profile refuses a development master key (clause 5.5.2.2)");
+            }
+            let count = store.kms_rotate_master(master, &new, who, now).await?;
+            println!(
+                "{count} data key(s) rewrapped under the new master key (check value {})",
+                new.check_value()
+            );
+            println!(
+                "next: set master_key.file (or INSPAY_MASTER_KEY / the shares) to the new key on every node, \
+                 restart them, then destroy the old key and any backup wrapped under it"
+            );
+        }
         KeysCommand::ExportPublic { .. } | KeysCommand::GenerateMaster { .. } => {
             unreachable!("handled above")
         }
