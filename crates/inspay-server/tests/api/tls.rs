@@ -218,3 +218,65 @@ async fn weak_operator_certificates_are_refused() {
         }
     }
 }
+
+fn rsa_client_identity(
+    issuer: &Issuer<'static, KeyPair>,
+    bits: u32,
+) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+    let output = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            &format!("rsa_keygen_bits:{bits}"),
+        ])
+        .output()
+        .expect("openssl is installed");
+    assert!(output.status.success(), "openssl genpkey");
+    let pem = String::from_utf8(output.stdout).expect("pem");
+    let key = KeyPair::from_pem(&pem).expect("RSA key");
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("partner-rsa-{bits}"));
+    let certificate = params.signed_by(&key, issuer).expect("client cert");
+    (
+        vec![certificate.der().clone()],
+        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    )
+}
+
+/// A client certificate from the trusted CA is still refused on the mutual-TLS listener when
+/// its RSA key is shorter than 3072 bits; a 3072-bit one is accepted.
+/// req: 5.5.1.2, 5.6.2-a3
+#[tokio::test]
+async fn mutual_tls_refuses_short_rsa_client_keys() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (client_ca, issuer) = ca("partner CA");
+    let ca_file = dir.path().join("client-ca.pem");
+    std::fs::write(&ca_file, client_ca).expect("ca file");
+    let mut settings = test_settings(dir.path(), "");
+    settings.listen.mtls_address = Some("127.0.0.1:0".parse().expect("address"));
+    settings.listen.client_ca_file = Some(ca_file);
+    let app = spawn_with("sqlite", settings, dir).await;
+    let url = format!(
+        "https://localhost:{}/health/live",
+        app.mtls_address.expect("mtls").port()
+    );
+
+    let weak = client(&app.ca, Some(rsa_client_identity(&issuer, 2048)));
+    assert!(
+        weak.get(&url).send().await.is_err(),
+        "RSA-2048 client certificate accepted"
+    );
+    let strong = client(&app.ca, Some(rsa_client_identity(&issuer, 3072)));
+    let response = strong
+        .get(&url)
+        .send()
+        .await
+        .expect("RSA-3072 client certificate");
+    assert_eq!(response.status(), 200);
+    assert!(crate::helpers::logs().contains("refused by the algorithm allow-list"));
+    app.stop().await;
+}
