@@ -130,10 +130,15 @@ impl MasterKey {
         self.source
     }
 
-    /// A 16-hex-digit check value (HMAC-SM3 of a fixed label), stored with the keys to detect
-    /// a wrong master key. It reveals nothing usable about the key.
-    pub fn check_value(&self) -> String {
+    /// The master key's identifier: 16 hex digits of HMAC-SM3 over a fixed label. It names the
+    /// key in stored values (`kek.<id>`) and reveals nothing usable about it.
+    pub fn key_id(&self) -> String {
         hex::encode(&hmac_sm3(self.key.expose(), b"inspay/kms/check-value")[..8])
+    }
+
+    /// The check value stored with the keys to detect a wrong master key: `hmac-sm3:<id>`.
+    pub fn check_value(&self) -> String {
+        format!("hmac-sm3:{}", self.key_id())
     }
 
     /// A key derived from the master key that MACs key records, so that a state or a version
@@ -153,6 +158,58 @@ impl MasterKey {
         Ok(self
             .key
             .seal(wrap_aad(purpose, version).as_bytes(), material)?)
+    }
+
+    /// Wraps key material into its stored text form, `sm4-gcm:kek.<id>:<base64url>`, which names
+    /// the algorithm and the master key it is wrapped under (clause 5.5.1.3).
+    pub fn wrap_text(
+        &self,
+        purpose: KeyPurpose,
+        version: u32,
+        material: &[u8],
+    ) -> Result<String, KmsError> {
+        use base64::Engine;
+        let wrapped = self.wrap(purpose, version, material)?;
+        Ok(format!(
+            "{}:kek.{}:{}",
+            inspay_crypto::Algorithm::Sm4Gcm.name(),
+            self.key_id(),
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(wrapped)
+        ))
+    }
+
+    /// Unwraps the stored text form made by [`MasterKey::wrap_text`].
+    pub fn unwrap_text(
+        &self,
+        purpose: KeyPurpose,
+        version: u32,
+        text: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        use base64::Engine;
+        let mut parts = text.splitn(3, ':');
+        let (Some(algorithm), Some(kek), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(KmsError::Format(
+                "a wrapped key must read algorithm:kek.<id>:data".into(),
+            ));
+        };
+        let algorithm = inspay_crypto::Algorithm::parse(algorithm)
+            .map_err(|error| KmsError::Format(error.to_string()))?;
+        if algorithm != inspay_crypto::Algorithm::Sm4Gcm {
+            return Err(KmsError::Format(format!(
+                "keys are wrapped with sm4-gcm, not {algorithm}"
+            )));
+        }
+        if kek.strip_prefix("kek.") != Some(self.key_id().as_str()) {
+            return Err(KmsError::Master(format!(
+                "key {purpose} v{version} is wrapped under master key {kek}, not kek.{}",
+                self.key_id()
+            )));
+        }
+        let wrapped = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(body)
+            .map_err(|_| KmsError::Format("malformed wrapped key".into()))?;
+        self.unwrap(purpose, version, &wrapped)
     }
 
     /// Unwraps key material; fails if the master key, purpose or version differ from the wrap.

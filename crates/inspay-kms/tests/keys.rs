@@ -143,3 +143,37 @@ fn signatures_verify_by_version() {
             .is_err()
     );
 }
+
+/// A stored wrapped key names its algorithm and master key; one naming a forbidden algorithm
+/// or another master key is refused with a clear error.
+/// req: 5.5.1.3, 5.5.1.2
+#[test]
+fn wrapped_keys_name_algorithm_and_master_key() {
+    let master = MasterKey::generate(MasterKeySource::Environment).expect("master");
+    let text = master
+        .wrap_text(KeyPurpose::BlindIndex, 1, &[7u8; 32])
+        .expect("wrap");
+    assert!(
+        text.starts_with(&format!("sm4-gcm:kek.{}:", master.key_id())),
+        "{text}"
+    );
+    assert_eq!(
+        *master
+            .unwrap_text(KeyPurpose::BlindIndex, 1, &text)
+            .expect("unwrap"),
+        [7u8; 32]
+    );
+    let forged = text.replacen("sm4-gcm", "des-cbc", 1);
+    let error = master
+        .unwrap_text(KeyPurpose::BlindIndex, 1, &forged)
+        .expect_err("des");
+    assert!(error.to_string().contains("5.5.1.2"), "{error}");
+    let other = MasterKey::generate(MasterKeySource::Environment).expect("other");
+    let error = other
+        .unwrap_text(KeyPurpose::BlindIndex, 1, &text)
+        .expect_err("other master");
+    assert!(
+        error.to_string().contains("wrapped under master key"),
+        "{error}"
+    );
+}

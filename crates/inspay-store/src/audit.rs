@@ -20,7 +20,8 @@ use inspay_kms::{KeyPurpose, Keyring};
 use sqlx::{AnyConnection, Row};
 
 /// The hash that precedes the first entry.
-pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const GENESIS_HASH: &str =
+    "sm3:0000000000000000000000000000000000000000000000000000000000000000";
 /// Longest text detail kept; longer ones are cut.
 pub const DETAIL_TEXT_CHARS_MAX: usize = 128;
 /// Longest run of digits a text detail may hold; longer runs could be a card, mobile or ID
@@ -57,6 +58,10 @@ pub enum AuditValue {
     Number(i64),
     /// A masked personal value.
     Masked(Masked),
+    /// A key fingerprint or check value such as `hmac-sm3:1f0c...`: lower-case letters,
+    /// digits and `:.-`, with at least one of `a` to `f`, so that a card, mobile or ID number
+    /// (digits, or digits and `X`) can never pass as one; anything else is scrubbed as text.
+    Fingerprint(String),
     /// A short identifier or label. Long digit runs are replaced and the text is cut to
     /// [`DETAIL_TEXT_CHARS_MAX`] characters, so a sensitive number cannot slip in whole.
     Text(String),
@@ -68,7 +73,8 @@ impl AuditValue {
             AuditValue::Word(word) => (*word).to_string(),
             AuditValue::Number(number) => number.to_string(),
             AuditValue::Masked(masked) => masked.as_str().to_string(),
-            AuditValue::Text(text) => scrub(text),
+            AuditValue::Fingerprint(text) if is_fingerprint(text) => text.clone(),
+            AuditValue::Fingerprint(text) | AuditValue::Text(text) => scrub(text),
         }
     }
 }
@@ -140,7 +146,10 @@ fn entry_hash(seq: i64, at_ms: i64, fields: [&str; 6], prev_hash: &str) -> Strin
     let mut parts: Vec<&[u8]> = vec![b"inspay/audit/v1", seq.as_bytes(), at.as_bytes()];
     parts.extend(fields.iter().map(|field| field.as_bytes()));
     parts.push(prev_hash.as_bytes());
-    hex::encode(inspay_crypto::sm3::sm3(&length_prefixed(&parts)))
+    format!(
+        "sm3:{}",
+        hex::encode(inspay_crypto::sm3::sm3(&length_prefixed(&parts)))
+    )
 }
 
 fn scrub(text: &str) -> String {
@@ -164,6 +173,14 @@ fn scrub(text: &str) -> String {
     }
     flush(&mut run, &mut out);
     out
+}
+
+fn is_fingerprint(text: &str) -> bool {
+    (8..=DETAIL_TEXT_CHARS_MAX).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b":.-".contains(&b))
+        && text.bytes().any(|b| (b'a'..=b'f').contains(&b))
 }
 
 fn render_details(details: &[(&'static str, AuditValue)]) -> String {
@@ -492,5 +509,9 @@ mod tests {
         assert_eq!(scrub("mobile 13812345678"), "mobile [redacted]");
         assert_eq!(scrub("v12 of 2026"), "v12 of 2026");
         assert_eq!(scrub(&"x".repeat(500)).len(), DETAIL_TEXT_CHARS_MAX);
+        let check = AuditValue::Fingerprint("hmac-sm3:1234567890123a45".into());
+        assert_eq!(check.render(), "hmac-sm3:1234567890123a45");
+        let card = AuditValue::Fingerprint("6222021234567890128".into());
+        assert_eq!(card.render(), "[redacted]");
     }
 }

@@ -27,9 +27,9 @@ pub struct KeyRecord {
     pub state_before_suspension: Option<KeyState>,
     /// Algorithm name.
     pub algorithm: String,
-    /// Wrapped material (`None` once destroyed).
+    /// Wrapped material as `sm4-gcm:kek.<id>:<base64url>` (`None` once destroyed).
     #[serde(skip)]
-    pub wrapped: Option<Vec<u8>>,
+    pub wrapped: Option<String>,
     /// SPKI PEM of signing keys.
     pub public_key_pem: Option<String>,
     /// Created (unix ms).
@@ -57,7 +57,7 @@ impl KeyRecord {
                 .map(|s| s.name().to_string())
                 .unwrap_or_default(),
             self.algorithm.clone(),
-            self.wrapped.as_deref().map(hex::encode).unwrap_or_default(),
+            self.wrapped.clone().unwrap_or_default(),
             self.public_key_pem.clone().unwrap_or_default(),
             self.created_at_ms.to_string(),
             number(self.activated_at_ms),
@@ -67,7 +67,11 @@ impl KeyRecord {
             number(self.destroyed_at_ms),
         ];
         let parts: Vec<&[u8]> = fields.iter().map(|field| field.as_bytes()).collect();
-        hex::encode(master.metadata_mac(&parts))
+        format!(
+            "hmac-sm3:kek.{}:{}",
+            master.key_id(),
+            hex::encode(master.metadata_mac(&parts))
+        )
     }
 
     fn facts(&self) -> KeyFacts {
@@ -292,7 +296,7 @@ async fn create_and_activate(
         state: KeyState::PreActive,
         state_before_suspension: None,
         algorithm: purpose.algorithm().name().to_string(),
-        wrapped: Some(master.wrap(purpose, version, &material.to_bytes())?),
+        wrapped: Some(master.wrap_text(purpose, version, &material.to_bytes())?),
         public_key_pem: material.public_key().map(|key| key.to_spki_pem()),
         created_at_ms: now_ms,
         activated_at_ms: None,
@@ -381,7 +385,10 @@ impl Store {
                         object: "kms",
                         outcome: Outcome::Success,
                         request_id: who.request_id,
-                        details: &[("master_check_value", AuditValue::Text(master.check_value()))],
+                        details: &[(
+                            "master_check_value",
+                            AuditValue::Fingerprint(master.check_value()),
+                        )],
                     },
                     now_ms,
                 )
@@ -451,8 +458,9 @@ impl Store {
         for purpose in KeyPurpose::ALL {
             for mut record in records_for_update(&mut tx, purpose, old).await? {
                 if let Some(wrapped) = &record.wrapped {
-                    let material = old.unwrap(record.purpose, record.version, wrapped)?;
-                    record.wrapped = Some(new.wrap(record.purpose, record.version, &material)?);
+                    let material = old.unwrap_text(record.purpose, record.version, wrapped)?;
+                    record.wrapped =
+                        Some(new.wrap_text(record.purpose, record.version, &material)?);
                 }
                 update_record(&mut tx, &record, new).await?;
                 count += 1;
@@ -471,8 +479,14 @@ impl Store {
                 outcome: Outcome::Success,
                 request_id: who.request_id,
                 details: &[
-                    ("old_check_value", AuditValue::Text(old.check_value())),
-                    ("new_check_value", AuditValue::Text(new.check_value())),
+                    (
+                        "old_check_value",
+                        AuditValue::Fingerprint(old.check_value()),
+                    ),
+                    (
+                        "new_check_value",
+                        AuditValue::Fingerprint(new.check_value()),
+                    ),
                     (
                         "keys_rewrapped",
                         AuditValue::Number(i64::try_from(count).unwrap_or(i64::MAX)),
@@ -505,7 +519,7 @@ impl Store {
             let material = match (&record.wrapped, record.state) {
                 (_, KeyState::Destroyed) | (None, _) => None,
                 (Some(wrapped), _) => {
-                    let bytes = master.unwrap(record.purpose, record.version, wrapped)?;
+                    let bytes = master.unwrap_text(record.purpose, record.version, wrapped)?;
                     Some(KeyMaterial::from_bytes(record.purpose, &bytes)?)
                 }
             };

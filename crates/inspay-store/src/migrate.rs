@@ -42,7 +42,10 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             Backend::Sqlite => migration.sqlite,
             Backend::Postgres => migration.postgres,
         };
-        let checksum = hex::encode(inspay_crypto::sm3::sm3(sql.as_bytes()));
+        let checksum = format!(
+            "sm3:{}",
+            hex::encode(inspay_crypto::sm3::sm3(sql.as_bytes()))
+        );
         let applied = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
             .bind(migration.version)
             .fetch_optional(&mut *tx)

@@ -418,7 +418,7 @@ async fn rewrap_then_destroy_makes_unrewrapped_data_unrecoverable() {
             )
             .await
             .expect("schedule");
-        let doomed: Vec<u8> = sqlx::query(
+        let doomed: String = sqlx::query(
             "SELECT wrapped FROM data_keys WHERE purpose = 'field-encryption' AND version = 2",
         )
         .fetch_one(store.pool())
@@ -439,12 +439,12 @@ async fn rewrap_then_destroy_makes_unrewrapped_data_unrecoverable() {
                 assert!(
                     !bytes
                         .windows(doomed.len())
-                        .any(|window| window == doomed.as_slice()),
+                        .any(|window| window == doomed.as_bytes()),
                     "the destroyed key's wrapped bytes remain on disk"
                 );
             }
         }
-        let wrapped: Option<Vec<u8>> = sqlx::query(
+        let wrapped: Option<String> = sqlx::query(
             "SELECT wrapped FROM data_keys WHERE purpose = 'field-encryption' AND version = 2",
         )
         .fetch_one(store.pool())
@@ -599,5 +599,66 @@ async fn master_key_rotation_rewraps_every_data_key() {
             actions.contains(&"kms.rotate-master kms".to_string()),
             "{actions:?}"
         );
+    }
+}
+
+/// Every digest, MAC, wrapped key and ciphertext at rest names its algorithm, and the key or
+/// key version it depends on: audit hashes `sm3:`, key-record MACs `hmac-sm3:kek.<id>:`,
+/// wrapped keys `sm4-gcm:kek.<id>:`, the master check value `hmac-sm3:`, migration checksums
+/// `sm3:`, sealed fields `sm4-gcm:vN:`.
+/// req: 5.5.1.3
+#[tokio::test]
+async fn stored_digests_macs_and_wrapped_keys_name_their_algorithm() {
+    for test in stores().await {
+        let master = initialised(&test).await;
+        let store = &test.store;
+        let ring = store.keyring_load(&master).await.expect("ring");
+        store
+            .person_insert(&ring, &person("13812345678"), WHO, 3_000_000)
+            .await
+            .expect("insert");
+        store
+            .audit_checkpoint(&ring, 3_000_001)
+            .await
+            .expect("checkpoint");
+        let kek = format!("kek.{}:", master.key_id());
+        let column = |sql: &'static str| async move {
+            sqlx::query(sql)
+                .fetch_all(store.pool())
+                .await
+                .expect("query")
+                .iter()
+                .map(|row| row.try_get::<String, _>(0).expect("text"))
+                .collect::<Vec<String>>()
+        };
+        let checks: Vec<(&str, String)> = vec![
+            ("SELECT wrapped FROM data_keys", format!("sm4-gcm:{kek}")),
+            (
+                "SELECT record_mac FROM data_keys",
+                format!("hmac-sm3:{kek}"),
+            ),
+            (
+                "SELECT master_check_value FROM kms_meta",
+                "hmac-sm3:".into(),
+            ),
+            ("SELECT hash FROM audit_log", "sm3:".into()),
+            ("SELECT prev_hash FROM audit_log", "sm3:".into()),
+            ("SELECT hash FROM audit_checkpoints", "sm3:".into()),
+            (
+                "SELECT signature FROM audit_checkpoints",
+                "sm2-sm3:v1:".into(),
+            ),
+            ("SELECT checksum FROM schema_migrations", "sm3:".into()),
+            ("SELECT mobile FROM persons", "sm4-gcm:v1:".into()),
+            ("SELECT mobile_index FROM persons", "hmac-sm3:v1:".into()),
+            ("SELECT record_mac FROM persons", "hmac-sm3:v1:".into()),
+        ];
+        for (sql, prefix) in checks {
+            let values = column(sql).await;
+            assert!(!values.is_empty(), "{sql}");
+            for value in values {
+                assert!(value.starts_with(&prefix), "{}: {sql}: {value}", test.label);
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 -- Foundation: migrations ledger, key store, audit chain, protected personal records.
+-- Digests, MACs and wrapped keys are tagged text too (sm3:..., hmac-sm3:kek.<id>:..., sm4-gcm:kek.<id>:...).
 -- Times are unix milliseconds (INTEGER); stored secrets are tagged text (algorithm:vN:data).
 
 CREATE TABLE kms_meta (
@@ -13,7 +14,7 @@ CREATE TABLE data_keys (
     state TEXT NOT NULL CHECK (state IN ('pre-active','active','decrypt-only','suspended','compromised','destroyed')),
     state_before_suspension TEXT,
     algorithm TEXT NOT NULL,
-    wrapped BLOB,
+    wrapped TEXT,
     public_key_pem TEXT,
     created_at_ms INTEGER NOT NULL,
     activated_at_ms INTEGER,
