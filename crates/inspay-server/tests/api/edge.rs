@@ -207,3 +207,75 @@ async fn graceful_shutdown_returns() {
         "listener closed"
     );
 }
+
+/// A handler that panics answers 500 with a catalogue problem and a reference, without the
+/// panic message (which could hold request data) in the body or the log; a handler that runs
+/// past the request time limit answers 503 `INSPAY-SYS-003`. Exercised on the edge layers
+/// themselves, since the product has no route that panics or hangs.
+/// req: 5.3.5.1
+#[tokio::test]
+async fn panics_and_timeouts_become_catalogue_errors() {
+    use axum::Router;
+    use axum::middleware::{from_fn, from_fn_with_state};
+    use axum::routing::get;
+    use inspay_server::edge::{self, EdgeLimits};
+    use tower::ServiceExt;
+
+    crate::helpers::init_logs();
+    let limits = EdgeLimits {
+        body_bytes_max: 1024,
+        request_timeout: std::time::Duration::from_millis(100),
+        headers_count_max: 64,
+    };
+    let router = Router::new()
+        .route(
+            "/panic",
+            get(|| async {
+                let secret = "6222021234567890128";
+                if !secret.is_empty() {
+                    panic!("handler failed for card {secret}");
+                }
+                "unreachable"
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                "late"
+            }),
+        )
+        .layer(from_fn_with_state(limits, edge::limits))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            edge::panic_response,
+        ))
+        .layer(from_fn(edge::request_context));
+    let call = |path: &'static str| {
+        let router = router.clone();
+        async move {
+            let request = axum::http::Request::get(path)
+                .body(axum::body::Body::empty())
+                .expect("request");
+            let response = router.oneshot(request).await.expect("response");
+            let status = response.status().as_u16();
+            let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+                .await
+                .expect("body");
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let (status, body) = call("/panic").await;
+    assert_eq!(status, 500);
+    assert!(
+        body.contains("INSPAY-SYS-001") && body.contains("\"reference\""),
+        "{body}"
+    );
+    assert!(
+        !body.contains("6222021234567890128") && !body.contains("handler failed"),
+        "{body}"
+    );
+    let (status, body) = call("/slow").await;
+    assert_eq!(status, 503);
+    assert!(body.contains("INSPAY-SYS-003"), "{body}");
+    assert!(!crate::helpers::logs().contains("handler failed for card"));
+}

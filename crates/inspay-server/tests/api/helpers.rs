@@ -28,6 +28,11 @@ impl Write for Capture {
     }
 }
 
+/// Installs the log capture (idempotent), for tests that do not spawn a server.
+pub fn init_logs() {
+    capture_logs();
+}
+
 fn capture_logs() {
     let buffer = LOGS
         .get_or_init(|| Arc::new(Mutex::new(Vec::new())))
