@@ -272,6 +272,27 @@ fn check_mac(record: &KeyRecord, mac: &str, master: &MasterKey) -> Result<(), St
     Ok(())
 }
 
+/// Serialises changes to one purpose's keys across nodes. On PostgreSQL a transaction-scoped
+/// advisory lock per purpose makes a second rotation wait and then see the first one's new
+/// version; SQLite's write lock (`BEGIN IMMEDIATE`) already serialises every writer.
+async fn lock_purpose(
+    connection: &mut AnyConnection,
+    backend: crate::Backend,
+    purpose: KeyPurpose,
+) -> Result<(), StoreError> {
+    if backend == crate::Backend::Postgres {
+        let index = KeyPurpose::ALL
+            .iter()
+            .position(|p| *p == purpose)
+            .unwrap_or(KeyPurpose::ALL.len());
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(7_274_720_100_i64 + i64::try_from(index).unwrap_or(0))
+            .execute(connection)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Generates and inserts a new version of a purpose's key as pre-active, then activates it,
 /// retiring the previous active version to decrypt-only.
 async fn create_and_activate(
@@ -543,6 +564,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<KeyRecord, StoreError> {
         let mut tx = self.begin_write().await?;
+        lock_purpose(&mut tx, self.backend, purpose).await?;
         let record = create_and_activate(&mut tx, master, purpose, policy, who, now_ms).await?;
         tx.commit().await?;
         Ok(record)
@@ -590,6 +612,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<KeyRecord, StoreError> {
         let mut tx = self.begin_write().await?;
+        lock_purpose(&mut tx, self.backend, purpose).await?;
         let records = records_for_update(&mut tx, purpose, master).await?;
         let newer_active = records
             .iter()
