@@ -88,11 +88,19 @@ fn ca(name: &str) -> (String, Issuer<'static, KeyPair>) {
 fn client_identity(
     issuer: &Issuer<'static, KeyPair>,
 ) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
-    let key = KeyPair::generate().expect("key");
+    identity_for(KeyPair::generate().expect("key"), "partner-app-001", issuer)
+}
+
+/// A client certificate for `key`, signed by `issuer`, with its private key.
+fn identity_for(
+    key: KeyPair,
+    name: &str,
+    issuer: &Issuer<'static, KeyPair>,
+) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
     let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
     params
         .distinguished_name
-        .push(rcgen::DnType::CommonName, "partner-app-001");
+        .push(rcgen::DnType::CommonName, name);
     let certificate = params.signed_by(&key, issuer).expect("client cert");
     (
         vec![certificate.der().clone()],
@@ -100,11 +108,8 @@ fn client_identity(
     )
 }
 
-/// The mutual-TLS listener accepts a client certificate from the configured CA and refuses
-/// a connection without one or with one from another CA; the plain listener still serves.
-/// req: 5.6.2-a3
-#[tokio::test]
-async fn mutual_tls_listener_requires_a_trusted_client_certificate() {
+/// A server with a mutual-TLS listener trusting a fresh "partner CA", and that CA's issuer.
+async fn spawn_mtls_app() -> (crate::helpers::TestApp, Issuer<'static, KeyPair>) {
     let dir = tempfile::tempdir().expect("dir");
     let (client_ca, issuer) = ca("partner CA");
     let ca_file = dir.path().join("client-ca.pem");
@@ -112,7 +117,15 @@ async fn mutual_tls_listener_requires_a_trusted_client_certificate() {
     let mut settings = test_settings(dir.path(), "");
     settings.listen.mtls_address = Some("127.0.0.1:0".parse().expect("address"));
     settings.listen.client_ca_file = Some(ca_file);
-    let app = spawn_with("sqlite", settings, dir).await;
+    (spawn_with("sqlite", settings, dir).await, issuer)
+}
+
+/// The mutual-TLS listener accepts a client certificate from the configured CA and refuses
+/// a connection without one or with one from another CA; the plain listener still serves.
+/// req: 5.6.2-a3
+#[tokio::test]
+async fn mutual_tls_listener_requires_a_trusted_client_certificate() {
+    let (app, issuer) = spawn_mtls_app().await;
     let mtls_port = app.mtls_address.expect("mtls listener").port();
     let url = format!("https://localhost:{mtls_port}/health/live");
 
@@ -236,15 +249,7 @@ fn rsa_client_identity(
     assert!(output.status.success(), "openssl genpkey");
     let pem = String::from_utf8(output.stdout).expect("pem");
     let key = KeyPair::from_pem(&pem).expect("RSA key");
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, format!("partner-rsa-{bits}"));
-    let certificate = params.signed_by(&key, issuer).expect("client cert");
-    (
-        vec![certificate.der().clone()],
-        PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-    )
+    identity_for(key, &format!("partner-rsa-{bits}"), issuer)
 }
 
 /// A client certificate from the trusted CA is still refused on the mutual-TLS listener when
@@ -252,14 +257,7 @@ fn rsa_client_identity(
 /// req: 5.5.1.2, 5.6.2-a3
 #[tokio::test]
 async fn mutual_tls_refuses_short_rsa_client_keys() {
-    let dir = tempfile::tempdir().expect("dir");
-    let (client_ca, issuer) = ca("partner CA");
-    let ca_file = dir.path().join("client-ca.pem");
-    std::fs::write(&ca_file, client_ca).expect("ca file");
-    let mut settings = test_settings(dir.path(), "");
-    settings.listen.mtls_address = Some("127.0.0.1:0".parse().expect("address"));
-    settings.listen.client_ca_file = Some(ca_file);
-    let app = spawn_with("sqlite", settings, dir).await;
+    let (app, issuer) = spawn_mtls_app().await;
     let url = format!(
         "https://localhost:{}/health/live",
         app.mtls_address.expect("mtls").port()
