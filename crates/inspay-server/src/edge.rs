@@ -19,12 +19,22 @@ const REQUEST_ID_LEN_MAX: usize = 64;
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// Longest run of digits a client-supplied request id may hold: a longer run could be a card,
+/// mobile or ID number, and the id is logged and echoed.
+const REQUEST_ID_DIGIT_RUN_MAX: usize = 10;
+
 fn acceptable_request_id(value: &HeaderValue) -> Option<String> {
     let text = value.to_str().ok()?;
+    let longest_digit_run = text
+        .split(|c: char| !c.is_ascii_digit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
     let ok = (8..=REQUEST_ID_LEN_MAX).contains(&text.len())
         && text
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && longest_digit_run <= REQUEST_ID_DIGIT_RUN_MAX;
     ok.then(|| text.to_string())
 }
 

@@ -10,8 +10,8 @@ const MOBILE: &str = "13812345678";
 const PASSWORD: &str = "Tr0ub4dor&3-secret";
 const TRANSACTION_PASSWORD: &str = "860714";
 
-/// Sensitive values in paths, queries, headers and bodies (valid, invalid and malformed)
-/// never reach a log line or a response body in full.
+/// Sensitive values in paths, queries, headers (including the request id) and bodies (valid,
+/// invalid and malformed) never reach a log line, a response header or an error body in full.
 /// req: 5.6.1-a5
 #[tokio::test]
 async fn sensitive_values_never_reach_logs_or_error_bodies() {
@@ -28,6 +28,12 @@ async fn sensitive_values_never_reach_logs_or_error_bodies() {
                 .get(app.url("/health/live"))
                 .basic_auth(MOBILE, Some(PASSWORD))
                 .header("x-id-number", ID),
+            app.client
+                .get(app.url("/health/live"))
+                .header("x-request-id", CARD),
+            app.client
+                .get(app.url("/no/route"))
+                .header("x-request-id", format!("req-{MOBILE}")),
             app.client
                 .post(&validate)
                 .json(&json!({ "card_number": CARD, "id_number": ID, "mobile": MOBILE })),
@@ -61,8 +67,14 @@ async fn sensitive_values_never_reach_logs_or_error_bodies() {
             let response = request.send().await.expect("response");
             let status = response.status();
             assert!(!status.is_server_error(), "{}: {status}", app.label);
+            let headers = format!("{:?}", response.headers());
             let body = response.text().await.expect("body");
             for secret in secrets {
+                assert!(
+                    !headers.contains(secret),
+                    "{}: a response header echoes a secret: {headers}",
+                    app.label
+                );
                 if status.is_success() {
                     continue;
                 }
