@@ -112,14 +112,14 @@ pub fn check_name(name: &str) -> Result<(), AlgorithmError> {
     if n.contains("md5") || n.contains("md4") {
         return forbidden("MD4/MD5 are broken hash functions");
     }
-    if n.contains("sha1") || n.ends_with("sha") || n.contains("shawith") || n == "sha" {
-        return forbidden("SHA-1 is a broken hash function");
-    }
     if n.contains("rc4") || n.contains("arcfour") {
         return forbidden("RC4 is a broken stream cipher");
     }
     if n.contains("3des") || n.contains("desede") || n.contains("tripledes") || has_des_token(&n) {
         return forbidden("DES and 3DES have too short keys or blocks");
+    }
+    if n.contains("sha1") || n.ends_with("sha") || n.contains("shawith") || n == "sha" {
+        return forbidden("SHA-1 is a broken hash function");
     }
     if let Some(bits) = rsa_bits(&n) {
         return check_rsa_modulus_bits(bits);
