@@ -7,6 +7,7 @@
 //! themselves in `Debug`, have no `Display` or `Serialize`, and are zeroised on drop.
 
 pub mod algorithm;
+pub mod kdf;
 pub mod random;
 pub mod secret;
 pub mod sm2;

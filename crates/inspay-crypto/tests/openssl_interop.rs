@@ -300,3 +300,40 @@ fn sm3_matches_openssl_dgst() {
         assert_eq!(output.stdout, sm3(&data), "length {len}");
     }
 }
+
+/// PBKDF2-HMAC-SM3 agrees with the installed OpenSSL 3 (`openssl kdf` with digest SM3) for
+/// random passwords, salts and iteration counts.
+/// req: 5.5.1.1
+#[test]
+fn pbkdf2_hmac_sm3_matches_openssl() {
+    for round in 0..4u32 {
+        let password: [u8; 12] = inspay_crypto::random::bytes().expect("random");
+        let salt: [u8; 16] = inspay_crypto::random::bytes().expect("random");
+        let iterations = 1 + round * 997;
+        let mut ours = [0u8; 48];
+        inspay_crypto::kdf::pbkdf2_hmac_sm3(&password, &salt, iterations, &mut ours);
+        let output = std::process::Command::new("openssl")
+            .args([
+                "kdf",
+                "-keylen",
+                "48",
+                "-kdfopt",
+                "digest:SM3",
+                "-kdfopt",
+                &format!("hexpass:{}", hex::encode(password)),
+                "-kdfopt",
+                &format!("hexsalt:{}", hex::encode(salt)),
+                "-kdfopt",
+                &format!("iter:{iterations}"),
+                "PBKDF2",
+            ])
+            .output()
+            .expect("openssl is installed (.ci/run installs it)");
+        assert!(output.status.success(), "openssl kdf failed");
+        let theirs: String = String::from_utf8_lossy(&output.stdout)
+            .chars()
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect();
+        assert_eq!(hex::encode_upper(ours), theirs, "round {round}");
+    }
+}
