@@ -31,6 +31,7 @@ fn every_command_has_help_with_an_example() {
         vec!["serve"],
         vec!["version"],
         vec!["bench", "crypto"],
+        vec!["bench", "password"],
         vec!["audit", "verify"],
         vec!["audit", "checkpoint"],
         vec!["keys", "list"],

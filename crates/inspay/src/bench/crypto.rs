@@ -17,24 +17,6 @@ const MESSAGE_LEN: usize = 20;
 /// Width of the longest bar in the chart.
 const BAR_WIDTH: usize = 40;
 
-/// What to benchmark.
-#[derive(Debug, clap::Subcommand)]
-pub enum BenchCommand {
-    /// SM3, SM4-GCM and SM2 throughput beside `openssl speed` on this machine.
-    ///
-    /// Measures, single-threaded: SM3 and SM4-GCM on 8 KiB blocks (MB/s), SM2 signatures
-    /// and verifications per second (20-byte message, default user ID, Z computed for every
-    /// operation as `openssl speed` does). Then runs `openssl speed` for SM3, SM4-CTR
-    /// (OpenSSL 3.0 has no SM4-GCM), SM2 and ECDSA P-256, and prints ours against OpenSSL's
-    /// with the ratio each must reach. Build with `--release`.
-    #[command(after_help = "Examples:
-  cargo run --release -p inspay -- bench crypto
-  inspay bench crypto --seconds 1
-  inspay bench crypto --no-openssl
-  inspay bench crypto --check      # exit with an error if a target is missed")]
-    Crypto(CryptoArgs),
-}
-
 /// Options of `inspay bench crypto`.
 #[derive(Debug, clap::Args)]
 pub struct CryptoArgs {
@@ -51,13 +33,6 @@ pub struct CryptoArgs {
     /// Exit with an error when a target ratio is missed.
     #[arg(long)]
     pub check: bool,
-}
-
-/// Runs a benchmark.
-pub fn run(command: BenchCommand) -> Result<()> {
-    match command {
-        BenchCommand::Crypto(args) => crypto(&args),
-    }
 }
 
 /// Figures measured for inspay.
@@ -80,7 +55,7 @@ struct Reference {
     p256_verify_s: f64,
 }
 
-fn crypto(args: &CryptoArgs) -> Result<()> {
+pub fn crypto(args: &CryptoArgs) -> Result<()> {
     let seconds = args.seconds;
     let openssl_version = if args.no_openssl {
         None
