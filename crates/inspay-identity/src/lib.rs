@@ -6,6 +6,7 @@
 
 pub mod gesture;
 pub mod lockout;
+pub mod login_name;
 pub mod otp;
 pub mod password_policy;
 pub mod secret_hash;

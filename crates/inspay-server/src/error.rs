@@ -57,6 +57,7 @@ catalogue! {
     NotFound => ("INSPAY-REQ-006", NOT_FOUND, "No such resource."),
     MethodNotAllowed => ("INSPAY-REQ-007", METHOD_NOT_ALLOWED, "This method is not allowed on this resource."),
     HeadersTooLarge => ("INSPAY-REQ-008", REQUEST_HEADER_FIELDS_TOO_LARGE, "The request headers are too large."),
+    Conflict => ("INSPAY-REQ-009", CONFLICT, "The request conflicts with the current state of the resource."),
     Internal => ("INSPAY-SYS-001", INTERNAL_SERVER_ERROR, "Something went wrong on our side. Quote the reference if you contact support."),
     DatabaseUnavailable => ("INSPAY-SYS-002", SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Retry later."),
     Timeout => ("INSPAY-SYS-003", SERVICE_UNAVAILABLE, "The request took too long. Retry later."),
@@ -111,6 +112,7 @@ impl From<inspay_store::StoreError> for ApiError {
             inspay_store::StoreError::Database(_) => ErrorCode::DatabaseUnavailable,
             inspay_store::StoreError::Kms(_) => ErrorCode::KeysUnavailable,
             inspay_store::StoreError::NotFound(_) => ErrorCode::NotFound,
+            inspay_store::StoreError::Conflict(_) => ErrorCode::Conflict,
             _ => ErrorCode::Internal,
         };
         ApiError::new(code).cause(error)

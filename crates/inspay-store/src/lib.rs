@@ -8,6 +8,7 @@
 //! [`Backend`] and the migrations come in one file per backend. Both backends run the same
 //! test suite.
 
+pub mod accounts;
 pub mod audit;
 mod db;
 pub mod keys;
@@ -44,6 +45,9 @@ pub enum StoreError {
     /// A row was not found.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// A unique value is already taken.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// Stored data could not be parsed back into its domain type.
     #[error("stored {0} is malformed")]
     Malformed(&'static str),

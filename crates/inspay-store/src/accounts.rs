@@ -1,0 +1,355 @@
+//! Accounts, their secret hashes, and password sign-in with the lockout counted in the
+//! database, so that every node sees the same count (clauses 5.2.3.1 to 5.2.3.3).
+//!
+//! Sign-in gives one answer for an unknown account, a locked account and a wrong password, and
+//! does the same hashing work in each case (a dummy verification when there is no hash to
+//! check), so neither the answer nor its timing tells them apart.
+
+use crate::audit::{AuditEvent, AuditValue, Outcome, append};
+use crate::keys::Actor;
+use crate::{Store, StoreError};
+use inspay_identity::lockout::{FailureState, LockoutPolicy};
+use inspay_identity::login_name::LoginName;
+use inspay_identity::secret_hash::{SecretHash, SecretKind, verify_dummy};
+use inspay_kms::Keyring;
+use sqlx::{AnyConnection, Row};
+
+/// Customer or staff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Population {
+    /// Policyholders and claimants.
+    Customer,
+    /// Agents, adjusters, finance, auditors, security officers, administrators.
+    Staff,
+}
+
+impl Population {
+    fn name(self) -> &'static str {
+        match self {
+            Population::Customer => "customer",
+            Population::Staff => "staff",
+        }
+    }
+}
+
+/// An account to create.
+#[derive(Debug)]
+pub struct NewAccount<'a> {
+    /// Customer or staff.
+    pub population: Population,
+    /// What the person signs in with.
+    pub login_name: &'a LoginName,
+    /// The customer's personal record, if any.
+    pub person_id: Option<&'a str>,
+    /// The login password's hash.
+    pub password: &'a SecretHash,
+    /// Whether the password is an initial one that must be changed at first sign-in
+    /// (clause 5.2.4.2-a).
+    pub must_change_password: bool,
+}
+
+/// The outcome of a password sign-in. Every refusal is the same value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    /// The password is right and the account may sign in.
+    Accepted {
+        /// The account.
+        account_id: String,
+        /// An initial password must be changed before anything else.
+        must_change_password: bool,
+    },
+    /// Refused: unknown account, locked, frozen or closed, or a wrong password.
+    Refused,
+}
+
+/// Why a refusal happened, for the audit log only.
+#[derive(Debug, Clone, Copy)]
+enum Reason {
+    Unknown,
+    Locked,
+    NotActive,
+    WrongPassword,
+}
+
+impl Reason {
+    fn name(self) -> &'static str {
+        match self {
+            Reason::Unknown => "unknown-account",
+            Reason::Locked => "locked",
+            Reason::NotActive => "account-not-active",
+            Reason::WrongPassword => "wrong-password",
+        }
+    }
+}
+
+fn login_index(keyring: &Keyring, name: &LoginName) -> Result<String, StoreError> {
+    Ok(keyring
+        .blind_index("login-name", &name.index_form())?
+        .to_text())
+}
+
+async fn failure_state(
+    connection: &mut AnyConnection,
+    account_id: &str,
+) -> Result<FailureState, StoreError> {
+    let row = sqlx::query(
+        "SELECT consecutive, locked_until_ms FROM account_failures WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_optional(connection)
+    .await?;
+    Ok(match row {
+        Some(row) => {
+            let consecutive: i64 = row.try_get(0)?;
+            let locked_until_ms: Option<i64> = row.try_get(1)?;
+            FailureState {
+                consecutive: u32::try_from(consecutive).unwrap_or(u32::MAX),
+                locked_until_s: locked_until_ms.map(|ms| ms.div_euclid(1000)),
+            }
+        }
+        None => FailureState::default(),
+    })
+}
+
+impl Store {
+    /// Creates an account with its login password; the login name is stored as a blind index
+    /// and a display form (masked mobile or staff name). Audited.
+    pub async fn account_create(
+        &self,
+        keyring: &Keyring,
+        account: &NewAccount<'_>,
+        who: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<String, StoreError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let index = login_index(keyring, account.login_name)?;
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO accounts (id, population, login_name_index, login_name_display, person_id, status,
+                must_change_password, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)",
+        )
+        .bind(&id)
+        .bind(account.population.name())
+        .bind(&index)
+        .bind(account.login_name.display())
+        .bind(account.person_id)
+        .bind(i64::from(account.must_change_password))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await;
+        if let Err(sqlx::Error::Database(error)) = &inserted
+            && error.is_unique_violation()
+        {
+            return Err(StoreError::Conflict(
+                "an account with this login name already exists",
+            ));
+        }
+        inserted?;
+        sqlx::query("INSERT INTO account_secrets (account_id, kind, hash, set_at_ms) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(SecretKind::LoginPassword.name())
+            .bind(account.password.to_text())
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let object = format!("account:{id}");
+        append(
+            &mut tx,
+            &AuditEvent {
+                actor: who.actor,
+                action: "account.create",
+                object: &object,
+                outcome: Outcome::Success,
+                request_id: who.request_id,
+                details: &[
+                    ("population", AuditValue::Word(account.population.name())),
+                    ("login_name", AuditValue::Text(account.login_name.display())),
+                ],
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Signs in with a login name and password. Every node shares the failure count: the
+    /// count is read and written in one transaction that first takes the account's failure
+    /// row (PostgreSQL row lock, SQLite write lock).
+    pub async fn password_sign_in(
+        &self,
+        keyring: &Keyring,
+        name: &LoginName,
+        password: &str,
+        policy: &LockoutPolicy,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<SignIn, StoreError> {
+        let index = login_index(keyring, name)?;
+        let row = sqlx::query(
+            "SELECT a.id, a.status, a.must_change_password, s.hash
+             FROM accounts a LEFT JOIN account_secrets s ON s.account_id = a.id AND s.kind = 'login-password'
+             WHERE a.login_name_index = $1",
+        )
+        .bind(&index)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            let _ = verify_dummy(
+                SecretKind::LoginPassword,
+                password.as_bytes(),
+                policy_iterations(None),
+            );
+            self.audit_sign_in(name, None, Reason::Unknown, request_id, now_ms)
+                .await?;
+            return Ok(SignIn::Refused);
+        };
+        let account_id: String = row.try_get(0)?;
+        let status: String = row.try_get(1)?;
+        let must_change: i64 = row.try_get(2)?;
+        let hash: Option<String> = row.try_get(3)?;
+        let hash = hash
+            .map(|text| SecretHash::parse(&text))
+            .transpose()
+            .map_err(|_| StoreError::Malformed("secret hash"))?;
+        let now_s = now_ms.div_euclid(1000);
+
+        let mut connection = self.pool.acquire().await?;
+        let locked_before = failure_state(&mut connection, &account_id)
+            .await?
+            .is_locked(now_s);
+        drop(connection);
+        // The same hashing work in every case, outside any transaction.
+        let correct = match (&hash, locked_before || status != "active") {
+            (Some(hash), false) => hash.verify(password.as_bytes()),
+            (hash, _) => verify_dummy(
+                SecretKind::LoginPassword,
+                password.as_bytes(),
+                policy_iterations(hash.as_ref()),
+            ),
+        };
+
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO account_failures (account_id, consecutive, locked_until_ms, updated_at_ms)
+             VALUES ($1, 0, NULL, $2) ON CONFLICT (account_id) DO NOTHING",
+        )
+        .bind(&account_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        // Takes the row lock before reading, so two nodes count one after the other.
+        sqlx::query("UPDATE account_failures SET updated_at_ms = $2 WHERE account_id = $1")
+            .bind(&account_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        let state = failure_state(&mut tx, &account_id).await?;
+        let (next, outcome) = if state.is_locked(now_s) {
+            (state, Err(Reason::Locked))
+        } else if status != "active" {
+            (state, Err(Reason::NotActive))
+        } else if correct {
+            (state.after_success(), Ok(()))
+        } else {
+            (
+                state.after_failure(policy, now_s),
+                Err(Reason::WrongPassword),
+            )
+        };
+        sqlx::query("UPDATE account_failures SET consecutive = $2, locked_until_ms = $3 WHERE account_id = $1")
+            .bind(&account_id)
+            .bind(i64::from(next.consecutive))
+            .bind(next.locked_until_s.map(|s| s * 1000))
+            .execute(&mut *tx)
+            .await?;
+        if outcome.is_ok() {
+            sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")
+                .bind(&account_id)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let object = format!("account:{account_id}");
+        let mut details = vec![("login_name", AuditValue::Text(name.display()))];
+        if let Err(reason) = outcome {
+            details.push(("reason", AuditValue::Word(reason.name())));
+        }
+        if next.is_locked(now_s) && !state.is_locked(now_s) {
+            details.push((
+                "locked_until_ms",
+                AuditValue::Number(next.locked_until_s.unwrap_or(0) * 1000),
+            ));
+        }
+        append(
+            &mut tx,
+            &AuditEvent {
+                actor: &object,
+                action: "auth.password",
+                object: &object,
+                outcome: if outcome.is_ok() {
+                    Outcome::Success
+                } else {
+                    Outcome::Denied
+                },
+                request_id,
+                details: &details,
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(match outcome {
+            Ok(()) => SignIn::Accepted {
+                account_id,
+                must_change_password: must_change == 1,
+            },
+            Err(_) => SignIn::Refused,
+        })
+    }
+
+    async fn audit_sign_in(
+        &self,
+        name: &LoginName,
+        account_id: Option<&str>,
+        reason: Reason,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let object = account_id.map_or_else(
+            || "account:unknown".to_string(),
+            |id| format!("account:{id}"),
+        );
+        self.audit(
+            &AuditEvent {
+                actor: "anonymous",
+                action: "auth.password",
+                object: &object,
+                outcome: Outcome::Denied,
+                request_id,
+                details: &[
+                    ("login_name", AuditValue::Text(name.display())),
+                    ("reason", AuditValue::Word(reason.name())),
+                ],
+            },
+            now_ms,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The failure state of an account (for tests and the security console).
+    pub async fn account_failures(&self, account_id: &str) -> Result<FailureState, StoreError> {
+        let mut connection = self.pool.acquire().await?;
+        failure_state(&mut connection, account_id).await
+    }
+}
+
+/// The cost of the dummy verification: the account's own cost if known, else the default.
+fn policy_iterations(hash: Option<&SecretHash>) -> u32 {
+    hash.map_or(
+        inspay_identity::secret_hash::ITERATIONS_DEFAULT,
+        SecretHash::iterations,
+    )
+}
