@@ -10,3 +10,4 @@ pub mod login_name;
 pub mod otp;
 pub mod password_policy;
 pub mod secret_hash;
+pub mod session;

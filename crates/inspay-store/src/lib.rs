@@ -14,6 +14,7 @@ mod db;
 pub mod keys;
 mod migrate;
 pub mod persons;
+pub mod sessions;
 
 pub use db::{Backend, PoolSettings, Store};
 

@@ -24,6 +24,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_accounts.sql"),
         postgres: include_str!("../migrations/postgres/0002_accounts.sql"),
     },
+    Migration {
+        version: 3,
+        name: "sessions",
+        sqlite: include_str!("../migrations/sqlite/0003_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0003_sessions.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -1,0 +1,287 @@
+//! Server-side sessions (clauses 5.3.3.3 and 5.6.5-c): created after authentication with a
+//! fresh token, checked and refreshed on every request, ended by logout, timeout, password
+//! change or the multi-login policy, and always deleted (not flagged) when they end.
+
+use crate::audit::{AuditEvent, AuditValue, Outcome, append};
+use crate::{Store, StoreError};
+use inspay_identity::session::{MultiLogin, SessionPolicy, SessionToken};
+use sqlx::Row;
+
+/// A live session as a request sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The account.
+    pub account_id: String,
+    /// The authentication level reached (e.g. "two-factor").
+    pub auth_level: String,
+    /// When the session began (unix ms).
+    pub created_at_ms: i64,
+}
+
+/// What starting a session did to the account's other sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Started {
+    /// Other live sessions kept (policy "notify": tell the person).
+    pub others_kept: u64,
+    /// Other sessions ended (policy "sign out older").
+    pub others_ended: u64,
+}
+
+/// Why sessions end, for the audit log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    /// The person signed out.
+    Logout,
+    /// Idle or absolute limit reached.
+    Timeout,
+    /// The password changed.
+    PasswordChanged,
+    /// A newer sign-in under the "sign out older" policy.
+    NewerSignIn,
+    /// An operator or a containment switch.
+    Revoked,
+}
+
+impl EndReason {
+    fn name(self) -> &'static str {
+        match self {
+            EndReason::Logout => "logout",
+            EndReason::Timeout => "timeout",
+            EndReason::PasswordChanged => "password-changed",
+            EndReason::NewerSignIn => "newer-sign-in",
+            EndReason::Revoked => "revoked",
+        }
+    }
+}
+
+fn seconds(ms: i64) -> i64 {
+    ms.div_euclid(1000)
+}
+
+impl Store {
+    /// Starts a session for an authenticated account with a fresh token, applying the
+    /// multi-login policy to its other sessions. Audited.
+    pub async fn session_start(
+        &self,
+        account_id: &str,
+        auth_level: &str,
+        policy: &SessionPolicy,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<(SessionToken, Started), StoreError> {
+        let token = SessionToken::generate().map_err(|_| StoreError::Malformed("random source"))?;
+        let mut tx = self.begin_write().await?;
+        let others: Vec<(i64, i64)> = sqlx::query(
+            "SELECT created_at_ms, last_seen_at_ms FROM sessions WHERE account_id = $1",
+        )
+        .bind(account_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let live = others
+            .iter()
+            .filter(|(created, seen)| {
+                policy.is_alive(seconds(*created), seconds(*seen), seconds(now_ms))
+            })
+            .count() as u64;
+        let started = match policy.multi_login {
+            MultiLogin::Notify => Started {
+                others_kept: live,
+                others_ended: 0,
+            },
+            MultiLogin::SignOutOlder => {
+                sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                    .bind(account_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Started {
+                    others_kept: 0,
+                    others_ended: live,
+                }
+            }
+        };
+        sqlx::query(
+            "INSERT INTO sessions (token_digest, account_id, auth_level, created_at_ms, last_seen_at_ms)
+             VALUES ($1, $2, $3, $4, $4)",
+        )
+        .bind(token.digest())
+        .bind(account_id)
+        .bind(auth_level)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        let object = format!("account:{account_id}");
+        append(
+            &mut tx,
+            &AuditEvent {
+                actor: &object,
+                action: "session.start",
+                object: &object,
+                outcome: Outcome::Success,
+                request_id,
+                details: &[
+                    ("auth_level", AuditValue::Text(auth_level.to_string())),
+                    (
+                        "others_kept",
+                        AuditValue::Number(i64::try_from(started.others_kept).unwrap_or(i64::MAX)),
+                    ),
+                    (
+                        "others_ended",
+                        AuditValue::Number(i64::try_from(started.others_ended).unwrap_or(i64::MAX)),
+                    ),
+                ],
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((token, started))
+    }
+
+    /// Checks a presented token: a live session is refreshed and returned; an expired one is
+    /// deleted (and audited) and, like an unknown token, gives `None`.
+    pub async fn session_check(
+        &self,
+        token: &SessionToken,
+        policy: &SessionPolicy,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionInfo>, StoreError> {
+        let digest = token.digest();
+        let row = sqlx::query(
+            "SELECT account_id, auth_level, created_at_ms, last_seen_at_ms FROM sessions WHERE token_digest = $1",
+        )
+        .bind(&digest)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let info = SessionInfo {
+            account_id: row.try_get(0)?,
+            auth_level: row.try_get(1)?,
+            created_at_ms: row.try_get(2)?,
+        };
+        let last_seen: i64 = row.try_get(3)?;
+        if !policy.is_alive(
+            seconds(info.created_at_ms),
+            seconds(last_seen),
+            seconds(now_ms),
+        ) {
+            self.session_delete(
+                &digest,
+                &info.account_id,
+                EndReason::Timeout,
+                request_id,
+                now_ms,
+            )
+            .await?;
+            return Ok(None);
+        }
+        sqlx::query("UPDATE sessions SET last_seen_at_ms = $2 WHERE token_digest = $1")
+            .bind(&digest)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await?;
+        Ok(Some(info))
+    }
+
+    /// Ends one session (logout). Returns whether it existed.
+    pub async fn session_end(
+        &self,
+        token: &SessionToken,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let digest = token.digest();
+        let account: Option<String> =
+            sqlx::query("SELECT account_id FROM sessions WHERE token_digest = $1")
+                .bind(&digest)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        match account {
+            Some(account_id) => {
+                self.session_delete(&digest, &account_id, EndReason::Logout, request_id, now_ms)
+                    .await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Ends every session of an account (password change, revocation). Returns how many.
+    pub async fn sessions_end_account(
+        &self,
+        account_id: &str,
+        reason: EndReason,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let object = format!("account:{account_id}");
+        append(
+            &mut tx,
+            &AuditEvent {
+                actor: "system",
+                action: "session.end-all",
+                object: &object,
+                outcome: Outcome::Success,
+                request_id,
+                details: &[
+                    ("reason", AuditValue::Word(reason.name())),
+                    (
+                        "sessions",
+                        AuditValue::Number(i64::try_from(ended).unwrap_or(i64::MAX)),
+                    ),
+                ],
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn session_delete(
+        &self,
+        digest: &str,
+        account_id: &str,
+        reason: EndReason,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted = sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
+            .bind(digest)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if deleted > 0 {
+            let object = format!("account:{account_id}");
+            append(
+                &mut tx,
+                &AuditEvent {
+                    actor: &object,
+                    action: "session.end",
+                    object: &object,
+                    outcome: Outcome::Success,
+                    request_id,
+                    details: &[("reason", AuditValue::Word(reason.name()))],
+                },
+                now_ms,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
