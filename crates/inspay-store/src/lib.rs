@@ -13,6 +13,7 @@ pub mod audit;
 mod db;
 pub mod keys;
 mod migrate;
+pub mod one_time_codes;
 pub mod persons;
 pub mod sessions;
 

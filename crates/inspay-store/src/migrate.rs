@@ -30,6 +30,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0003_sessions.sql"),
     },
+    Migration {
+        version: 4,
+        name: "one_time_codes",
+        sqlite: include_str!("../migrations/sqlite/0004_one_time_codes.sql"),
+        postgres: include_str!("../migrations/postgres/0004_one_time_codes.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
