@@ -111,6 +111,47 @@ async fn failure_state(
     })
 }
 
+/// Takes the account's failure row (creating it if needed) inside the caller's write
+/// transaction and returns its state. The first statement writes, so the row lock (PostgreSQL)
+/// or the write lock (SQLite) is held before the count is read: nodes count one at a time.
+pub(crate) async fn lock_failures(
+    connection: &mut AnyConnection,
+    account_id: &str,
+    now_ms: i64,
+) -> Result<FailureState, StoreError> {
+    sqlx::query(
+        "INSERT INTO account_failures (account_id, consecutive, locked_until_ms, updated_at_ms)
+         VALUES ($1, 0, NULL, $2) ON CONFLICT (account_id) DO NOTHING",
+    )
+    .bind(account_id)
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?;
+    sqlx::query("UPDATE account_failures SET updated_at_ms = $2 WHERE account_id = $1")
+        .bind(account_id)
+        .bind(now_ms)
+        .execute(&mut *connection)
+        .await?;
+    failure_state(connection, account_id).await
+}
+
+/// Writes the failure state back (inside the transaction of [`lock_failures`]).
+pub(crate) async fn save_failures(
+    connection: &mut AnyConnection,
+    account_id: &str,
+    state: &FailureState,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE account_failures SET consecutive = $2, locked_until_ms = $3 WHERE account_id = $1",
+    )
+    .bind(account_id)
+    .bind(i64::from(state.consecutive))
+    .bind(state.locked_until_s.map(|s| s * 1000))
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Creates an account with its login password; the login name is stored as a blind index
     /// and a display form (masked mobile or staff name). Audited.
@@ -231,21 +272,7 @@ impl Store {
         };
 
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO account_failures (account_id, consecutive, locked_until_ms, updated_at_ms)
-             VALUES ($1, 0, NULL, $2) ON CONFLICT (account_id) DO NOTHING",
-        )
-        .bind(&account_id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        // Takes the row lock before reading, so two nodes count one after the other.
-        sqlx::query("UPDATE account_failures SET updated_at_ms = $2 WHERE account_id = $1")
-            .bind(&account_id)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        let state = failure_state(&mut tx, &account_id).await?;
+        let state = lock_failures(&mut tx, &account_id, now_ms).await?;
         let (next, outcome) = if state.is_locked(now_s) {
             (state, Err(Reason::Locked))
         } else if status != "active" {
@@ -258,12 +285,7 @@ impl Store {
                 Err(Reason::WrongPassword),
             )
         };
-        sqlx::query("UPDATE account_failures SET consecutive = $2, locked_until_ms = $3 WHERE account_id = $1")
-            .bind(&account_id)
-            .bind(i64::from(next.consecutive))
-            .bind(next.locked_until_s.map(|s| s * 1000))
-            .execute(&mut *tx)
-            .await?;
+        save_failures(&mut tx, &account_id, &next).await?;
         if outcome.is_ok() {
             sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")
                 .bind(&account_id)
