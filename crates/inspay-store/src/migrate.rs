@@ -36,6 +36,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_one_time_codes.sql"),
         postgres: include_str!("../migrations/postgres/0004_one_time_codes.sql"),
     },
+    Migration {
+        version: 5,
+        name: "secret_history",
+        sqlite: include_str!("../migrations/sqlite/0005_secret_history.sql"),
+        postgres: include_str!("../migrations/postgres/0005_secret_history.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
