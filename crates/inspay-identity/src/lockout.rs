@@ -6,6 +6,8 @@
 pub const FAILURES_MAX_CEILING: u32 = 3;
 /// Default lock duration.
 pub const LOCK_S_DEFAULT: i64 = 30 * 60;
+/// Default days without a sign-in before an account counts as dormant.
+pub const DORMANT_DAYS_DEFAULT: u32 = 180;
 
 /// The lockout settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +16,9 @@ pub struct LockoutPolicy {
     pub failures_max: u32,
     /// How long the lock lasts.
     pub lock_s: i64,
+    /// Days without a sign-in after which an account needs a further factor to sign in again
+    /// (clause 5.3.3.3-c; catalogue: 180).
+    pub dormant_days: u32,
 }
 
 impl Default for LockoutPolicy {
@@ -21,6 +26,7 @@ impl Default for LockoutPolicy {
         LockoutPolicy {
             failures_max: FAILURES_MAX_CEILING,
             lock_s: LOCK_S_DEFAULT,
+            dormant_days: DORMANT_DAYS_DEFAULT,
         }
     }
 }
@@ -34,6 +40,9 @@ pub enum LockoutPolicyError {
     /// A lock shorter than a minute or longer than a day.
     #[error("lock duration {0} s: must be 60 to 86400 (clause 5.2.3.1)")]
     Duration(i64),
+    /// A dormancy period longer than the catalogue's 180 days, or none.
+    #[error("dormant after {0} days: must be 1 to {DORMANT_DAYS_DEFAULT} (clause 5.3.3.3-c)")]
+    Dormant(u32),
 }
 
 impl LockoutPolicy {
@@ -44,6 +53,9 @@ impl LockoutPolicy {
         }
         if !(60..=86_400).contains(&self.lock_s) {
             return Err(LockoutPolicyError::Duration(self.lock_s));
+        }
+        if !(1..=DORMANT_DAYS_DEFAULT).contains(&self.dormant_days) {
+            return Err(LockoutPolicyError::Dormant(self.dormant_days));
         }
         Ok(())
     }

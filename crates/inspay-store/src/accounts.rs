@@ -57,6 +57,9 @@ pub enum SignIn {
         account_id: String,
         /// An initial password must be changed before anything else.
         must_change_password: bool,
+        /// The account had not signed in for `dormant_days` (or ever, if older than that):
+        /// the sign-in must add a further factor (clause 5.3.3.3-c).
+        dormant: bool,
     },
     /// Refused: unknown account, locked, frozen or closed, or a wrong password.
     Refused,
@@ -229,7 +232,7 @@ impl Store {
     ) -> Result<SignIn, StoreError> {
         let index = login_index(keyring, name)?;
         let row = sqlx::query(
-            "SELECT a.id, a.status, a.must_change_password, s.hash
+            "SELECT a.id, a.status, a.must_change_password, s.hash, a.last_login_at_ms, a.created_at_ms
              FROM accounts a LEFT JOIN account_secrets s ON s.account_id = a.id AND s.kind = 'login-password'
              WHERE a.login_name_index = $1",
         )
@@ -250,6 +253,8 @@ impl Store {
         let status: String = row.try_get(1)?;
         let must_change: i64 = row.try_get(2)?;
         let hash: Option<String> = row.try_get(3)?;
+        let last_active_ms: i64 = row.try_get::<Option<i64>, _>(4)?.unwrap_or(row.try_get(5)?);
+        let dormant = now_ms - last_active_ms >= i64::from(policy.dormant_days) * 86_400_000;
         let hash = hash
             .map(|text| SecretHash::parse(&text))
             .transpose()
@@ -326,6 +331,7 @@ impl Store {
             Ok(()) => SignIn::Accepted {
                 account_id,
                 must_change_password: must_change == 1,
+                dormant,
             },
             Err(_) => SignIn::Refused,
         })

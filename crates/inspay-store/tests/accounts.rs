@@ -57,7 +57,8 @@ async fn sign_in_answers_alike_for_every_refusal() {
             accepted,
             SignIn::Accepted {
                 account_id: id.clone(),
-                must_change_password: false
+                must_change_password: false,
+                dormant: false
             },
             "{}",
             test.label
@@ -175,6 +176,53 @@ async fn lockout_is_shared_by_two_nodes() {
                 .expect("state")
                 .consecutive,
             0
+        );
+    }
+}
+
+/// An account unused for 180 days is flagged on its next sign-in so that a further factor is
+/// asked for; the sign-in itself resets the clock.
+/// req: 5.3.3.3-c
+#[tokio::test]
+async fn dormant_accounts_are_flagged() {
+    for test in stores().await {
+        let master = initialised(&test).await;
+        let ring = test.store.keyring_load(&master).await.expect("ring");
+        let policy = LockoutPolicy::default();
+        let (_, name) = customer(&test.store, &ring, "13812345678").await;
+        let day = 86_400_000;
+        let first = test
+            .store
+            .password_sign_in(&ring, &name, PASSWORD, &policy, "r", T0 + 179 * day)
+            .await
+            .expect("sign in");
+        assert!(
+            matches!(first, SignIn::Accepted { dormant: false, .. }),
+            "{first:?}"
+        );
+        let later = test
+            .store
+            .password_sign_in(&ring, &name, PASSWORD, &policy, "r", T0 + 359 * day)
+            .await
+            .expect("sign in");
+        assert!(
+            matches!(later, SignIn::Accepted { dormant: true, .. }),
+            "{}: {later:?}",
+            test.label
+        );
+        let again = test
+            .store
+            .password_sign_in(&ring, &name, PASSWORD, &policy, "r", T0 + 360 * day)
+            .await
+            .expect("sign in");
+        assert!(matches!(again, SignIn::Accepted { dormant: false, .. }));
+        assert!(
+            LockoutPolicy {
+                dormant_days: 365,
+                ..policy
+            }
+            .validate()
+            .is_err()
         );
     }
 }

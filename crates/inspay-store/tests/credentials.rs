@@ -54,7 +54,8 @@ async fn password_change_rules() {
             signed_in,
             SignIn::Accepted {
                 account_id: id.clone(),
-                must_change_password: true
+                must_change_password: true,
+                dormant: false
             },
             "an initial password must be changed first"
         );
@@ -103,7 +104,8 @@ async fn password_change_rules() {
             signed_in,
             SignIn::Accepted {
                 account_id: id.clone(),
-                must_change_password: false
+                must_change_password: false,
+                dormant: false
             }
         );
         // Five more changes: the current password and the five before it are refused, the
