@@ -5,6 +5,7 @@ pub mod config;
 pub mod edge;
 pub mod error;
 pub mod extract;
+pub mod files;
 pub mod jobs;
 pub mod master_key;
 pub mod routes;

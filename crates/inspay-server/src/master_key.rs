@@ -70,21 +70,9 @@ fn development(path: &Path) -> anyhow::Result<MasterKey> {
             "{DEVELOPMENT_MARKER}\n{}\n",
             master.to_hex().as_str()
         ));
-        write_private(path, text.as_bytes())?;
+        crate::files::write_private(path, text.as_bytes(), crate::files::Existing::Refuse)?;
         tracing::warn!(path = %path.display(), "generated a DEVELOPMENT master key; never use it in production");
     }
     let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
     Ok(MasterKey::from_text(&text, MasterKeySource::Development)?)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }

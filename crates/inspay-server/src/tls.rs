@@ -297,21 +297,11 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
 
 /// Writes a private key readable by the owner only.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), TlsError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|source| TlsError::Read {
+    crate::files::write_private(path, bytes, crate::files::Existing::Replace).map_err(|source| {
+        TlsError::Read {
             path: path.into(),
             source,
-        })?;
-    file.write_all(bytes).map_err(|source| TlsError::Read {
-        path: path.into(),
-        source,
+        }
     })
 }
 

@@ -361,17 +361,9 @@ async fn export_public(
 }
 
 fn write_secret_file(path: &Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
+    use inspay_server::files::{Existing, write_private};
+    write_private(path, text.as_bytes(), Existing::Refuse)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))
 }
 
 fn generate_master(out: &Path) -> anyhow::Result<()> {
