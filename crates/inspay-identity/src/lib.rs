@@ -11,3 +11,4 @@ pub mod otp;
 pub mod password_policy;
 pub mod secret_hash;
 pub mod session;
+pub mod sign_in_flow;
