@@ -4,6 +4,7 @@
 //! one-time codes ([`otp`]) and the lockout rule ([`lockout`]). The store and the server build
 //! the flows on these.
 
+pub mod consent;
 pub mod gesture;
 pub mod lockout;
 pub mod login_name;

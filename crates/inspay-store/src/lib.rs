@@ -10,6 +10,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod consent;
 pub mod credentials;
 mod db;
 pub mod keys;

@@ -42,6 +42,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_secret_history.sql"),
         postgres: include_str!("../migrations/postgres/0005_secret_history.sql"),
     },
+    Migration {
+        version: 6,
+        name: "consent",
+        sqlite: include_str!("../migrations/sqlite/0006_consent.sql"),
+        postgres: include_str!("../migrations/postgres/0006_consent.sql"),
+    },
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
