@@ -11,43 +11,25 @@ struct Migration {
     postgres: &'static str,
 }
 
+/// One migration: its number, its name, and the file of that name for each backend.
+macro_rules! migration {
+    ($version:literal, $file:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../migrations/sqlite/", $file, ".sql")),
+            postgres: include_str!(concat!("../migrations/postgres/", $file, ".sql")),
+        }
+    };
+}
+
 const MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "foundation",
-        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "accounts",
-        sqlite: include_str!("../migrations/sqlite/0002_accounts.sql"),
-        postgres: include_str!("../migrations/postgres/0002_accounts.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "sessions",
-        sqlite: include_str!("../migrations/sqlite/0003_sessions.sql"),
-        postgres: include_str!("../migrations/postgres/0003_sessions.sql"),
-    },
-    Migration {
-        version: 4,
-        name: "one_time_codes",
-        sqlite: include_str!("../migrations/sqlite/0004_one_time_codes.sql"),
-        postgres: include_str!("../migrations/postgres/0004_one_time_codes.sql"),
-    },
-    Migration {
-        version: 5,
-        name: "secret_history",
-        sqlite: include_str!("../migrations/sqlite/0005_secret_history.sql"),
-        postgres: include_str!("../migrations/postgres/0005_secret_history.sql"),
-    },
-    Migration {
-        version: 6,
-        name: "consent",
-        sqlite: include_str!("../migrations/sqlite/0006_consent.sql"),
-        postgres: include_str!("../migrations/postgres/0006_consent.sql"),
-    },
+    migration!(1, "0001_foundation", "foundation"),
+    migration!(2, "0002_accounts", "accounts"),
+    migration!(3, "0003_sessions", "sessions"),
+    migration!(4, "0004_one_time_codes", "one_time_codes"),
+    migration!(5, "0005_secret_history", "secret_history"),
+    migration!(6, "0006_consent", "consent"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -7,34 +7,14 @@ use inspay_identity::login_name::LoginName;
 use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
 use inspay_store::accounts::{NewAccount, Population, SignIn};
 use inspay_store::{PoolSettings, Store, StoreError};
-use support::{WHO, initialised, stores};
+use support::{WHO, create_account, initialised, stores};
 
 const PASSWORD: &str = "Tea-Kettle-Orbit-42";
 const T0: i64 = 1_800_000_000_000;
 
 async fn customer(store: &Store, ring: &inspay_kms::Keyring, mobile: &str) -> (String, LoginName) {
     let name = LoginName::customer(mobile).expect("mobile");
-    let hash = SecretHash::new(
-        SecretKind::LoginPassword,
-        PASSWORD.as_bytes(),
-        ITERATIONS_MIN,
-    )
-    .expect("hash");
-    let id = store
-        .account_create(
-            ring,
-            &NewAccount {
-                population: Population::Customer,
-                login_name: &name,
-                person_id: None,
-                password: &hash,
-                must_change_password: false,
-            },
-            WHO,
-            T0,
-        )
-        .await
-        .expect("create");
+    let id = create_account(store, ring, &name, PASSWORD, false, T0).await;
     (id, name)
 }
 

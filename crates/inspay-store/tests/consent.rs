@@ -4,10 +4,8 @@ mod support;
 
 use inspay_identity::consent::{ConsentError, Notice, NoticePurpose};
 use inspay_identity::login_name::LoginName;
-use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
-use inspay_store::accounts::{NewAccount, Population};
 use std::collections::BTreeMap;
-use support::{WHO, initialised, stores};
+use support::{create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 
@@ -73,28 +71,8 @@ async fn consent_is_recorded_versioned_and_withdrawable() {
         let master = initialised(&test).await;
         let ring = test.store.keyring_load(&master).await.expect("ring");
         let store = &test.store;
-        let hash = SecretHash::new(
-            SecretKind::LoginPassword,
-            b"Tea-Kettle-Orbit-42",
-            ITERATIONS_MIN,
-        )
-        .expect("hash");
         let name = LoginName::customer("13812345678").expect("mobile");
-        let id = store
-            .account_create(
-                &ring,
-                &NewAccount {
-                    population: Population::Customer,
-                    login_name: &name,
-                    person_id: None,
-                    password: &hash,
-                    must_change_password: false,
-                },
-                WHO,
-                T0,
-            )
-            .await
-            .expect("account");
+        let id = create_account(store, &ring, &name, "Tea-Kettle-Orbit-42", false, T0).await;
         store
             .notice_publish("2026-11", "隐私政策 ... full text", T0)
             .await

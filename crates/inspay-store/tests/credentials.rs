@@ -6,9 +6,9 @@ use inspay_identity::lockout::LockoutPolicy;
 use inspay_identity::login_name::LoginName;
 use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
 use inspay_identity::session::SessionPolicy;
-use inspay_store::accounts::{NewAccount, Population, SignIn};
+use inspay_store::accounts::SignIn;
 use inspay_store::credentials::{ChangeRefused, Changed};
-use support::{WHO, initialised, stores};
+use support::{create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const INITIAL: &str = "Initial-Pass-2026";
@@ -25,27 +25,7 @@ async fn password_change_rules() {
         let store = &test.store;
         let lockout = LockoutPolicy::default();
         let name = LoginName::staff("finance.wang").expect("name");
-        let hash = SecretHash::new(
-            SecretKind::LoginPassword,
-            INITIAL.as_bytes(),
-            ITERATIONS_MIN,
-        )
-        .expect("hash");
-        let id = store
-            .account_create(
-                &ring,
-                &NewAccount {
-                    population: Population::Staff,
-                    login_name: &name,
-                    person_id: None,
-                    password: &hash,
-                    must_change_password: true,
-                },
-                WHO,
-                T0,
-            )
-            .await
-            .expect("account");
+        let id = create_account(store, &ring, &name, INITIAL, true, T0).await;
         let signed_in = store
             .password_sign_in(&ring, &name, INITIAL, &lockout, "r", T0)
             .await
@@ -169,27 +149,7 @@ async fn login_and_transaction_passwords_stay_different() {
         let store = &test.store;
         let lockout = LockoutPolicy::default();
         let name = LoginName::customer("13812345678").expect("name");
-        let hash = SecretHash::new(
-            SecretKind::LoginPassword,
-            b"Tea-Kettle-Orbit-42",
-            ITERATIONS_MIN,
-        )
-        .expect("hash");
-        let id = store
-            .account_create(
-                &ring,
-                &NewAccount {
-                    population: Population::Customer,
-                    login_name: &name,
-                    person_id: None,
-                    password: &hash,
-                    must_change_password: false,
-                },
-                WHO,
-                T0,
-            )
-            .await
-            .expect("account");
+        let id = create_account(store, &ring, &name, "Tea-Kettle-Orbit-42", false, T0).await;
         let payment = SecretHash::new(SecretKind::TransactionPassword, b"860715", ITERATIONS_MIN)
             .expect("hash");
         store

@@ -3,12 +3,10 @@
 mod support;
 
 use inspay_identity::login_name::LoginName;
-use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
 use inspay_identity::session::{MultiLogin, SessionPolicy};
-use inspay_store::accounts::{NewAccount, Population};
 use inspay_store::sessions::EndReason;
 use sqlx::Row;
-use support::{WHO, initialised, stores};
+use support::{create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const MINUTE: i64 = 60_000;
@@ -16,27 +14,15 @@ const MINUTE: i64 = 60_000;
 async fn account(test: &support::TestStore) -> String {
     let master = initialised(test).await;
     let ring = test.store.keyring_load(&master).await.expect("ring");
-    let hash = SecretHash::new(
-        SecretKind::LoginPassword,
-        b"Tea-Kettle-Orbit-42",
-        ITERATIONS_MIN,
+    create_account(
+        &test.store,
+        &ring,
+        &LoginName::staff("adjuster.li").expect("name"),
+        "Tea-Kettle-Orbit-42",
+        true,
+        T0,
     )
-    .expect("hash");
-    test.store
-        .account_create(
-            &ring,
-            &NewAccount {
-                population: Population::Staff,
-                login_name: &LoginName::staff("adjuster.li").expect("name"),
-                person_id: None,
-                password: &hash,
-                must_change_password: true,
-            },
-            WHO,
-            T0,
-        )
-        .await
-        .expect("account")
+    .await
 }
 
 /// Tokens carry 256 random bits and only their SM3 digest is stored; a session ends after 15

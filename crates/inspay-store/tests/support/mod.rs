@@ -83,3 +83,43 @@ pub async fn initialised(test: &TestStore) -> MasterKey {
         .expect("initialise");
     master
 }
+
+/// Creates an account whose login password is `password` (hashed at the lowest accepted cost,
+/// to keep tests fast); staff or customer follows the login name.
+pub async fn create_account(
+    store: &Store,
+    keyring: &inspay_kms::Keyring,
+    name: &inspay_identity::login_name::LoginName,
+    password: &str,
+    must_change_password: bool,
+    at_ms: i64,
+) -> String {
+    use inspay_identity::login_name::LoginName;
+    use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
+    use inspay_store::accounts::{NewAccount, Population};
+    let hash = SecretHash::new(
+        SecretKind::LoginPassword,
+        password.as_bytes(),
+        ITERATIONS_MIN,
+    )
+    .expect("hash");
+    let population = match name {
+        LoginName::Customer(_) => Population::Customer,
+        LoginName::Staff(_) => Population::Staff,
+    };
+    store
+        .account_create(
+            keyring,
+            &NewAccount {
+                population,
+                login_name: name,
+                person_id: None,
+                password: &hash,
+                must_change_password,
+            },
+            WHO,
+            at_ms,
+        )
+        .await
+        .expect("account")
+}
