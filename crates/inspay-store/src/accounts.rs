@@ -5,7 +5,7 @@
 //! does the same hashing work in each case (a dummy verification when there is no hash to
 //! check), so neither the answer nor its timing tells them apart.
 
-use crate::audit::{AuditEvent, AuditValue, Outcome, append};
+use crate::audit::{AuditEvent, AuditValue, Outcome, append, append_by_account};
 use crate::keys::Actor;
 use crate::{Store, StoreError};
 use inspay_identity::lockout::{FailureState, LockoutPolicy};
@@ -298,7 +298,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let object = format!("account:{account_id}");
         let mut details = vec![("login_name", AuditValue::Text(name.display()))];
         if let Err(reason) = outcome {
             details.push(("reason", AuditValue::Word(reason.name())));
@@ -309,20 +308,17 @@ impl Store {
                 AuditValue::Number(next.locked_until_s.unwrap_or(0) * 1000),
             ));
         }
-        append(
+        append_by_account(
             &mut tx,
-            &AuditEvent {
-                actor: &object,
-                action: "auth.password",
-                object: &object,
-                outcome: if outcome.is_ok() {
-                    Outcome::Success
-                } else {
-                    Outcome::Denied
-                },
-                request_id,
-                details: &details,
+            &account_id,
+            "auth.password",
+            if outcome.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Denied
             },
+            request_id,
+            &details,
             now_ms,
         )
         .await?;

@@ -255,6 +255,33 @@ pub async fn append(
     Ok(seq)
 }
 
+/// Appends an event that an account did to itself (`actor` and `object` both
+/// `account:<id>`), inside the caller's transaction.
+pub(crate) async fn append_by_account(
+    connection: &mut AnyConnection,
+    account_id: &str,
+    action: &str,
+    outcome: Outcome,
+    request_id: &str,
+    details: &[(&'static str, AuditValue)],
+    at_ms: i64,
+) -> Result<i64, StoreError> {
+    let object = format!("account:{account_id}");
+    append(
+        connection,
+        &AuditEvent {
+            actor: &object,
+            action,
+            object: &object,
+            outcome,
+            request_id,
+            details,
+        },
+        at_ms,
+    )
+    .await
+}
+
 /// What a checkpoint signs.
 fn checkpoint_message(seq: i64, hash: &str) -> Vec<u8> {
     format!("inspay/audit/checkpoint|{seq}|{hash}").into_bytes()

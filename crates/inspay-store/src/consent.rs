@@ -2,7 +2,7 @@
 //! event tied to the notice version the person saw; the current state of a purpose is its
 //! latest event. Every decision is audited.
 
-use crate::audit::{AuditEvent, AuditValue, Outcome, append};
+use crate::audit::{AuditValue, Outcome, append_by_account};
 use crate::{Store, StoreError};
 use sqlx::Row;
 use std::collections::BTreeMap;
@@ -69,30 +69,24 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let object = format!("account:{account_id}");
         let granted = choices.iter().filter(|(_, granted)| *granted).count();
-        append(
+        append_by_account(
             &mut tx,
-            &AuditEvent {
-                actor: &object,
-                action: "consent.record",
-                object: &object,
-                outcome: Outcome::Success,
-                request_id,
-                details: &[
-                    ("notice", AuditValue::Text(notice_version.to_string())),
-                    (
-                        "granted",
-                        AuditValue::Number(i64::try_from(granted).unwrap_or(i64::MAX)),
-                    ),
-                    (
-                        "refused",
-                        AuditValue::Number(
-                            i64::try_from(choices.len() - granted).unwrap_or(i64::MAX),
-                        ),
-                    ),
-                ],
-            },
+            account_id,
+            "consent.record",
+            Outcome::Success,
+            request_id,
+            &[
+                ("notice", AuditValue::Text(notice_version.to_string())),
+                (
+                    "granted",
+                    AuditValue::Number(i64::try_from(granted).unwrap_or(i64::MAX)),
+                ),
+                (
+                    "refused",
+                    AuditValue::Number(i64::try_from(choices.len() - granted).unwrap_or(i64::MAX)),
+                ),
+            ],
             now_ms,
         )
         .await?;
@@ -130,17 +124,13 @@ impl Store {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        let object = format!("account:{account_id}");
-        append(
+        append_by_account(
             &mut tx,
-            &AuditEvent {
-                actor: &object,
-                action: "consent.withdraw",
-                object: &object,
-                outcome: Outcome::Success,
-                request_id,
-                details: &[("purpose", AuditValue::Text(purpose.to_string()))],
-            },
+            account_id,
+            "consent.withdraw",
+            Outcome::Success,
+            request_id,
+            &[("purpose", AuditValue::Text(purpose.to_string()))],
             now_ms,
         )
         .await?;

@@ -5,7 +5,7 @@
 //! the "initial password" flag.
 
 use crate::accounts::{lock_failures, save_failures};
-use crate::audit::{AuditEvent, AuditValue, Outcome, append};
+use crate::audit::{AuditValue, Outcome, append_by_account};
 use crate::{Store, StoreError};
 use inspay_identity::lockout::LockoutPolicy;
 use inspay_identity::secret_hash::{SecretHash, SecretKind, verify_dummy};
@@ -104,19 +104,15 @@ impl Store {
                 None
             }
         };
-        let object = format!("account:{account_id}");
         let action = format!("secret.change.{}", kind.name());
         if let Some(refusal) = refusal {
-            append(
+            append_by_account(
                 &mut tx,
-                &AuditEvent {
-                    actor: &object,
-                    action: &action,
-                    object: &object,
-                    outcome: Outcome::Denied,
-                    request_id,
-                    details: &[("reason", AuditValue::Word(refusal.name()))],
-                },
+                account_id,
+                &action,
+                Outcome::Denied,
+                request_id,
+                &[("reason", AuditValue::Word(refusal.name()))],
                 now_ms,
             )
             .await?;
@@ -160,19 +156,16 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        append(
+        append_by_account(
             &mut tx,
-            &AuditEvent {
-                actor: &object,
-                action: &action,
-                object: &object,
-                outcome: Outcome::Success,
-                request_id,
-                details: &[(
-                    "sessions_ended",
-                    AuditValue::Number(i64::try_from(sessions_ended).unwrap_or(i64::MAX)),
-                )],
-            },
+            account_id,
+            &action,
+            Outcome::Success,
+            request_id,
+            &[(
+                "sessions_ended",
+                AuditValue::Number(i64::try_from(sessions_ended).unwrap_or(i64::MAX)),
+            )],
             now_ms,
         )
         .await?;
@@ -206,17 +199,13 @@ impl Store {
             ));
         }
         inserted?;
-        let object = format!("account:{account_id}");
-        append(
+        append_by_account(
             &mut tx,
-            &AuditEvent {
-                actor: &object,
-                action: &format!("secret.enrol.{}", hash.kind().name()),
-                object: &object,
-                outcome: Outcome::Success,
-                request_id,
-                details: &[],
-            },
+            account_id,
+            &format!("secret.enrol.{}", hash.kind().name()),
+            Outcome::Success,
+            request_id,
+            &[],
             now_ms,
         )
         .await?;

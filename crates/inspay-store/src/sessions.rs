@@ -2,7 +2,7 @@
 //! fresh token, checked and refreshed on every request, ended by logout, timeout, password
 //! change or the multi-login policy, and always deleted (not flagged) when they end.
 
-use crate::audit::{AuditEvent, AuditValue, Outcome, append};
+use crate::audit::{AuditEvent, AuditValue, Outcome, append, append_by_account};
 use crate::{Store, StoreError};
 use inspay_identity::session::{MultiLogin, SessionPolicy, SessionToken};
 use sqlx::Row;
@@ -112,27 +112,23 @@ impl Store {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
-        let object = format!("account:{account_id}");
-        append(
+        append_by_account(
             &mut tx,
-            &AuditEvent {
-                actor: &object,
-                action: "session.start",
-                object: &object,
-                outcome: Outcome::Success,
-                request_id,
-                details: &[
-                    ("auth_level", AuditValue::Text(auth_level.to_string())),
-                    (
-                        "others_kept",
-                        AuditValue::Number(i64::try_from(started.others_kept).unwrap_or(i64::MAX)),
-                    ),
-                    (
-                        "others_ended",
-                        AuditValue::Number(i64::try_from(started.others_ended).unwrap_or(i64::MAX)),
-                    ),
-                ],
-            },
+            account_id,
+            "session.start",
+            Outcome::Success,
+            request_id,
+            &[
+                ("auth_level", AuditValue::Text(auth_level.to_string())),
+                (
+                    "others_kept",
+                    AuditValue::Number(i64::try_from(started.others_kept).unwrap_or(i64::MAX)),
+                ),
+                (
+                    "others_ended",
+                    AuditValue::Number(i64::try_from(started.others_ended).unwrap_or(i64::MAX)),
+                ),
+            ],
             now_ms,
         )
         .await?;
@@ -266,17 +262,13 @@ impl Store {
             .await?
             .rows_affected();
         if deleted > 0 {
-            let object = format!("account:{account_id}");
-            append(
+            append_by_account(
                 &mut tx,
-                &AuditEvent {
-                    actor: &object,
-                    action: "session.end",
-                    object: &object,
-                    outcome: Outcome::Success,
-                    request_id,
-                    details: &[("reason", AuditValue::Word(reason.name()))],
-                },
+                account_id,
+                "session.end",
+                Outcome::Success,
+                request_id,
+                &[("reason", AuditValue::Word(reason.name()))],
                 now_ms,
             )
             .await?;
