@@ -4,6 +4,8 @@
 //! one-time codes ([`otp`]) and the lockout rule ([`lockout`]). The store and the server build
 //! the flows on these.
 
+pub mod authorization;
+pub mod captcha;
 pub mod consent;
 pub mod gesture;
 pub mod lockout;

@@ -9,6 +9,7 @@ pub mod files;
 pub mod jobs;
 pub mod master_key;
 pub mod routes;
+pub mod sms;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

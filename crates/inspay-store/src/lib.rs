@@ -10,7 +10,11 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod authorization;
+pub mod captchas;
+pub mod closure;
 pub mod consent;
+pub mod credential_keys;
 pub mod credentials;
 mod db;
 pub mod keys;
@@ -18,6 +22,7 @@ mod migrate;
 pub mod one_time_codes;
 pub mod persons;
 pub mod sessions;
+pub mod sign_in_flows;
 
 pub use db::{Backend, PoolSettings, Store};
 

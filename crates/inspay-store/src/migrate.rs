@@ -30,6 +30,11 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_one_time_codes", "one_time_codes"),
     migration!(5, "0005_secret_history", "secret_history"),
     migration!(6, "0006_consent", "consent"),
+    migration!(7, "0007_captchas", "captchas"),
+    migration!(8, "0008_credential_keys", "credential_keys"),
+    migration!(9, "0009_roles", "roles"),
+    migration!(10, "0010_person_keys", "person_keys"),
+    migration!(11, "0011_sign_in_flows", "sign_in_flows"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

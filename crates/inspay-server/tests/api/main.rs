@@ -8,4 +8,5 @@ mod integrity;
 mod leaks;
 mod profile;
 mod resilience;
+mod sms;
 mod tls;
