@@ -58,10 +58,23 @@ catalogue! {
     MethodNotAllowed => ("INSPAY-REQ-007", METHOD_NOT_ALLOWED, "This method is not allowed on this resource."),
     HeadersTooLarge => ("INSPAY-REQ-008", REQUEST_HEADER_FIELDS_TOO_LARGE, "The request headers are too large."),
     Conflict => ("INSPAY-REQ-009", CONFLICT, "The request conflicts with the current state of the resource."),
+    SignInFailed => ("INSPAY-AUTH-001", UNAUTHORIZED, "Sign-in failed. Check what you entered and try again, or reset your password."),
+    AuthenticationRequired => ("INSPAY-AUTH-002", UNAUTHORIZED, "Sign in to continue."),
+    StepUpRequired => ("INSPAY-AUTH-003", FORBIDDEN, "This operation needs a fresh verification: complete a step-up for it and retry with the proof."),
+    PasswordChangeRequired => ("INSPAY-AUTH-004", FORBIDDEN, "Change your initial password before doing anything else."),
+    PermissionDenied => ("INSPAY-AUTH-005", FORBIDDEN, "You do not have permission for this operation."),
+    ReauthenticationRequired => ("INSPAY-AUTH-006", UNAUTHORIZED, "Confirm it is you to continue."),
+    CaptchaRequired => ("INSPAY-AUTH-007", UNPROCESSABLE_ENTITY, "Solve a new CAPTCHA and send its answer with this request."),
+    TooManyRequests => ("INSPAY-AUTH-008", TOO_MANY_REQUESTS, "Too many requests. Wait before trying again."),
+    FlowEnded => ("INSPAY-AUTH-009", CONFLICT, "This sign-in or verification has ended. Start again."),
+    WeakSecret => ("INSPAY-AUTH-010", UNPROCESSABLE_ENTITY, "Choose a stronger password or pattern."),
+    ConsentRequired => ("INSPAY-AUTH-011", UNPROCESSABLE_ENTITY, "An answer is needed for every purpose of the privacy notice, and the required ones must be accepted."),
+    VerificationFailed => ("INSPAY-AUTH-012", UNPROCESSABLE_ENTITY, "The verification failed. Check what you entered and try again."),
     Internal => ("INSPAY-SYS-001", INTERNAL_SERVER_ERROR, "Something went wrong on our side. Quote the reference if you contact support."),
     DatabaseUnavailable => ("INSPAY-SYS-002", SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Retry later."),
     Timeout => ("INSPAY-SYS-003", SERVICE_UNAVAILABLE, "The request took too long. Retry later."),
     KeysUnavailable => ("INSPAY-SYS-004", SERVICE_UNAVAILABLE, "A cryptographic key needed for this request is not available. Retry later."),
+    SmsUnavailable => ("INSPAY-SYS-005", SERVICE_UNAVAILABLE, "The text message could not be sent. Retry later."),
 }
 
 /// An error on its way to the client.
@@ -72,6 +85,8 @@ pub struct ApiError {
     detail: Option<String>,
     /// The cause, for the log only.
     cause: Option<String>,
+    /// Seconds the client should wait, sent as `Retry-After`.
+    retry_after_s: Option<i64>,
     location: &'static Location<'static>,
 }
 
@@ -83,6 +98,7 @@ impl ApiError {
             code,
             detail: None,
             cause: None,
+            retry_after_s: None,
             location: Location::caller(),
         }
     }
@@ -96,6 +112,12 @@ impl ApiError {
     /// Adds the cause, logged but not returned.
     pub fn cause(mut self, cause: impl std::fmt::Display) -> Self {
         self.cause = Some(cause.to_string());
+        self
+    }
+
+    /// Tells the client when to retry (`Retry-After`).
+    pub fn retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after_s = Some(seconds.max(1));
         self
     }
 
@@ -113,9 +135,22 @@ impl From<inspay_store::StoreError> for ApiError {
             inspay_store::StoreError::Kms(_) => ErrorCode::KeysUnavailable,
             inspay_store::StoreError::NotFound(_) => ErrorCode::NotFound,
             inspay_store::StoreError::Conflict(_) => ErrorCode::Conflict,
+            inspay_store::StoreError::Erased => ErrorCode::NotFound,
+            inspay_store::StoreError::Refused(reason) => {
+                // Fixed text from the store that never repeats input.
+                return ApiError::new(ErrorCode::InvalidField).detail(*reason);
+            }
             _ => ErrorCode::Internal,
         };
-        ApiError::new(code).cause(error)
+        let detail = match &error {
+            inspay_store::StoreError::Conflict(reason) => Some(*reason),
+            _ => None,
+        };
+        let api = ApiError::new(code).cause(error);
+        match detail {
+            Some(detail) => api.detail(detail),
+            None => api,
+        }
     }
 }
 
@@ -162,7 +197,13 @@ impl IntoResponse for ApiError {
                 "request refused"
             );
         }
-        problem_response(self.code, self.detail.as_deref(), &reference)
+        let mut response = problem_response(self.code, self.detail.as_deref(), &reference);
+        if let Some(seconds) = self.retry_after_s
+            && let Ok(value) = HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
     }
 }
 
@@ -212,7 +253,7 @@ mod tests {
                 "{text}"
             );
             match family {
-                "REQ" => assert!(code.status().is_client_error(), "{text}"),
+                "REQ" | "AUTH" => assert!(code.status().is_client_error(), "{text}"),
                 "SYS" => assert!(code.status().is_server_error(), "{text}"),
                 other => panic!("unknown family {other}"),
             }

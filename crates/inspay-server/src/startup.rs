@@ -3,7 +3,7 @@
 
 use crate::config::{Profile, Settings};
 use crate::edge::{self, EdgeLimits};
-use crate::routes::{health, validate};
+use crate::routes::{captcha, health, me, registration, session, sign_in, step_up, validate};
 use crate::state::AppState;
 use crate::{jobs, master_key, tls};
 use anyhow::Context;
@@ -132,7 +132,21 @@ impl Application {
                 now,
             )
             .await?;
-        let state = AppState::new(store, Arc::new(settings), Arc::new(master), keyring);
+        let sms = crate::sms::gateway(
+            &settings.sms,
+            &settings.data_dir,
+            settings.profile == Profile::Production,
+        )?;
+        crate::notice::publish(&store, now)
+            .await
+            .context("cannot publish the privacy notice")?;
+        let state = AppState::new(
+            store,
+            Arc::new(settings),
+            Arc::new(master),
+            keyring,
+            sms,
+        );
         Ok(Application {
             state,
             main,
@@ -216,6 +230,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(validate::router())
+        .merge(captcha::router())
+        .merge(sign_in::router())
+        .merge(session::router())
+        .merge(step_up::router())
+        .merge(registration::router())
+        .merge(me::router())
+        .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .fallback(edge::not_found)
         .method_not_allowed_fallback(edge::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

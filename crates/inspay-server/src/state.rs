@@ -1,7 +1,11 @@
 //! What every handler can reach.
 
 use crate::config::Settings;
+use crate::sms::SmsGateway;
+use inspay_identity::lockout::LockoutPolicy;
+use inspay_identity::session::SessionPolicy;
 use inspay_kms::{Keyring, MasterKey};
+use inspay_store::one_time_codes::OtpPolicy;
 use inspay_store::Store;
 use std::sync::{Arc, RwLock};
 
@@ -14,6 +18,11 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The master key, held for key maintenance jobs only.
     pub master: Arc<MasterKey>,
+    /// Where text messages go.
+    pub sms: Arc<dyn SmsGateway>,
+    /// Offset added to the system clock: always zero in a running server; tests move it to
+    /// cross time limits (idle sessions, send intervals, lock durations) without waiting.
+    clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
     keyring: Arc<RwLock<Arc<Keyring>>>,
 }
 
@@ -24,11 +33,14 @@ impl AppState {
         settings: Arc<Settings>,
         master: Arc<MasterKey>,
         keyring: Keyring,
+        sms: Arc<dyn SmsGateway>,
     ) -> Self {
         Self {
             store,
             settings,
             master,
+            sms,
+            clock_offset_ms: Arc::default(),
             keyring: Arc::new(RwLock::new(Arc::new(keyring))),
         }
     }
@@ -39,6 +51,32 @@ impl AppState {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// The time the rules use, in unix milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        inspay_store::now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Moves this server's clock forward (tests only: nothing in the server calls it).
+    pub fn advance_clock(&self, ms: i64) {
+        self.clock_offset_ms
+            .fetch_add(ms, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The session policy in force (validated at start-up).
+    pub fn session_policy(&self) -> SessionPolicy {
+        self.settings.identity.session().unwrap_or_default()
+    }
+
+    /// The lockout policy in force.
+    pub fn lockout(&self) -> LockoutPolicy {
+        self.settings.identity.lockout()
+    }
+
+    /// The one-time code policy in force.
+    pub fn otp(&self) -> OtpPolicy {
+        self.settings.identity.otp()
     }
 
     /// Replaces the keyring after a reload.

@@ -230,21 +230,45 @@ impl Store {
         request_id: &str,
         now_ms: i64,
     ) -> Result<SignIn, StoreError> {
+        self.secret_sign_in(
+            keyring,
+            name,
+            SecretKind::LoginPassword,
+            password,
+            policy,
+            request_id,
+            now_ms,
+        )
+        .await
+    }
+
+    /// Signs in with a login name and a knowledge factor (login password or gesture), with
+    /// the same single answer, hashing work and shared failure count as
+    /// [`Store::password_sign_in`]. A failure that locks the account ends its sessions
+    /// (clause 5.2.3.2).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn secret_sign_in(
+        &self,
+        keyring: &Keyring,
+        name: &LoginName,
+        kind: SecretKind,
+        password: &str,
+        policy: &LockoutPolicy,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<SignIn, StoreError> {
         let index = login_index(keyring, name)?;
         let row = sqlx::query(
             "SELECT a.id, a.status, a.must_change_password, s.hash, a.last_login_at_ms, a.created_at_ms
-             FROM accounts a LEFT JOIN account_secrets s ON s.account_id = a.id AND s.kind = 'login-password'
+             FROM accounts a LEFT JOIN account_secrets s ON s.account_id = a.id AND s.kind = $2
              WHERE a.login_name_index = $1",
         )
         .bind(&index)
+        .bind(kind.name())
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
-            let _ = verify_dummy(
-                SecretKind::LoginPassword,
-                password.as_bytes(),
-                policy_iterations(None),
-            );
+            let _ = verify_dummy(kind, password.as_bytes(), policy_iterations(None));
             self.audit_sign_in(name, None, Reason::Unknown, request_id, now_ms)
                 .await?;
             return Ok(SignIn::Refused);
@@ -269,11 +293,7 @@ impl Store {
         // The same hashing work in every case, outside any transaction.
         let correct = match (&hash, locked_before || status != "active") {
             (Some(hash), false) => hash.verify(password.as_bytes()),
-            (hash, _) => verify_dummy(
-                SecretKind::LoginPassword,
-                password.as_bytes(),
-                policy_iterations(hash.as_ref()),
-            ),
+            (hash, _) => verify_dummy(kind, password.as_bytes(), policy_iterations(hash.as_ref())),
         };
 
         let mut tx = self.begin_write().await?;
@@ -291,6 +311,17 @@ impl Store {
             )
         };
         save_failures(&mut tx, &account_id, &next).await?;
+        let locked_now = next.is_locked(now_s) && !state.is_locked(now_s);
+        if locked_now {
+            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                .bind(&account_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE sign_in_flows SET stage = 'ended' WHERE account_id = $1")
+                .bind(&account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
         if outcome.is_ok() {
             sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")
                 .bind(&account_id)
@@ -298,11 +329,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        let mut details = vec![("login_name", AuditValue::Text(name.display()))];
+        let mut details = vec![
+            ("login_name", AuditValue::Text(name.display())),
+            ("factor", AuditValue::Word(kind.name())),
+        ];
         if let Err(reason) = outcome {
             details.push(("reason", AuditValue::Word(reason.name())));
         }
-        if next.is_locked(now_s) && !state.is_locked(now_s) {
+        if locked_now {
             details.push((
                 "locked_until_ms",
                 AuditValue::Number(next.locked_until_s.unwrap_or(0) * 1000),
@@ -311,7 +345,7 @@ impl Store {
         append_by_account(
             &mut tx,
             &account_id,
-            "auth.password",
+            "auth.secret",
             if outcome.is_ok() {
                 Outcome::Success
             } else {
@@ -348,7 +382,7 @@ impl Store {
         self.audit(
             &AuditEvent {
                 actor: "anonymous",
-                action: "auth.password",
+                action: "auth.secret",
                 object: &object,
                 outcome: Outcome::Denied,
                 request_id,
@@ -376,4 +410,84 @@ fn policy_iterations(hash: Option<&SecretHash>) -> u32 {
         inspay_identity::secret_hash::ITERATIONS_DEFAULT,
         SecretHash::iterations,
     )
+}
+
+/// An account as the API shows it to its owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// Account id (pseudonymous UUIDv7).
+    pub id: String,
+    /// Customer or staff.
+    pub population: Population,
+    /// Masked login name (customers) or staff name.
+    pub login_name_display: String,
+    /// The customer's personal record.
+    pub person_id: Option<String>,
+    /// `active`, `frozen` or `closed`.
+    pub status: String,
+    /// Still on an initial password.
+    pub must_change_password: bool,
+    /// Kinds of secret enrolled (`login-password`, `transaction-password`, `gesture`).
+    pub secrets: Vec<String>,
+}
+
+const SELECT_ACCOUNT: &str = "SELECT id, population, login_name_display, person_id, status, must_change_password FROM accounts";
+
+impl Store {
+    /// An account by id.
+    pub async fn account_summary(&self, account_id: &str) -> Result<AccountSummary, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_ACCOUNT} WHERE id = $1"
+        )))
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("account"))?;
+        self.summary_from(&row).await
+    }
+
+    /// An account by login name, if one has it.
+    pub async fn account_find(
+        &self,
+        keyring: &Keyring,
+        name: &LoginName,
+    ) -> Result<Option<AccountSummary>, StoreError> {
+        let index = login_index(keyring, name)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_ACCOUNT} WHERE login_name_index = $1"
+        )))
+        .bind(&index)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(row) => Ok(Some(self.summary_from(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn summary_from(&self, row: &sqlx::any::AnyRow) -> Result<AccountSummary, StoreError> {
+        let id: String = row.try_get(0)?;
+        let population = match row.try_get::<String, _>(1)?.as_str() {
+            "customer" => Population::Customer,
+            "staff" => Population::Staff,
+            _ => return Err(StoreError::Malformed("account population")),
+        };
+        let secrets =
+            sqlx::query("SELECT kind FROM account_secrets WHERE account_id = $1 ORDER BY kind")
+                .bind(&id)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|row| row.try_get(0))
+                .collect::<Result<Vec<String>, _>>()?;
+        Ok(AccountSummary {
+            population,
+            login_name_display: row.try_get(2)?,
+            person_id: row.try_get(3)?,
+            status: row.try_get(4)?,
+            must_change_password: row.try_get::<i64, _>(5)? == 1,
+            secrets,
+            id,
+        })
+    }
 }

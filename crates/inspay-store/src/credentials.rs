@@ -92,7 +92,9 @@ impl Store {
         let refusal = if state.is_locked(now_s) {
             Some(ChangeRefused::Locked)
         } else if !current_ok {
-            save_failures(&mut tx, account_id, &state.after_failure(policy, now_s)).await?;
+            // Wrong current secrets count toward the lockout, which ends the sessions
+            // (clauses 5.2.4.2-c, 5.2.3.2).
+            crate::sign_in_flows::count_failure(&mut tx, account_id, policy, now_ms).await?;
             Some(ChangeRefused::WrongCurrent)
         } else {
             save_failures(&mut tx, account_id, &state.after_success()).await?;
@@ -119,47 +121,79 @@ impl Store {
             tx.commit().await?;
             return Ok(Err(refusal));
         }
-        sqlx::query(
-            "INSERT INTO account_secret_history (account_id, kind, hash, set_at_ms, replaced_at_ms)
-             SELECT account_id, kind, hash, set_at_ms, $3 FROM account_secrets WHERE account_id = $1 AND kind = $2",
-        )
-        .bind(account_id)
-        .bind(kind.name())
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "DELETE FROM account_secret_history WHERE account_id = $1 AND kind = $2 AND replaced_at_ms NOT IN (
-                SELECT replaced_at_ms FROM account_secret_history WHERE account_id = $1 AND kind = $2
-                ORDER BY replaced_at_ms DESC LIMIT $3)",
-        )
-        .bind(account_id)
-        .bind(kind.name())
-        .bind(HISTORY_LEN)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE account_secrets SET hash = $3, set_at_ms = $4 WHERE account_id = $1 AND kind = $2")
-            .bind(account_id)
-            .bind(kind.name())
-            .bind(fresh.to_text())
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        if kind == SecretKind::LoginPassword {
-            sqlx::query("UPDATE accounts SET must_change_password = 0 WHERE id = $1")
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let sessions_ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let sessions_ended = replace_secret(&mut tx, account_id, &fresh, now_ms).await?;
         append_by_account(
             &mut tx,
             account_id,
             &action,
+            Outcome::Success,
+            request_id,
+            &[(
+                "sessions_ended",
+                AuditValue::Number(i64::try_from(sessions_ended).unwrap_or(i64::MAX)),
+            )],
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Ok(Changed { sessions_ended }))
+    }
+
+    /// Resets the login password after the caller verified an SMS code and the registration
+    /// data (clause 5.2.4.2-e): the current and last five are still refused, every session
+    /// ends, the failure count and the initial-password flag clear. Audited.
+    pub async fn password_reset(
+        &self,
+        account_id: &str,
+        new: &str,
+        iterations: u32,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<Result<Changed, ChangeRefused>, StoreError> {
+        let kind = SecretKind::LoginPassword;
+        let hashes = self.secret_hashes(account_id).await?;
+        let find = |wanted: SecretKind| hashes.iter().find(|hash| hash.kind() == wanted);
+        let history = self.secret_history(account_id, kind).await?;
+        let reused = find(kind).is_some_and(|current| current.verify(new.as_bytes()))
+            || history.iter().any(|old| old.verify(new.as_bytes()));
+        let same_as_other =
+            find(SecretKind::TransactionPassword).is_some_and(|other| other.verify(new.as_bytes()));
+        let fresh = SecretHash::new(kind, new.as_bytes(), iterations)
+            .map_err(|_| StoreError::Malformed("secret hash"))?;
+        let mut tx = self.begin_write().await?;
+        let refusal = if reused {
+            Some(ChangeRefused::Reused)
+        } else if same_as_other {
+            Some(ChangeRefused::SameAsOtherFactor)
+        } else {
+            None
+        };
+        if let Some(refusal) = refusal {
+            append_by_account(
+                &mut tx,
+                account_id,
+                "secret.reset.login-password",
+                Outcome::Denied,
+                request_id,
+                &[("reason", AuditValue::Word(refusal.name()))],
+                now_ms,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Err(refusal));
+        }
+        let sessions_ended = replace_secret(&mut tx, account_id, &fresh, now_ms).await?;
+        lock_failures(&mut tx, account_id, now_ms).await?;
+        save_failures(
+            &mut tx,
+            account_id,
+            &inspay_identity::lockout::FailureState::default(),
+        )
+        .await?;
+        append_by_account(
+            &mut tx,
+            account_id,
+            "secret.reset.login-password",
             Outcome::Success,
             request_id,
             &[(
@@ -248,4 +282,56 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Moves the current secret into the history (keeping the last [`HISTORY_LEN`]), stores the
+/// new one, clears the initial-password flag for a login password, and ends every session.
+/// Returns how many sessions ended.
+async fn replace_secret(
+    tx: &mut sqlx::AnyConnection,
+    account_id: &str,
+    fresh: &SecretHash,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let kind = fresh.kind();
+    sqlx::query(
+        "INSERT INTO account_secret_history (account_id, kind, hash, set_at_ms, replaced_at_ms)
+         SELECT account_id, kind, hash, set_at_ms, $3 FROM account_secrets WHERE account_id = $1 AND kind = $2",
+    )
+    .bind(account_id)
+    .bind(kind.name())
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM account_secret_history WHERE account_id = $1 AND kind = $2 AND replaced_at_ms NOT IN (
+        SELECT replaced_at_ms FROM account_secret_history WHERE account_id = $1 AND kind = $2
+        ORDER BY replaced_at_ms DESC LIMIT $3)",
+    )
+    .bind(account_id)
+    .bind(kind.name())
+    .bind(HISTORY_LEN)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE account_secrets SET hash = $3, set_at_ms = $4 WHERE account_id = $1 AND kind = $2",
+    )
+    .bind(account_id)
+    .bind(kind.name())
+    .bind(fresh.to_text())
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    if kind == SecretKind::LoginPassword {
+        sqlx::query("UPDATE accounts SET must_change_password = 0 WHERE id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let sessions_ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    Ok(sessions_ended)
 }

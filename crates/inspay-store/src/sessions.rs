@@ -54,6 +54,9 @@ impl EndReason {
     }
 }
 
+/// The prefix of a session level that needs a re-authentication to resume.
+pub const RESUME_PREFIX: &str = "resume+";
+
 fn seconds(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
@@ -176,12 +179,72 @@ impl Store {
             .await?;
             return Ok(None);
         }
-        sqlx::query("UPDATE sessions SET last_seen_at_ms = $2 WHERE token_digest = $1")
-            .bind(&digest)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await?;
+        // A client back after the background limit must re-authenticate before it goes on
+        // (clause 5.2.1.2); the level says so until it does.
+        let mut info = info;
+        if seconds(now_ms) - seconds(last_seen) >= policy.background_s
+            && !info.auth_level.starts_with(RESUME_PREFIX)
+        {
+            info.auth_level = format!("{RESUME_PREFIX}{}", info.auth_level);
+        }
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at_ms = $2, auth_level = $3 WHERE token_digest = $1",
+        )
+        .bind(&digest)
+        .bind(now_ms)
+        .bind(&info.auth_level)
+        .execute(&self.pool)
+        .await?;
         Ok(Some(info))
+    }
+
+    /// Replaces a session's token after a re-authentication (clause 5.3.3.3: a new token
+    /// after every authentication) and sets its level. The session keeps its start time, so
+    /// the absolute limit still counts from the sign-in. Returns `None` if the old token is
+    /// no longer live. Audited.
+    pub async fn session_reissue(
+        &self,
+        old: &SessionToken,
+        auth_level: &str,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<SessionToken>, StoreError> {
+        let token = SessionToken::generate().map_err(|_| StoreError::Malformed("random source"))?;
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(
+            "DELETE FROM sessions WHERE token_digest = $1 RETURNING account_id, created_at_ms",
+        )
+        .bind(old.digest())
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let account_id: String = row.try_get(0)?;
+        let created_at_ms: i64 = row.try_get(1)?;
+        sqlx::query(
+            "INSERT INTO sessions (token_digest, account_id, auth_level, created_at_ms, last_seen_at_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token.digest())
+        .bind(&account_id)
+        .bind(auth_level)
+        .bind(created_at_ms)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        append_by_account(
+            &mut tx,
+            &account_id,
+            "session.reissue",
+            Outcome::Success,
+            request_id,
+            &[("auth_level", AuditValue::Text(auth_level.to_string()))],
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(token))
     }
 
     /// Ends one session (logout). Returns whether it existed.

@@ -12,6 +12,22 @@ use serde_json::{Value, json};
 /// Class of the probes: they reveal nothing but liveness.
 pub const CLASS: OperationClass = OperationClass::InformationQuery;
 
+/// Route declarations.
+pub const SPECS: &[crate::auth::RouteSpec] = &[
+    crate::auth::RouteSpec {
+        method: "GET",
+        path: "/health/live",
+        class: CLASS,
+        need: crate::auth::Need::Public,
+    },
+    crate::auth::RouteSpec {
+        method: "GET",
+        path: "/health/ready",
+        class: CLASS,
+        need: crate::auth::Need::Public,
+    },
+];
+
 /// The probe routes.
 pub fn router() -> Router<AppState> {
     Router::new()

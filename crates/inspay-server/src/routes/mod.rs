@@ -1,8 +1,17 @@
-//! Routes, one module per resource, each owning its router. Each route declares its
-//! operation class (clause 4-a) next to it.
+//! Routes, one module per resource, each owning its router and declaring, for every route,
+//! its operation class (clause 4-a) and the authentication it needs ([`crate::auth`]).
 
+pub mod captcha;
 pub mod health;
+pub mod me;
+pub mod registration;
+pub mod session;
+pub mod sign_in;
+pub mod step_up;
+pub mod support;
 pub mod validate;
+
+use crate::auth::RouteSpec;
 
 /// The operation classes of clause 4-a. Fund-transaction operations get every control.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -14,3 +23,15 @@ pub enum OperationClass {
     /// 资金交易类: fund transaction.
     FundTransaction,
 }
+
+/// Every route's declaration, by module.
+pub const SPECS: &[&[RouteSpec]] = &[
+    health::SPECS,
+    validate::SPECS,
+    captcha::SPECS,
+    sign_in::SPECS,
+    session::SPECS,
+    step_up::SPECS,
+    registration::SPECS,
+    me::SPECS,
+];

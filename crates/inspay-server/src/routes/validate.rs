@@ -19,6 +19,14 @@ use zeroize::Zeroizing;
 /// Class: information collection (it receives personal data, though it keeps none).
 pub const CLASS: OperationClass = OperationClass::InformationCollection;
 
+/// Route declaration.
+pub const SPECS: &[crate::auth::RouteSpec] = &[crate::auth::RouteSpec {
+    method: "POST",
+    path: "/v1/validate",
+    class: CLASS,
+    need: crate::auth::Need::Public,
+}];
+
 /// The route.
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/validate", post(validate))

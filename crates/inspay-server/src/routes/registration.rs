@@ -1,0 +1,449 @@
+//! Registration, the privacy notice and password reset (clauses 6.1.3 to 6.1.5, 5.2.4,
+//! 5.2.4.2-e).
+//!
+//! Registration: `GET /v1/privacy-notice`; `POST /v1/registration/sms` (mobile and CAPTCHA)
+//! sends a code bound to a fresh registration id and that number; `POST /v1/registration`
+//! carries the code, the personal data, the login password and the person's answer to every
+//! purpose of the notice. The consent is checked first: without a valid answer nothing is
+//! stored. Then the password policy (with the person's own data), then the code.
+//!
+//! Reset: `POST /v1/password-reset/sms` (mobile and CAPTCHA) answers the same whether or not
+//! the number has an account; `POST /v1/password-reset` needs the code and the ID number given
+//! at registration, and the new password.
+
+use crate::auth::{LEVEL_FULL, Need, RouteSpec};
+use crate::routes::sign_in::SessionStarted;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::ApiJson;
+use crate::notice;
+use crate::routes::OperationClass;
+use crate::routes::support::{
+    CaptchaReply, Rid, field, mobile_binding, require_captcha, send_code, weak,
+};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use inspay_core::sensitive::{Exposed, IdNumber, LegalName, MobileNumber, PersonalField};
+use inspay_identity::login_name::LoginName;
+use inspay_identity::otp::{OneTimeCode, OtpPurpose};
+use inspay_identity::password_policy::{LoginPasswordPolicy, PersonalData};
+use inspay_identity::secret_hash::{SecretHash, SecretKind};
+use inspay_store::accounts::{NewAccount, Population};
+use inspay_store::credentials::ChangeRefused;
+use inspay_store::keys::Actor;
+use inspay_store::one_time_codes::CodeCheck;
+use inspay_store::persons::NewPerson;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+/// Route declarations.
+pub const SPECS: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/v1/privacy-notice",
+        class: OperationClass::InformationQuery,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/registration/sms",
+        class: OperationClass::InformationCollection,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/registration",
+        class: OperationClass::InformationCollection,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/password-reset/sms",
+        class: OperationClass::InformationCollection,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/password-reset",
+        class: OperationClass::InformationCollection,
+        need: Need::Public,
+    },
+];
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/privacy-notice", get(privacy_notice))
+        .route("/v1/registration/sms", post(registration_sms))
+        .route("/v1/registration", post(register))
+        .route("/v1/password-reset/sms", post(reset_sms))
+        .route("/v1/password-reset", post(reset))
+}
+
+#[derive(Serialize)]
+struct NoticeResponse {
+    version: &'static str,
+    text: String,
+    purposes: &'static [notice::PurposeText],
+}
+
+async fn privacy_notice() -> Json<NoticeResponse> {
+    Json(NoticeResponse {
+        version: notice::VERSION,
+        text: notice::text(),
+        purposes: notice::PURPOSES,
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CodeRequest {
+    mobile: Zeroizing<String>,
+    captcha: Option<CaptchaReply>,
+}
+
+#[derive(Serialize)]
+struct CodeSent {
+    /// Registration or reset id, to send back with the code.
+    id: String,
+    expires_in_s: u32,
+}
+
+fn code_binding(kind: &str, id: &str, mobile_index: &str) -> String {
+    format!("{kind}:{id}:{mobile_index}")
+}
+
+async fn registration_sms(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    ApiJson(request): ApiJson<CodeRequest>,
+) -> Result<(StatusCode, Json<CodeSent>), ApiError> {
+    let now = state.now_ms();
+    let mobile: MobileNumber = field("mobile", &request.mobile)?;
+    require_captcha(&state, request.captcha.as_ref(), now).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let binding = code_binding("registration", &id, &mobile_binding(&state, &mobile)?);
+    send_code(
+        &state,
+        &mobile,
+        OtpPurpose::Registration,
+        &binding,
+        &request_id,
+        now,
+    )
+    .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CodeSent {
+            id,
+            expires_in_s: state.otp().ttl_s,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Consent {
+    notice_version: String,
+    choices: BTreeMap<String, bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Register {
+    registration_id: String,
+    code: Zeroizing<String>,
+    mobile: Zeroizing<String>,
+    legal_name: Zeroizing<String>,
+    id_number: Zeroizing<String>,
+    password: Zeroizing<String>,
+    consent: Consent,
+}
+
+#[derive(Serialize)]
+struct Registered {
+    account_id: String,
+    #[serde(flatten)]
+    session: SessionStarted,
+}
+
+/// Checks a consent answer against the current notice.
+pub fn check_consent(
+    notice_version: &str,
+    choices: &BTreeMap<String, bool>,
+) -> Result<Vec<(String, bool)>, ApiError> {
+    if notice_version != notice::VERSION {
+        return Err(ApiError::new(ErrorCode::ConsentRequired).detail(format!(
+            "answer the current notice, version {}",
+            notice::VERSION
+        )));
+    }
+    notice::notice()
+        .accept(choices)
+        .map_err(|error| ApiError::new(ErrorCode::ConsentRequired).detail(error.to_string()))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    ApiJson(request): ApiJson<Register>,
+) -> Result<(StatusCode, Json<Registered>), ApiError> {
+    let now = state.now_ms();
+    // Consent before anything is collected (clause 6.1.4).
+    let choices = check_consent(&request.consent.notice_version, &request.consent.choices)?;
+    let mobile: MobileNumber = field("mobile", &request.mobile)?;
+    let legal_name: LegalName = field("legal_name", &request.legal_name)?;
+    let id_number: IdNumber = field("id_number", &request.id_number)?;
+    let personal = PersonalData {
+        name: Some(&legal_name),
+        mobile: Some(&mobile),
+        id_number: Some(&id_number),
+        username: None,
+    };
+    LoginPasswordPolicy::default()
+        .check(&request.password, &personal)
+        .map_err(weak)?;
+    let code = OneTimeCode::parse(&request.code)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("code: {error}")))?;
+    let keyring = state.keyring();
+    let binding = code_binding(
+        "registration",
+        &request.registration_id,
+        &mobile_binding(&state, &mobile)?,
+    );
+    let check = state
+        .store
+        .otp_check(
+            &keyring,
+            OtpPurpose::Registration,
+            &binding,
+            &code,
+            &state.otp(),
+            now,
+        )
+        .await?;
+    if check != CodeCheck::Accepted {
+        return Err(ApiError::new(ErrorCode::VerificationFailed));
+    }
+    let login_name = LoginName::customer(mobile.expose()).map_err(|error| {
+        ApiError::new(ErrorCode::InvalidField).detail(format!("mobile: {error}"))
+    })?;
+    if state
+        .store
+        .account_find(&keyring, &login_name)
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::new(ErrorCode::Conflict)
+            .detail("this mobile number already has an account: sign in or reset the password"));
+    }
+    let hash = SecretHash::new(
+        SecretKind::LoginPassword,
+        request.password.as_bytes(),
+        state.settings.identity.password_iterations,
+    )
+    .map_err(|error| ApiError::new(ErrorCode::Internal).cause(error))?;
+    let who = Actor {
+        actor: "anonymous:registration",
+        request_id: &request_id,
+    };
+    let person_id = state
+        .store
+        .person_insert(
+            &keyring,
+            &NewPerson {
+                legal_name,
+                mobile,
+                id_number,
+            },
+            who,
+            now,
+        )
+        .await?;
+    let account_id = state
+        .store
+        .account_create(
+            &keyring,
+            &NewAccount {
+                population: Population::Customer,
+                login_name: &login_name,
+                person_id: Some(&person_id),
+                password: &hash,
+                must_change_password: false,
+            },
+            who,
+            now,
+        )
+        .await?;
+    state
+        .store
+        .consent_record(&account_id, notice::VERSION, &choices, &request_id, now)
+        .await?;
+    // Two factors were just proved (the code: possession of the number; the new password),
+    // so registration opens the first session.
+    let policy = state.session_policy();
+    let (token, _) = state
+        .store
+        .session_start(&account_id, LEVEL_FULL, &policy, &request_id, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Registered {
+            account_id,
+            session: SessionStarted {
+                session_token: token.expose().to_string(),
+                level: LEVEL_FULL,
+                required_next: None,
+                idle_timeout_s: policy.idle_s,
+                absolute_timeout_s: policy.absolute_s,
+                other_sessions_active: 0,
+                other_sessions_ended: 0,
+            },
+        }),
+    ))
+}
+
+async fn reset_sms(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    ApiJson(request): ApiJson<CodeRequest>,
+) -> Result<(StatusCode, Json<CodeSent>), ApiError> {
+    let now = state.now_ms();
+    let mobile: MobileNumber = field("mobile", &request.mobile)?;
+    require_captcha(&state, request.captcha.as_ref(), now).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let login_name = LoginName::customer(mobile.expose()).map_err(|error| {
+        ApiError::new(ErrorCode::InvalidField).detail(format!("mobile: {error}"))
+    })?;
+    // The same answer whether or not the number has an account; only an account's owner
+    // receives a code.
+    if state
+        .store
+        .account_find(&state.keyring(), &login_name)
+        .await?
+        .is_some_and(|account| account.status == "active")
+    {
+        let binding = code_binding("reset", &id, &mobile_binding(&state, &mobile)?);
+        send_code(
+            &state,
+            &mobile,
+            OtpPurpose::PasswordReset,
+            &binding,
+            &request_id,
+            now,
+        )
+        .await?;
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CodeSent {
+            id,
+            expires_in_s: state.otp().ttl_s,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reset {
+    reset_id: String,
+    mobile: Zeroizing<String>,
+    code: Zeroizing<String>,
+    id_number: Zeroizing<String>,
+    new_password: Zeroizing<String>,
+}
+
+#[derive(Serialize)]
+struct ResetDone {
+    sessions_ended: u64,
+    next: &'static str,
+}
+
+async fn reset(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    ApiJson(request): ApiJson<Reset>,
+) -> Result<Json<ResetDone>, ApiError> {
+    let now = state.now_ms();
+    let mobile: MobileNumber = field("mobile", &request.mobile)?;
+    let id_number: IdNumber = field("id_number", &request.id_number)?;
+    let code = OneTimeCode::parse(&request.code)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("code: {error}")))?;
+    let keyring = state.keyring();
+    let login_name = LoginName::customer(mobile.expose()).map_err(|error| {
+        ApiError::new(ErrorCode::InvalidField).detail(format!("mobile: {error}"))
+    })?;
+    let account = state.store.account_find(&keyring, &login_name).await?;
+    let person = match account.as_ref().and_then(|account| account.person_id.clone()) {
+        Some(person_id) => Some(state.store.person_get(&keyring, &person_id).await?),
+        None => None,
+    };
+    let personal = PersonalData {
+        name: person.as_ref().map(|person| &person.legal_name),
+        mobile: Some(&mobile),
+        id_number: Some(&id_number),
+        username: None,
+    };
+    LoginPasswordPolicy::default()
+        .check(&request.new_password, &personal)
+        .map_err(weak)?;
+    let binding = code_binding("reset", &request.reset_id, &mobile_binding(&state, &mobile)?);
+    let check = state
+        .store
+        .otp_check(
+            &keyring,
+            OtpPurpose::PasswordReset,
+            &binding,
+            &code,
+            &state.otp(),
+            now,
+        )
+        .await?;
+    let failed = || ApiError::new(ErrorCode::VerificationFailed);
+    let (Some(account), Some(person)) = (account, person) else {
+        return Err(failed());
+    };
+    if check != CodeCheck::Accepted {
+        return Err(failed());
+    }
+    let same_id = inspay_crypto::sm3::constant_time_eq(
+        person.id_number.index_form().as_bytes(),
+        id_number.index_form().as_bytes(),
+    );
+    if !same_id {
+        state
+            .store
+            .factor_failure(
+                &account.id,
+                "registration-data",
+                &state.lockout(),
+                &request_id,
+                now,
+            )
+            .await?;
+        return Err(failed());
+    }
+    match state
+        .store
+        .password_reset(
+            &account.id,
+            &request.new_password,
+            state.settings.identity.password_iterations,
+            &request_id,
+            now,
+        )
+        .await?
+    {
+        Ok(changed) => Ok(Json(ResetDone {
+            sessions_ended: changed.sessions_ended,
+            next: "sign in with the new password: POST /v1/sign-in",
+        })),
+        Err(ChangeRefused::Reused) => Err(ApiError::new(ErrorCode::WeakSecret)
+            .detail("the new password must differ from the current one and the last 5")),
+        Err(_) => Err(ApiError::new(ErrorCode::WeakSecret)
+            .detail("the login password must differ from the transaction password")),
+    }
+}

@@ -1,0 +1,224 @@
+//! The session itself (clauses 5.2.1.2, 5.3.3.3, 5.6.5-c): sign-out (this session or all),
+//! its state, resuming after the background limit, and the identity check a dormant account
+//! needs (registration data as the extra factor).
+
+use crate::auth::{Caller, LEVEL_DORMANT, LEVEL_FULL, Need, RouteSpec};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::ApiJson;
+use crate::routes::OperationClass;
+use crate::routes::support::field;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use inspay_core::sensitive::{IdNumber, PersonalField};
+use inspay_identity::gesture::Gesture;
+use inspay_identity::secret_hash::SecretKind;
+use inspay_store::sessions::{EndReason, RESUME_PREFIX};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+const CLASS: OperationClass = OperationClass::InformationQuery;
+
+/// Route declarations.
+pub const SPECS: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/v1/session",
+        class: CLASS,
+        need: Need::AnySession,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-out",
+        class: CLASS,
+        need: Need::AnySession,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-out/all",
+        class: CLASS,
+        need: Need::AnySession,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/session/resume",
+        class: CLASS,
+        need: Need::AnySession,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/session/verify-identity",
+        class: CLASS,
+        need: Need::AnySession,
+    },
+];
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/session", get(current))
+        .route("/v1/sign-out", post(sign_out))
+        .route("/v1/sign-out/all", post(sign_out_all))
+        .route("/v1/session/resume", post(resume))
+        .route("/v1/session/verify-identity", post(verify_identity))
+}
+
+#[derive(Serialize)]
+struct SessionState {
+    account_id: String,
+    level: String,
+}
+
+async fn current(Extension(caller): Extension<Caller>) -> Json<SessionState> {
+    Json(SessionState {
+        account_id: caller.account_id,
+        level: caller.level,
+    })
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .session_end(&caller.session, &caller.request_id, state.now_ms())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn sign_out_all(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store
+        .sessions_end_account(
+            &caller.account_id,
+            EndReason::Logout,
+            &caller.request_id,
+            state.now_ms(),
+        )
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Resume {
+    password: Option<Zeroizing<String>>,
+    gesture: Option<Zeroizing<String>>,
+}
+
+#[derive(Serialize)]
+struct Reissued {
+    session_token: String,
+    level: String,
+}
+
+/// Re-authenticates after the background limit with the login password or the gesture. A
+/// new token replaces the old one.
+async fn resume(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(request): ApiJson<Resume>,
+) -> Result<Json<Reissued>, ApiError> {
+    let Some(level) = caller.level.strip_prefix(RESUME_PREFIX) else {
+        return Err(ApiError::new(ErrorCode::FlowEnded)
+            .detail("this session does not need to resume; carry on"));
+    };
+    let (kind, secret) = match (&request.password, &request.gesture) {
+        (Some(password), None) => (SecretKind::LoginPassword, password.clone()),
+        (None, Some(gesture)) => (
+            SecretKind::Gesture,
+            Gesture::parse(gesture)
+                .map_err(|error| {
+                    ApiError::new(ErrorCode::InvalidField).detail(format!("gesture: {error}"))
+                })?
+                .canonical(),
+        ),
+        _ => {
+            return Err(ApiError::new(ErrorCode::InvalidField)
+                .detail("send exactly one of password or gesture"));
+        }
+    };
+    let now = state.now_ms();
+    let right = state
+        .store
+        .secret_verify(
+            &caller.account_id,
+            kind,
+            &secret,
+            &state.lockout(),
+            &caller.request_id,
+            now,
+        )
+        .await?;
+    if !right {
+        return Err(ApiError::new(ErrorCode::SignInFailed));
+    }
+    reissue(&state, &caller, level, now).await
+}
+
+async fn reissue(
+    state: &AppState,
+    caller: &Caller,
+    level: &str,
+    now: i64,
+) -> Result<Json<Reissued>, ApiError> {
+    let token = state
+        .store
+        .session_reissue(&caller.session, level, &caller.request_id, now)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::AuthenticationRequired))?;
+    Ok(Json(Reissued {
+        session_token: token.expose().to_string(),
+        level: level.to_string(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyIdentity {
+    id_number: Zeroizing<String>,
+}
+
+/// The extra factor for an account back after the dormant period: the ID number given at
+/// registration. A wrong one counts toward the lockout.
+async fn verify_identity(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    ApiJson(request): ApiJson<VerifyIdentity>,
+) -> Result<Json<Reissued>, ApiError> {
+    if caller.level != LEVEL_DORMANT {
+        return Err(ApiError::new(ErrorCode::FlowEnded)
+            .detail("this session does not need an identity check"));
+    }
+    let typed: IdNumber = field("id_number", &request.id_number)?;
+    let now = state.now_ms();
+    let account = state.store.account_summary(&caller.account_id).await?;
+    let person_id = account
+        .person_id
+        .ok_or_else(|| ApiError::new(ErrorCode::FlowEnded))?;
+    let person = state.store.person_get(&state.keyring(), &person_id).await?;
+    let same = inspay_crypto::sm3::constant_time_eq(
+        person.id_number.index_form().as_bytes(),
+        typed.index_form().as_bytes(),
+    );
+    if !same {
+        state
+            .store
+            .factor_failure(
+                &caller.account_id,
+                "registration-data",
+                &state.lockout(),
+                &caller.request_id,
+                now,
+            )
+            .await?;
+        return Err(ApiError::new(ErrorCode::VerificationFailed));
+    }
+    reissue(&state, &caller, LEVEL_FULL, now).await
+}

@@ -1,0 +1,437 @@
+//! Sign-in with two independent factors (clauses 5.2.1.2, 5.3.1.2, 5.2.3).
+//!
+//! 1. `POST /v1/sign-in` with the login name and a knowledge factor (password or gesture).
+//!    After a failed attempt for that name, a CAPTCHA is also needed. Every refusal (unknown
+//!    name, wrong secret, locked, closed) is the same 401 after the same hashing work.
+//! 2. The second factor, within the flow's time limit, on the flow the first step returned:
+//!    an SMS code (`/sms` to send it, with a CAPTCHA; `/sms-code` to check it), or a device key
+//!    or staff certificate (`/key-challenge`, then `/key` with the signature).
+//!
+//! The flow's stage lives in the database; a step that is replayed, skipped or out of order
+//! ends the flow. A completed flow starts a session with a fresh token.
+
+use crate::auth::{LEVEL_DORMANT, LEVEL_FULL, LEVEL_INITIAL_PASSWORD, Need, RouteSpec};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::ApiJson;
+use crate::routes::OperationClass;
+use crate::routes::support::{CaptchaReply, Rid, base64, base64_field, require_captcha, send_code};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::routing::post;
+use axum::{Json, Router};
+use inspay_core::sensitive::Masked;
+use inspay_identity::gesture::Gesture;
+use inspay_identity::login_name::LoginName;
+use inspay_identity::otp::{OneTimeCode, OtpPurpose};
+use inspay_identity::secret_hash::SecretKind;
+use inspay_identity::sign_in_flow::{Factor, FlowError, Stage, Step};
+use inspay_store::accounts::{Population, SignIn};
+use inspay_store::credential_keys::{KeyKind, KeyProof};
+use inspay_store::sign_in_flows::StoredFlow;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+const CLASS: OperationClass = OperationClass::InformationQuery;
+
+/// Route declarations: all public (the flow id and the factors are the credentials).
+pub const SPECS: &[RouteSpec] = &[
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-in",
+        class: CLASS,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-in/{flow_id}/sms",
+        class: CLASS,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-in/{flow_id}/sms-code",
+        class: CLASS,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-in/{flow_id}/key-challenge",
+        class: CLASS,
+        need: Need::Public,
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-in/{flow_id}/key",
+        class: CLASS,
+        need: Need::Public,
+    },
+];
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sign-in", post(first_factor))
+        .route("/v1/sign-in/{flow_id}/sms", post(sms_send))
+        .route("/v1/sign-in/{flow_id}/sms-code", post(sms_code))
+        .route("/v1/sign-in/{flow_id}/key-challenge", post(key_challenge))
+        .route("/v1/sign-in/{flow_id}/key", post(key_answer))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FirstFactor {
+    login_name: Zeroizing<String>,
+    #[serde(default)]
+    staff: bool,
+    password: Option<Zeroizing<String>>,
+    gesture: Option<Zeroizing<String>>,
+    captcha: Option<CaptchaReply>,
+}
+
+#[derive(Serialize)]
+struct FlowStarted {
+    flow_id: String,
+    next: &'static [&'static str],
+    expires_in_s: i64,
+}
+
+fn refused() -> ApiError {
+    ApiError::new(ErrorCode::SignInFailed)
+}
+
+async fn first_factor(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    ApiJson(request): ApiJson<FirstFactor>,
+) -> Result<Json<FlowStarted>, ApiError> {
+    let now = state.now_ms();
+    let name = if request.staff {
+        LoginName::staff(&request.login_name)
+    } else {
+        LoginName::customer(&request.login_name)
+    }
+    .map_err(|error| {
+        ApiError::new(ErrorCode::InvalidField).detail(format!("login_name: {error}"))
+    })?;
+    let (kind, secret, factor) = match (&request.password, &request.gesture) {
+        (Some(password), None) => (SecretKind::LoginPassword, password.clone(), Factor::Password),
+        (None, Some(gesture)) => {
+            let gesture = Gesture::parse(gesture).map_err(|error| {
+                ApiError::new(ErrorCode::InvalidField).detail(format!("gesture: {error}"))
+            })?;
+            (SecretKind::Gesture, gesture.canonical(), Factor::Gesture)
+        }
+        _ => {
+            return Err(ApiError::new(ErrorCode::InvalidField)
+                .detail("send exactly one of password or gesture"));
+        }
+    };
+    let keyring = state.keyring();
+    // After a failure for this name (whether or not an account has it), a CAPTCHA first.
+    if state.store.name_failures(&keyring, &name).await? > 0 {
+        require_captcha(&state, request.captcha.as_ref(), now).await?;
+    }
+    let outcome = state
+        .store
+        .secret_sign_in(
+            &keyring,
+            &name,
+            kind,
+            &secret,
+            &state.lockout(),
+            &request_id,
+            now,
+        )
+        .await?;
+    let SignIn::Accepted {
+        account_id,
+        must_change_password,
+        dormant,
+    } = outcome
+    else {
+        state
+            .store
+            .name_failure_record(&keyring, &name, true, now)
+            .await?;
+        return Err(refused());
+    };
+    state
+        .store
+        .name_failure_record(&keyring, &name, false, now)
+        .await?;
+    let flow_id = state
+        .store
+        .sign_in_flow_start(&account_id, factor, dormant, must_change_password, now)
+        .await?;
+    Ok(Json(FlowStarted {
+        flow_id,
+        next: if request.staff {
+            &["certificate"]
+        } else {
+            &["sms-code", "device-key"]
+        },
+        expires_in_s: state.settings.identity.sign_in_flow_ttl_s,
+    }))
+}
+
+/// A flow that can take its second step now, or the flow-ended error.
+async fn live_flow(state: &AppState, flow_id: &str, now_ms: i64) -> Result<StoredFlow, ApiError> {
+    let ended = || ApiError::new(ErrorCode::FlowEnded);
+    if uuid::Uuid::parse_str(flow_id).is_err() {
+        return Err(ended());
+    }
+    let flow = state
+        .store
+        .sign_in_flow_get(flow_id)
+        .await?
+        .ok_or_else(ended)?;
+    let expired =
+        now_ms.div_euclid(1000) - flow.flow.started_s >= state.settings.identity.sign_in_flow_ttl_s;
+    match flow.flow.stage {
+        Stage::AwaitingSecond { .. } if !expired => Ok(flow),
+        _ => Err(ended()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsSend {
+    captcha: Option<CaptchaReply>,
+}
+
+#[derive(Serialize)]
+struct SmsSent {
+    sent_to: Masked,
+    expires_in_s: u32,
+}
+
+async fn sms_send(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    Path(flow_id): Path<String>,
+    ApiJson(request): ApiJson<SmsSend>,
+) -> Result<(axum::http::StatusCode, Json<SmsSent>), ApiError> {
+    let now = state.now_ms();
+    let flow = live_flow(&state, &flow_id, now).await?;
+    require_captcha(&state, request.captcha.as_ref(), now).await?;
+    let account = state.store.account_summary(&flow.account_id).await?;
+    let person_id = match (account.population, account.person_id) {
+        (Population::Customer, Some(person_id)) => person_id,
+        _ => {
+            return Err(ApiError::new(ErrorCode::InvalidField)
+                .detail("this account signs in with its certificate, not a text message"));
+        }
+    };
+    let person = state.store.person_get(&state.keyring(), &person_id).await?;
+    send_code(
+        &state,
+        &person.mobile,
+        OtpPurpose::Login,
+        &flow.id,
+        &request_id,
+        now,
+    )
+    .await?;
+    use inspay_core::sensitive::PersonalField;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(SmsSent {
+            sent_to: person.mobile.masked(),
+            expires_in_s: state.otp().ttl_s,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmsCode {
+    code: Zeroizing<String>,
+}
+
+/// What a completed sign-in returns.
+#[derive(Serialize)]
+pub struct SessionStarted {
+    /// The bearer token (shown once; the server keeps only its digest).
+    pub session_token: String,
+    /// The session level: `two-factor`, `initial-password` or `dormant`.
+    pub level: &'static str,
+    /// What the client must do next, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub required_next: Option<&'static str>,
+    /// Idle limit.
+    pub idle_timeout_s: i64,
+    /// Absolute limit.
+    pub absolute_timeout_s: i64,
+    /// Other sessions of the account still live (policy "notify").
+    pub other_sessions_active: u64,
+    /// Other sessions ended (policy "sign-out-older").
+    pub other_sessions_ended: u64,
+}
+
+async fn complete(
+    state: &AppState,
+    flow_id: &str,
+    step: Step,
+    request_id: &str,
+    now_ms: i64,
+) -> Result<Json<SessionStarted>, ApiError> {
+    let outcome = state
+        .store
+        .sign_in_flow_step(
+            flow_id,
+            step,
+            state.settings.identity.sign_in_flow_ttl_s,
+            &state.lockout(),
+            request_id,
+            now_ms,
+        )
+        .await?;
+    let flow = match outcome {
+        Ok(flow) => flow,
+        Err(FlowError::Failed) => return Err(refused()),
+        Err(_) => return Err(ApiError::new(ErrorCode::FlowEnded)),
+    };
+    let account = state.store.account_summary(&flow.account_id).await?;
+    let (level, required_next) = if flow.must_change_password {
+        (
+            LEVEL_INITIAL_PASSWORD,
+            Some("change the initial password: POST /v1/me/password"),
+        )
+    } else if flow.dormant && account.population == Population::Customer {
+        (
+            LEVEL_DORMANT,
+            Some("confirm your identity: POST /v1/session/verify-identity"),
+        )
+    } else {
+        (LEVEL_FULL, None)
+    };
+    let policy = state.session_policy();
+    let (token, started) = state
+        .store
+        .session_start(&flow.account_id, level, &policy, request_id, now_ms)
+        .await?;
+    Ok(Json(SessionStarted {
+        session_token: token.expose().to_string(),
+        level,
+        required_next,
+        idle_timeout_s: policy.idle_s,
+        absolute_timeout_s: policy.absolute_s,
+        other_sessions_active: started.others_kept,
+        other_sessions_ended: started.others_ended,
+    }))
+}
+
+async fn sms_code(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    Path(flow_id): Path<String>,
+    ApiJson(request): ApiJson<SmsCode>,
+) -> Result<Json<SessionStarted>, ApiError> {
+    let now = state.now_ms();
+    let flow = live_flow(&state, &flow_id, now).await?;
+    let code = OneTimeCode::parse(&request.code)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("code: {error}")))?;
+    let check = state
+        .store
+        .otp_check(
+            &state.keyring(),
+            OtpPurpose::Login,
+            &flow.id,
+            &code,
+            &state.otp(),
+            now,
+        )
+        .await?;
+    let step = if check == inspay_store::one_time_codes::CodeCheck::Accepted {
+        Step::Verified(Factor::SmsCode)
+    } else {
+        Step::Failed(Factor::SmsCode)
+    };
+    complete(&state, &flow.id, step, &request_id, now).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyChallengeRequest {
+    key_id: String,
+}
+
+/// A challenge for a device key or certificate to sign.
+#[derive(Serialize)]
+pub struct ChallengeIssued {
+    /// Challenge id.
+    pub challenge_id: String,
+    /// The exact bytes to sign (SM2 with the default user id), base64.
+    pub message_base64: String,
+    /// Validity.
+    pub expires_in_s: i64,
+}
+
+async fn key_challenge(
+    State(state): State<AppState>,
+    Path(flow_id): Path<String>,
+    ApiJson(request): ApiJson<KeyChallengeRequest>,
+) -> Result<Json<ChallengeIssued>, ApiError> {
+    let now = state.now_ms();
+    let flow = live_flow(&state, &flow_id, now).await?;
+    let challenge = state
+        .store
+        .key_challenge_issue(&flow.account_id, &request.key_id, "sign-in", &flow.id, now)
+        .await
+        .map_err(key_error)?;
+    Ok(Json(ChallengeIssued {
+        challenge_id: challenge.id,
+        message_base64: base64(&challenge.message),
+        expires_in_s: (challenge.expires_at_ms - now).div_euclid(1000),
+    }))
+}
+
+/// Key look-up failures are one answer: no such live key for this account.
+pub fn key_error(error: inspay_store::StoreError) -> ApiError {
+    match error {
+        inspay_store::StoreError::NotFound(_)
+        | inspay_store::StoreError::Conflict(_)
+        | inspay_store::StoreError::Refused(_) => ApiError::new(ErrorCode::InvalidField)
+            .detail("key_id: no live key with this id for this account"),
+        other => other.into(),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyAnswer {
+    challenge_id: String,
+    signature_base64: String,
+}
+
+async fn key_answer(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    Path(flow_id): Path<String>,
+    ApiJson(request): ApiJson<KeyAnswer>,
+) -> Result<Json<SessionStarted>, ApiError> {
+    let now = state.now_ms();
+    let flow = live_flow(&state, &flow_id, now).await?;
+    let signature = base64_field("signature_base64", &request.signature_base64)?;
+    let proof = state
+        .store
+        .key_challenge_answer(
+            &request.challenge_id,
+            "sign-in",
+            &flow.id,
+            &signature,
+            &request_id,
+            now,
+        )
+        .await?;
+    let step = match proof {
+        KeyProof::Verified {
+            account_id, kind, ..
+        } if account_id == flow.account_id => Step::Verified(match kind {
+            KeyKind::DeviceKey => Factor::DeviceKey,
+            KeyKind::Certificate => Factor::Certificate,
+        }),
+        _ => Step::Failed(Factor::DeviceKey),
+    };
+    complete(&state, &flow.id, step, &request_id, now).await
+}

@@ -1,0 +1,142 @@
+//! What the identity routes share: CAPTCHA checks, sending one-time codes, parsing fields.
+
+use crate::edge::RequestId;
+use crate::error::{ApiError, ErrorCode};
+use crate::sms::{SmsError, SmsMessage};
+use crate::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use inspay_core::sensitive::{MobileNumber, PersonalField};
+use inspay_identity::captcha::CaptchaAnswer;
+use inspay_identity::otp::OtpPurpose;
+use inspay_identity::password_policy::PasswordRejection;
+use inspay_store::one_time_codes::IssueRefused;
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+/// The request id of the current request.
+pub struct Rid(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Rid {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Rid(parts
+            .extensions
+            .get::<RequestId>()
+            .map(|id| id.0.clone())
+            .unwrap_or_default()))
+    }
+}
+
+/// A CAPTCHA answer as a request carries it.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaReply {
+    /// The id from `GET /v1/captcha`.
+    pub id: String,
+    /// What the person read.
+    pub answer: Zeroizing<String>,
+}
+
+/// Redeems a CAPTCHA: single use whatever the outcome. Missing, wrong or expired answers are
+/// one error (clause 5.2.1.1-e).
+pub async fn require_captcha(
+    state: &AppState,
+    reply: Option<&CaptchaReply>,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let refused = || ApiError::new(ErrorCode::CaptchaRequired);
+    let Some(reply) = reply else {
+        return Err(refused());
+    };
+    let Ok(answer) = CaptchaAnswer::parse(&reply.answer) else {
+        // The CAPTCHA is spent even when the answer is malformed.
+        state.store.captcha_discard(&reply.id).await?;
+        return Err(refused());
+    };
+    if state
+        .store
+        .captcha_redeem(&state.keyring(), &reply.id, &answer, now_ms)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+/// Issues a one-time code and sends it. Rate limits give 429 with `Retry-After`; a gateway
+/// failure gives 503. The code goes only into the text message.
+pub async fn send_code(
+    state: &AppState,
+    mobile: &MobileNumber,
+    purpose: OtpPurpose,
+    binding: &str,
+    request_id: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let policy = state.otp();
+    let issued = state
+        .store
+        .otp_issue(&state.keyring(), mobile, purpose, binding, &policy, now_ms)
+        .await?;
+    let code = match issued {
+        Ok(code) => code,
+        Err(IssueRefused::RateLimited { retry_after_s }) => {
+            return Err(ApiError::new(ErrorCode::TooManyRequests)
+                .detail("a code was sent to this number recently or too often today")
+                .retry_after(retry_after_s));
+        }
+    };
+    let message = SmsMessage::one_time_code(
+        mobile.clone(),
+        &code,
+        purpose,
+        policy.ttl_s,
+        request_id.to_string(),
+    );
+    match state.sms.send(&message).await {
+        Ok(()) => Ok(()),
+        Err(SmsError::Rejected(status)) => Err(ApiError::new(ErrorCode::SmsUnavailable)
+            .cause(format!("gateway rejected the message: {status}"))),
+        Err(error) => Err(ApiError::new(ErrorCode::SmsUnavailable).cause(error)),
+    }
+}
+
+/// Parses a personal field, naming the field (never its value) when it is wrong.
+pub fn field<F: PersonalField>(name: &str, raw: &str) -> Result<F, ApiError> {
+    F::parse(raw)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("{name}: {error}")))
+}
+
+/// A weak-secret refusal naming the rule.
+pub fn weak(rejection: PasswordRejection) -> ApiError {
+    ApiError::new(ErrorCode::WeakSecret).detail(rejection.to_string())
+}
+
+/// The blind index of a mobile number, for binding codes to the number they were sent to.
+pub fn mobile_binding(state: &AppState, mobile: &MobileNumber) -> Result<String, ApiError> {
+    state
+        .keyring()
+        .blind_index("mobile", mobile.index_form())
+        .map(|index| index.to_text())
+        .map_err(|error| ApiError::new(ErrorCode::KeysUnavailable).cause(error))
+}
+
+/// Decodes standard or URL-safe base64 (with or without padding).
+pub fn base64_field(name: &str, raw: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    let raw = raw.trim();
+    base64::engine::general_purpose::STANDARD
+        .decode(raw)
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw))
+        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(raw))
+        .map_err(|_| ApiError::new(ErrorCode::InvalidField).detail(format!("{name}: not base64")))
+}
+
+/// Encodes bytes as standard base64.
+pub fn base64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
