@@ -45,6 +45,10 @@ pub struct Settings {
     pub keys: KeySettings,
     /// Logging.
     pub log: LogSettings,
+    /// Identity: factors, lockout, sessions, one-time codes, closure.
+    pub identity: crate::identity_settings::IdentitySettings,
+    /// Where text messages (one-time codes) are sent.
+    pub sms: crate::sms::SmsSettings,
 }
 
 /// Listener addresses.
@@ -193,6 +197,8 @@ impl Default for Settings {
             log: LogSettings {
                 filter: "info".into(),
             },
+            identity: crate::identity_settings::IdentitySettings::default(),
+            sms: crate::sms::SmsSettings::default(),
         }
     }
 }
@@ -324,6 +330,8 @@ impl Settings {
                 ));
             }
         }
+        self.identity.validate()?;
+        self.sms.validate(self.profile == Profile::Production)?;
         match self.master_key.source.as_str() {
             "development" | "file" | "environment" | "shares" => {}
             other => {

@@ -1,13 +1,16 @@
 //! The inspay server: configuration, TLS listeners, the HTTP edge, routes, errors, telemetry
 //! and background jobs. The only crate that knows HTTP.
 
+pub mod auth;
 pub mod config;
 pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod files;
+pub mod identity_settings;
 pub mod jobs;
 pub mod master_key;
+pub mod notice;
 pub mod routes;
 pub mod sms;
 pub mod startup;

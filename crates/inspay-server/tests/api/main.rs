@@ -4,8 +4,11 @@
 
 mod edge;
 mod helpers;
+mod identity_account;
+mod identity_sign_in;
 mod integrity;
 mod leaks;
+mod people;
 mod profile;
 mod resilience;
 mod sms;
