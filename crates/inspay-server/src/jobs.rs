@@ -102,8 +102,26 @@ pub async fn maintain(state: AppState) {
         Err(error) => tracing::error!(error = %error, "scheduled destruction failed"),
     }
     reload(state.clone()).await;
+    identity_housekeeping(&state, now).await;
     verify_records(&state).await;
     verify_audit_chain(&state).await;
+}
+
+/// Expired CAPTCHAs go; closed accounts past their retention period are erased by destroying
+/// their data keys (clause 5.6.5-a4).
+async fn identity_housekeeping(state: &AppState, now: i64) {
+    match state.store.captchas_purge(now).await {
+        Ok(purged) if purged > 0 => tracing::info!(purged, "expired CAPTCHAs purged"),
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "CAPTCHA purge failed"),
+    }
+    match state.store.erasure_due(now).await {
+        Ok(erased) if erased > 0 => {
+            tracing::warn!(erased, "personal data of closed accounts erased after retention");
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "erasure of closed accounts failed"),
+    }
 }
 
 /// The scheduled check that the audit log was not tampered with (clause 5.4.4.2).

@@ -60,6 +60,14 @@ pub enum StoreError {
     /// Stored data could not be parsed back into its domain type.
     #[error("stored {0} is malformed")]
     Malformed(&'static str),
+    /// The caller's input was refused by a rule (an unusable certificate, a label too long).
+    /// The message is fixed text from the code and never repeats the input.
+    #[error("refused: {0}")]
+    Refused(&'static str),
+    /// The record was erased after its account closed and the retention period ended: its
+    /// data key was destroyed, so it can never be read again (clause 5.6.5-a4).
+    #[error("erased: the record's data key was destroyed after account closure and retention")]
+    Erased,
 }
 
 /// The current time in unix milliseconds, for bookkeeping columns. Business rules take the

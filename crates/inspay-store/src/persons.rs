@@ -1,7 +1,17 @@
-//! Personal records at rest (clauses 5.6.1-a1 and 5.6.1-b): legal name, mobile number and ID
-//! number, each sealed with SM4-GCM under the field-encryption key with associated data
-//! `persons|<column>|<row id>` (a ciphertext copied to another row or column fails to open),
-//! an HMAC-SM3 blind index for equality look-ups, and a record MAC over the whole row.
+//! Personal records at rest (clauses 5.6.1-a1, 5.6.1-b and 5.6.5-a4): legal name, mobile number
+//! and ID number.
+//!
+//! Every person has their own data key: 128 random bits from the CSPRNG, stored only wrapped
+//! (sealed with SM4-GCM) under the keyring's field-encryption key, with associated data
+//! `person-key|<person id>`, in `person_keys`. Each field is sealed with SM4-GCM under the
+//! person's key with associated data `persons|<column>|<row id>`, so a ciphertext copied to
+//! another row or column fails to open, and so does one person's ciphertext under another
+//! person's key. Equality look-ups go through an HMAC-SM3 blind index per searchable field, and
+//! a record MAC covers the whole row.
+//!
+//! A field-key rotation only re-wraps the person keys; the sealed fields never need
+//! re-encrypting. Destroying one person's key (see [`crate::closure`]) erases that person
+//! alone: the sealed fields remain and can never be opened again.
 //!
 //! Only [`PersonalField`] types reach this module; payment-sensitive values have no way in.
 
@@ -9,9 +19,17 @@ use crate::audit::{AuditEvent, AuditValue, Outcome, append};
 use crate::keys::Actor;
 use crate::{Store, StoreError};
 use inspay_core::sensitive::{IdNumber, LegalName, MobileNumber, PersonalField};
-use inspay_kms::Keyring;
+use inspay_crypto::Algorithm;
+use inspay_crypto::sm4::Sm4Key;
 use inspay_kms::sealed::Sealed;
-use sqlx::Row;
+use inspay_kms::{KeyPurpose, Keyring, KmsError};
+use sqlx::{AnyConnection, Row};
+
+/// The version of the person keys in use; the `vN` of every field sealed under one.
+const PERSON_KEY_VERSION: u32 = 1;
+
+/// Rows read per page by a rewrap.
+const REWRAP_PAGE_ROWS: i64 = 500;
 
 /// A person to store, parsed at the edge.
 #[derive(Debug)]
@@ -39,7 +57,7 @@ pub struct Person {
     pub created_at_ms: i64,
 }
 
-/// The stored (sealed) form of a row.
+/// The stored (sealed) form of a row, with the person's wrapped key if it still exists.
 #[derive(Debug, Clone)]
 struct StoredPerson {
     id: String,
@@ -50,6 +68,8 @@ struct StoredPerson {
     id_number_index: String,
     created_at_ms: i64,
     record_mac: String,
+    erased_at_ms: Option<i64>,
+    wrapped_key: Option<String>,
 }
 
 impl StoredPerson {
@@ -69,25 +89,29 @@ impl StoredPerson {
         .collect()
     }
 
+    /// Seals a new person under a fresh person key, which comes back wrapped in the row.
     fn seal(
         keyring: &Keyring,
         id: &str,
         person: &NewPerson,
         created_at_ms: i64,
     ) -> Result<Self, StoreError> {
+        let key = Sm4Key::generate().map_err(KmsError::from)?;
         let mut stored = StoredPerson {
             id: id.to_string(),
-            legal_name: seal(keyring, id, "legal_name", &person.legal_name)?,
-            mobile: seal(keyring, id, "mobile", &person.mobile)?,
+            legal_name: seal(&key, id, "legal_name", &person.legal_name)?,
+            mobile: seal(&key, id, "mobile", &person.mobile)?,
             mobile_index: keyring
                 .blind_index("mobile", person.mobile.index_form())?
                 .to_text(),
-            id_number: seal(keyring, id, "id_number", &person.id_number)?,
+            id_number: seal(&key, id, "id_number", &person.id_number)?,
             id_number_index: keyring
                 .blind_index("id_number", person.id_number.index_form())?
                 .to_text(),
             created_at_ms,
             record_mac: String::new(),
+            erased_at_ms: None,
+            wrapped_key: Some(wrap_key(keyring, id, &key)?),
         };
         stored.record_mac = mac(keyring, &stored)?;
         Ok(stored)
@@ -103,40 +127,82 @@ impl StoredPerson {
             id_number_index: row.try_get(5)?,
             created_at_ms: row.try_get(6)?,
             record_mac: row.try_get(7)?,
+            erased_at_ms: row.try_get(8)?,
+            wrapped_key: row.try_get(9)?,
         })
+    }
+
+    /// The person's key, unwrapped. `rewrap` also accepts a compromised field key, so that
+    /// the person key can be moved under a safe one.
+    fn key(&self, keyring: &Keyring, rewrap: bool) -> Result<Sm4Key, StoreError> {
+        if self.erased_at_ms.is_some() {
+            return Err(StoreError::Erased);
+        }
+        let wrapped = self.wrapped_key.as_deref().ok_or_else(|| {
+            StoreError::Integrity(format!(
+                "person {} has no data key although it was never erased: its person_keys row was \
+                 removed outside inspay; restore it from backup and investigate (clause 5.6.1-b)",
+                self.id
+            ))
+        })?;
+        let sealed = Sealed::parse(wrapped)?;
+        let aad = key_aad(&self.id);
+        let bytes = if rewrap {
+            keyring.open_field_for_rewrap(&aad, &sealed)?
+        } else {
+            keyring.open_field(&aad, &sealed)?
+        };
+        Ok(Sm4Key::from_slice(&bytes).map_err(KmsError::from)?)
     }
 }
 
-const SELECT_PERSONS: &str = "SELECT id, legal_name, mobile, mobile_index, id_number, id_number_index, created_at_ms, record_mac FROM persons";
+const SELECT_PERSONS: &str = "SELECT p.id, p.legal_name, p.mobile, p.mobile_index, p.id_number, \
+    p.id_number_index, p.created_at_ms, p.record_mac, p.erased_at_ms, k.wrapped \
+    FROM persons p LEFT JOIN person_keys k ON k.person_id = p.id";
 
 fn aad(id: &str, column: &str) -> Vec<u8> {
     format!("persons|{column}|{id}").into_bytes()
 }
 
+fn key_aad(id: &str) -> Vec<u8> {
+    format!("person-key|{id}").into_bytes()
+}
+
+/// Wraps a person key under the active field-encryption key, bound to the person id.
+fn wrap_key(keyring: &Keyring, id: &str, key: &Sm4Key) -> Result<String, StoreError> {
+    Ok(keyring.seal_field(&key_aad(id), key.expose())?.to_text())
+}
+
 fn seal<F: PersonalField>(
-    keyring: &Keyring,
+    key: &Sm4Key,
     id: &str,
     column: &str,
     field: &F,
 ) -> Result<String, StoreError> {
-    Ok(keyring
-        .seal_field(&aad(id, column), field.expose().as_bytes())?
-        .to_text())
+    let bytes = key
+        .seal(&aad(id, column), field.expose().as_bytes())
+        .map_err(KmsError::from)?;
+    Ok(Sealed {
+        algorithm: Algorithm::Sm4Gcm,
+        key_version: PERSON_KEY_VERSION,
+        bytes,
+    }
+    .to_text())
 }
 
 fn open<F: PersonalField>(
-    keyring: &Keyring,
+    key: &Sm4Key,
     id: &str,
     column: &str,
     text: &str,
-    rewrap: bool,
 ) -> Result<F, StoreError> {
     let sealed = Sealed::parse(text)?;
-    let plain = if rewrap {
-        keyring.open_field_for_rewrap(&aad(id, column), &sealed)?
-    } else {
-        keyring.open_field(&aad(id, column), &sealed)?
-    };
+    if sealed.algorithm != Algorithm::Sm4Gcm || sealed.key_version != PERSON_KEY_VERSION {
+        return Err(StoreError::Malformed("personal field"));
+    }
+    let plain = key
+        .open(&aad(id, column), &sealed.bytes)
+        .map_err(KmsError::from)?;
     let text = std::str::from_utf8(&plain).map_err(|_| StoreError::Malformed("personal field"))?;
     F::parse(text).map_err(|_| StoreError::Malformed("personal field"))
 }
@@ -161,10 +227,30 @@ fn check_mac(keyring: &Keyring, stored: &StoredPerson) -> Result<(), StoreError>
     }
 }
 
+/// Whether a row is as inspay left it. A live row needs a matching record MAC and a person
+/// key whose wrap opens (when the field key that wrapped it still exists: a destroyed field
+/// key shreds the row, which is not tampering). An erased row must have no key and no index
+/// or MAC left.
+fn row_intact(keyring: &Keyring, stored: &StoredPerson) -> bool {
+    if stored.erased_at_ms.is_some() {
+        return stored.wrapped_key.is_none()
+            && stored.mobile_index.is_empty()
+            && stored.id_number_index.is_empty()
+            && stored.record_mac.is_empty();
+    }
+    if check_mac(keyring, stored).is_err() {
+        return false;
+    }
+    match stored.key(keyring, true) {
+        Ok(_) | Err(StoreError::Kms(KmsError::Unavailable { .. })) => true,
+        Err(_) => false,
+    }
+}
+
 /// What a rewrap did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RewrapSummary {
-    /// Rows read.
+    /// Rows read (erased rows are skipped: they have nothing left to protect).
     pub rows: u64,
     /// Rows re-protected under the newest keys.
     pub rewrapped: u64,
@@ -172,8 +258,49 @@ pub struct RewrapSummary {
     pub unreadable: u64,
 }
 
+/// What erasing a person did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PersonErasure {
+    /// The key was deleted and the indexes cleared now.
+    Erased,
+    /// The person was erased before.
+    AlreadyErased,
+}
+
+/// Erases a person inside the caller's write transaction: deletes the person key (the sealed
+/// fields remain and can never be opened), clears the blind indexes and the record MAC, and
+/// marks the row erased. The caller audits and commits.
+pub(crate) async fn erase(
+    connection: &mut AnyConnection,
+    person_id: &str,
+    now_ms: i64,
+) -> Result<PersonErasure, StoreError> {
+    let marked = sqlx::query(
+        "UPDATE persons SET mobile_index = '', id_number_index = '', record_mac = '', erased_at_ms = $2
+         WHERE id = $1 AND erased_at_ms IS NULL",
+    )
+    .bind(person_id)
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    // Deleted even for a row marked before, so an erased person never keeps a key.
+    let deleted = sqlx::query("DELETE FROM person_keys WHERE person_id = $1")
+        .bind(person_id)
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+    debug_assert!(deleted <= 1 && marked <= 1);
+    Ok(if marked == 1 {
+        PersonErasure::Erased
+    } else {
+        PersonErasure::AlreadyErased
+    })
+}
+
 impl Store {
-    /// Stores a person, sealed, and audits it with the masked mobile number. Returns its id.
+    /// Stores a person, sealed under a new person key, and audits it with the masked mobile
+    /// number. Returns its id.
     pub async fn person_insert(
         &self,
         keyring: &Keyring,
@@ -198,6 +325,15 @@ impl Store {
         .bind(&stored.record_mac)
         .execute(&mut *tx)
         .await?;
+        sqlx::query(
+            "INSERT INTO person_keys (person_id, version, wrapped, created_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&stored.id)
+        .bind(i64::from(PERSON_KEY_VERSION))
+        .bind(stored.wrapped_key.as_deref())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
         let object = format!("person:{id}");
         append(
             &mut tx,
@@ -216,28 +352,33 @@ impl Store {
         Ok(id)
     }
 
-    /// Reads and decrypts a person after checking the record MAC.
+    /// Reads and decrypts a person after checking the record MAC. An erased person gives
+    /// [`StoreError::Erased`].
     pub async fn person_get(&self, keyring: &Keyring, id: &str) -> Result<Person, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_PERSONS} WHERE id = $1"
+            "{SELECT_PERSONS} WHERE p.id = $1"
         )))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound("person"))?;
         let stored = StoredPerson::from_row(&row)?;
+        if stored.erased_at_ms.is_some() {
+            return Err(StoreError::Erased);
+        }
         check_mac(keyring, &stored)?;
+        let key = stored.key(keyring, false)?;
         Ok(Person {
-            legal_name: open(keyring, &stored.id, "legal_name", &stored.legal_name, false)?,
-            mobile: open(keyring, &stored.id, "mobile", &stored.mobile, false)?,
-            id_number: open(keyring, &stored.id, "id_number", &stored.id_number, false)?,
+            legal_name: open(&key, &stored.id, "legal_name", &stored.legal_name)?,
+            mobile: open(&key, &stored.id, "mobile", &stored.mobile)?,
+            id_number: open(&key, &stored.id, "id_number", &stored.id_number)?,
             created_at_ms: stored.created_at_ms,
             id: stored.id,
         })
     }
 
     /// Finds people by mobile number through the blind index, under every searchable key
-    /// version.
+    /// version. Erased people have no index left and are never found.
     pub async fn person_find_by_mobile(
         &self,
         keyring: &Keyring,
@@ -256,31 +397,33 @@ impl Store {
         Ok(ids)
     }
 
-    /// Checks every row's record MAC (the scheduled integrity check). Returns the ids of rows
-    /// that fail.
+    /// Checks every row (the scheduled integrity check): a live row's record MAC and the wrap
+    /// of its person key, an erased row's emptiness. Returns the ids of rows that fail.
     pub async fn persons_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT_PERSONS} ORDER BY id")))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_PERSONS} ORDER BY p.id"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
         let mut failing = vec![];
         for row in rows {
             let stored = StoredPerson::from_row(&row)?;
-            if check_mac(keyring, &stored).is_err() {
+            if !row_intact(keyring, &stored) {
                 failing.push(stored.id);
             }
         }
         Ok(failing)
     }
 
-    /// Re-protects every row whose fields, indexes or MAC use a key version older than the
-    /// active one. `progress` is called with (rows done, rows total).
+    /// Re-protects every live row whose person-key wrap, blind indexes or MAC use a key
+    /// version older than the active one. The sealed fields stay as they are: only the person
+    /// key is re-wrapped. `progress` is called with (rows done, rows total).
     pub async fn persons_rewrap(
         &self,
         keyring: &Keyring,
         mut progress: impl FnMut(u64, u64),
     ) -> Result<RewrapSummary, StoreError> {
-        const PAGE: i64 = 500;
-        let total: i64 = sqlx::query("SELECT COUNT(*) FROM persons")
+        let total: i64 = sqlx::query("SELECT COUNT(*) FROM persons WHERE erased_at_ms IS NULL")
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
@@ -289,10 +432,10 @@ impl Store {
         let mut after = String::new();
         loop {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{SELECT_PERSONS} WHERE id > $1 ORDER BY id LIMIT $2"
+                "{SELECT_PERSONS} WHERE p.erased_at_ms IS NULL AND p.id > $1 ORDER BY p.id LIMIT $2"
             )))
             .bind(&after)
-            .bind(PAGE)
+            .bind(REWRAP_PAGE_ROWS)
             .fetch_all(&self.pool)
             .await?;
             if rows.is_empty() {
@@ -322,14 +465,13 @@ impl Store {
         let current = |text: &str, purpose| -> Result<bool, StoreError> {
             Ok(Some(Sealed::parse(text)?.key_version) == keyring.active_version(purpose))
         };
-        use inspay_kms::KeyPurpose::{BlindIndex, FieldEncryption, RecordMac};
-        if current(&stored.legal_name, FieldEncryption)?
-            && current(&stored.mobile, FieldEncryption)?
-            && current(&stored.id_number, FieldEncryption)?
-            && current(&stored.mobile_index, BlindIndex)?
-            && current(&stored.id_number_index, BlindIndex)?
-            && current(&stored.record_mac, RecordMac)?
-        {
+        let wrapped = stored.wrapped_key.as_deref().unwrap_or_default();
+        let key_current =
+            stored.wrapped_key.is_some() && current(wrapped, KeyPurpose::FieldEncryption)?;
+        let indexes_current = current(&stored.mobile_index, KeyPurpose::BlindIndex)?
+            && current(&stored.id_number_index, KeyPurpose::BlindIndex)?;
+        let mac_current = current(&stored.record_mac, KeyPurpose::RecordMac)?;
+        if key_current && indexes_current && mac_current {
             return Ok(false);
         }
         check_mac(keyring, stored).or_else(|error| match error {
@@ -337,30 +479,56 @@ impl Store {
             StoreError::Kms(_) => Ok(()),
             other => Err(other),
         })?;
-        let person = NewPerson {
-            legal_name: open(keyring, &stored.id, "legal_name", &stored.legal_name, true)?,
-            mobile: open(keyring, &stored.id, "mobile", &stored.mobile, true)?,
-            id_number: open(keyring, &stored.id, "id_number", &stored.id_number, true)?,
+        let key = stored.key(keyring, true)?;
+        let mut fresh = stored.clone();
+        if !indexes_current {
+            let mobile: MobileNumber = open(&key, &stored.id, "mobile", &stored.mobile)?;
+            let id_number: IdNumber = open(&key, &stored.id, "id_number", &stored.id_number)?;
+            fresh.mobile_index = keyring
+                .blind_index("mobile", mobile.index_form())?
+                .to_text();
+            fresh.id_number_index = keyring
+                .blind_index("id_number", id_number.index_form())?
+                .to_text();
+        }
+        if !indexes_current || !mac_current {
+            fresh.record_mac = mac(keyring, &fresh)?;
+        }
+        let fresh_wrapped = if key_current {
+            wrapped.to_string()
+        } else {
+            wrap_key(keyring, &stored.id, &key)?
         };
-        let fresh = StoredPerson::seal(keyring, &stored.id, &person, stored.created_at_ms)?;
         let mut tx = self.begin_write().await?;
-        // Compare-and-swap on the old MAC, so a concurrent change is never overwritten.
-        let updated = sqlx::query(
-            "UPDATE persons SET legal_name = $2, mobile = $3, mobile_index = $4, id_number = $5,
-                id_number_index = $6, record_mac = $7
-             WHERE id = $1 AND record_mac = $8",
+        // Compare-and-swap on the old wrap and the old MAC, so a concurrent change (another
+        // node's rewrap, an erasure) is never overwritten.
+        let key_updated = sqlx::query(
+            "UPDATE person_keys SET wrapped = $2 WHERE person_id = $1 AND wrapped = $3",
+        )
+        .bind(&stored.id)
+        .bind(&fresh_wrapped)
+        .bind(wrapped)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let row_updated = sqlx::query(
+            "UPDATE persons SET mobile_index = $2, id_number_index = $3, record_mac = $4
+             WHERE id = $1 AND record_mac = $5 AND erased_at_ms IS NULL",
         )
         .bind(&fresh.id)
-        .bind(&fresh.legal_name)
-        .bind(&fresh.mobile)
         .bind(&fresh.mobile_index)
-        .bind(&fresh.id_number)
         .bind(&fresh.id_number_index)
         .bind(&fresh.record_mac)
         .bind(&stored.record_mac)
         .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(updated.rows_affected() == 1)
+        .await?
+        .rows_affected();
+        if key_updated == 1 && row_updated == 1 {
+            tx.commit().await?;
+            Ok(true)
+        } else {
+            tx.rollback().await?;
+            Ok(false)
+        }
     }
 }

@@ -20,6 +20,16 @@ fn person(mobile: &str) -> NewPerson {
     }
 }
 
+async fn stored_text(store: &inspay_store::Store, sql: &'static str, id: &str) -> String {
+    sqlx::query(sql)
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .expect("row")
+        .try_get(0)
+        .expect("text")
+}
+
 async fn audit_actions(store: &inspay_store::Store) -> Vec<String> {
     store
         .audit_entries(0, 10_000)
@@ -316,9 +326,10 @@ async fn personal_fields_are_sealed_indexed_and_bound_to_their_row() {
     }
 }
 
-/// After rotation, rewrap moves every row to the newest keys; a key whose destruction is
-/// carried out after the waiting period takes with it any data still under it, which can no
-/// longer be read (crypto-shredding).
+/// After rotation, rewrap moves every row to the newest keys (the person key is re-wrapped, the
+/// sealed fields need no re-encryption); a key whose destruction is carried out after the
+/// waiting period takes with it any data still under it, which can no longer be read
+/// (crypto-shredding).
 /// req: 5.6.5-a1
 #[tokio::test]
 async fn rewrap_then_destroy_makes_unrewrapped_data_unrecoverable() {
@@ -331,6 +342,8 @@ async fn rewrap_then_destroy_makes_unrewrapped_data_unrecoverable() {
             .person_insert(&ring, &person("13812345678"), WHO, 3_000_000)
             .await
             .expect("kept");
+        let sealed_before =
+            stored_text(store, "SELECT mobile FROM persons WHERE id = $1", &kept).await;
         for purpose in [
             KeyPurpose::FieldEncryption,
             KeyPurpose::BlindIndex,
@@ -357,14 +370,26 @@ async fn rewrap_then_destroy_makes_unrewrapped_data_unrecoverable() {
             .await
             .expect("rewrap again");
         assert_eq!(again.rewrapped, 0, "already current");
-        let text: String = sqlx::query("SELECT mobile FROM persons WHERE id = $1")
-            .bind(&kept)
-            .fetch_one(store.pool())
-            .await
-            .expect("row")
-            .try_get(0)
-            .expect("text");
-        assert!(text.starts_with("sm4-gcm:v2:"), "{text}");
+        // Only the person key is re-wrapped under field-encryption v2; the sealed fields stay
+        // as they were, and the blind index moves to v2.
+        let wrapped = stored_text(
+            store,
+            "SELECT wrapped FROM person_keys WHERE person_id = $1",
+            &kept,
+        )
+        .await;
+        assert!(wrapped.starts_with("sm4-gcm:v2:"), "{wrapped}");
+        let index = stored_text(
+            store,
+            "SELECT mobile_index FROM persons WHERE id = $1",
+            &kept,
+        )
+        .await;
+        assert!(index.starts_with("hmac-sm3:v2:"), "{index}");
+        assert_eq!(
+            stored_text(store, "SELECT mobile FROM persons WHERE id = $1", &kept).await,
+            sealed_before
+        );
 
         // v1 is destroyed after the rewrap: the rewrapped row stays readable.
         store
