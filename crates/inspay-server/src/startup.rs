@@ -65,6 +65,11 @@ impl Application {
                 "configuration refused: the production profile refuses a development certificate (clause 5.6.2-a3)"
             );
         }
+        let sms = crate::sms::gateway(
+            &settings.sms,
+            &settings.data_dir,
+            settings.profile == Profile::Production,
+        )?;
         let pool = PoolSettings {
             connections_max: settings.database.connections_max,
             acquire_timeout_ms: settings.database.acquire_timeout_ms,
@@ -132,11 +137,6 @@ impl Application {
                 now,
             )
             .await?;
-        let sms = crate::sms::gateway(
-            &settings.sms,
-            &settings.data_dir,
-            settings.profile == Profile::Production,
-        )?;
         crate::notice::publish(&store, now)
             .await
             .context("cannot publish the privacy notice")?;

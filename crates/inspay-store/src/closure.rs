@@ -278,6 +278,16 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
+        // Sign-ins under way and step-up proofs die with the account.
+        sqlx::query("UPDATE sign_in_flows SET stage = 'ended', updated_at_ms = $2 WHERE account_id = $1 AND stage = 'awaiting-second'")
+            .bind(account_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM step_ups WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?;
         let keys_revoked = sqlx::query(
             "UPDATE credential_keys SET revoked_at_ms = $2 WHERE account_id = $1 AND revoked_at_ms IS NULL",
         )
