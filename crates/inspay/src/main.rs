@@ -14,7 +14,7 @@ const APPLICATION_ID: &str = "cn.inspay.payment-platform";
     name = "inspay",
     version,
     about = "inspay insurance payment platform",
-    after_help = "Examples:\n  inspay serve\n  inspay --config /etc/inspay/inspay.toml keys list\n  inspay audit verify"
+    after_help = "Examples:\n  inspay serve\n  inspay --config /etc/inspay/inspay.toml keys list\n  inspay audit verify\n  inspay users review"
 )]
 struct Cli {
     /// Configuration file (TOML). Settings can also come from INSPAY__SECTION__KEY variables.
@@ -37,6 +37,9 @@ enum Command {
     /// Verify or checkpoint the tamper-evident audit log.
     #[command(subcommand)]
     Audit(commands::audit::AuditCommand),
+    /// Manage staff accounts, roles and assignments; print the permission review report.
+    #[command(subcommand)]
+    Users(commands::users::UsersCommand),
     /// Run benchmarks and compare them with a reference measured in the same run.
     #[command(subcommand, after_help = "Example:\n  inspay bench crypto")]
     Bench(bench::BenchCommand),
@@ -63,6 +66,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::keys::run(cli.config.as_deref(), command))),
         Command::Audit(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::audit::run(cli.config.as_deref(), command))),
+        Command::Users(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::users::run(cli.config.as_deref(), command))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

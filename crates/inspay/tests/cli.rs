@@ -48,6 +48,13 @@ fn every_command_has_help_with_an_example() {
         vec!["keys", "generate-master"],
         vec!["keys", "split-master"],
         vec!["keys", "rotate-master"],
+        vec!["users", "create"],
+        vec!["users", "list"],
+        vec!["users", "grant"],
+        vec!["users", "revoke"],
+        vec!["users", "assign-customer"],
+        vec!["users", "assign-claim"],
+        vec!["users", "review"],
     ];
     for command in commands {
         let mut args = command.clone();
@@ -60,7 +67,7 @@ fn every_command_has_help_with_an_example() {
             "{command:?} --help has no example:\n{help}"
         );
     }
-    for group in ["keys", "audit", "bench"] {
+    for group in ["keys", "audit", "bench", "users"] {
         let output = inspay(dir.path(), &[group, "--help"]);
         assert!(output.status.success(), "{group}");
     }

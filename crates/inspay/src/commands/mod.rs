@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod keys;
 pub mod serve;
+pub mod users;
 
 use anyhow::Context;
 use inspay_server::Settings;
@@ -53,4 +54,25 @@ pub fn operator() -> String {
 /// A fresh id for one CLI invocation, recorded as the request id of its audit entries.
 pub fn command_id() -> String {
     format!("cli-{}", std::process::id())
+}
+
+/// `YYYY-MM-DD HH:MM` in UTC from unix milliseconds.
+pub fn utc_date(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    let days = seconds.div_euclid(86_400);
+    let (hour, minute) = (
+        seconds.rem_euclid(86_400) / 3600,
+        seconds.rem_euclid(3600) / 60,
+    );
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
 }
