@@ -149,8 +149,10 @@ pub async fn authorize(
 ) -> Result<Response, ApiError> {
     let path = matched.as_ref().map_or("", MatchedPath::as_str);
     let Some(spec) = spec_for(request.method(), path) else {
-        return Err(ApiError::new(ErrorCode::Internal)
-            .cause(format!("route {} {path} has no declaration", request.method())));
+        return Err(ApiError::new(ErrorCode::Internal).cause(format!(
+            "route {} {path} has no declaration",
+            request.method()
+        )));
     };
     let request_id = request
         .extensions()
@@ -175,8 +177,9 @@ pub async fn authorize(
     let level = session.auth_level.as_str();
     let full_or_refusal = || -> Result<(), ApiError> {
         if level.starts_with(RESUME_PREFIX) {
-            return Err(ApiError::new(ErrorCode::ReauthenticationRequired)
-                .detail("the app was away too long: re-authenticate with POST /v1/session/resume"));
+            return Err(ApiError::new(ErrorCode::ReauthenticationRequired).detail(
+                "the app was away too long: re-authenticate with POST /v1/session/resume",
+            ));
         }
         match level {
             LEVEL_FULL => Ok(()),

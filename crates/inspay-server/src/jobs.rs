@@ -117,7 +117,10 @@ async fn identity_housekeeping(state: &AppState, now: i64) {
     }
     match state.store.erasure_due(now).await {
         Ok(erased) if erased > 0 => {
-            tracing::warn!(erased, "personal data of closed accounts erased after retention");
+            tracing::warn!(
+                erased,
+                "personal data of closed accounts erased after retention"
+            );
         }
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "erasure of closed accounts failed"),

@@ -140,13 +140,7 @@ impl Application {
         crate::notice::publish(&store, now)
             .await
             .context("cannot publish the privacy notice")?;
-        let state = AppState::new(
-            store,
-            Arc::new(settings),
-            Arc::new(master),
-            keyring,
-            sms,
-        );
+        let state = AppState::new(store, Arc::new(settings), Arc::new(master), keyring, sms);
         Ok(Application {
             state,
             main,

@@ -5,8 +5,8 @@ use crate::sms::SmsGateway;
 use inspay_identity::lockout::LockoutPolicy;
 use inspay_identity::session::SessionPolicy;
 use inspay_kms::{Keyring, MasterKey};
-use inspay_store::one_time_codes::OtpPolicy;
 use inspay_store::Store;
+use inspay_store::one_time_codes::OtpPolicy;
 use std::sync::{Arc, RwLock};
 
 /// Shared application state. Cheap to clone.
@@ -55,7 +55,10 @@ impl AppState {
 
     /// The time the rules use, in unix milliseconds.
     pub fn now_ms(&self) -> i64 {
-        inspay_store::now_ms() + self.clock_offset_ms.load(std::sync::atomic::Ordering::Relaxed)
+        inspay_store::now_ms()
+            + self
+                .clock_offset_ms
+                .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Moves this server's clock forward (tests only: nothing in the server calls it).

@@ -67,7 +67,10 @@ fn start(dir: &Path, database_url: &str, key_file: &Path) -> Node {
         if node.ca.exists() && curl(&node, "GET", "/health/ready", None).0 == 200 {
             return node;
         }
-        assert!(Instant::now() < deadline, "node on port {port} did not become ready");
+        assert!(
+            Instant::now() < deadline,
+            "node on port {port} did not become ready"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -76,7 +79,16 @@ fn start(dir: &Path, database_url: &str, key_file: &Path) -> Node {
 fn curl(node: &Node, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, String) {
     let mut command = Command::new("curl");
     command
-        .args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "--cacert"])
+        .args([
+            "-s",
+            "-o",
+            "-",
+            "-w",
+            "\n%{http_code}",
+            "-X",
+            method,
+            "--cacert",
+        ])
         .arg(&node.ca)
         .arg(format!("https://localhost:{}{path}", node.port));
     if let Some(body) = body {
@@ -117,8 +129,12 @@ async fn customer(store: &Store, master: &MasterKey, mobile: &str) -> String {
         )
         .await
         .expect("person");
-    let hash = SecretHash::new(SecretKind::LoginPassword, PASSWORD.as_bytes(), ITERATIONS_MIN)
-        .expect("hash");
+    let hash = SecretHash::new(
+        SecretKind::LoginPassword,
+        PASSWORD.as_bytes(),
+        ITERATIONS_MIN,
+    )
+    .expect("hash");
     store
         .account_create(
             &keyring,
@@ -146,7 +162,12 @@ async fn captcha(store: &Store, master: &MasterKey) -> serde_json::Value {
     serde_json::json!({ "id": id, "answer": "ACDEF" })
 }
 
-fn attempt(node: &Node, mobile: &str, password: &str, captcha: Option<serde_json::Value>) -> (u16, String) {
+fn attempt(
+    node: &Node,
+    mobile: &str,
+    password: &str,
+    captcha: Option<serde_json::Value>,
+) -> (u16, String) {
     let mut body = serde_json::json!({ "login_name": mobile, "password": password });
     if let Some(captcha) = captcha {
         body["captcha"] = captcha;
@@ -173,7 +194,10 @@ async fn the_lockout_holds_across_two_server_processes() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("mode");
     }
-    let (dir_a, dir_b) = (tempfile::tempdir().expect("a"), tempfile::tempdir().expect("b"));
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
     let node_a = start(dir_a.path(), &database_url, &key_file);
     let node_b = start(dir_b.path(), &database_url, &key_file);
     let store = Store::connect(&database_url, &PoolSettings::default())
@@ -186,15 +210,31 @@ async fn the_lockout_holds_across_two_server_processes() {
     let (status, first) = attempt(&node_a, mobile, "Wrong!Password9x", None);
     assert_eq!(status, 401, "{first}");
     let (status, body) = attempt(&node_b, mobile, "Wrong!Password9x", None);
-    assert_eq!(status, 422, "node B knows about node A's failure: a CAPTCHA first: {body}");
-    let (status, _) = attempt(&node_b, mobile, "Wrong!Password9x", Some(captcha(&store, &master).await));
+    assert_eq!(
+        status, 422,
+        "node B knows about node A's failure: a CAPTCHA first: {body}"
+    );
+    let (status, _) = attempt(
+        &node_b,
+        mobile,
+        "Wrong!Password9x",
+        Some(captcha(&store, &master).await),
+    );
     assert_eq!(status, 401);
     let failures = store.account_failures(&account).await.expect("failures");
     assert_eq!(failures.consecutive, 2);
-    let (status, _) = attempt(&node_a, mobile, "Wrong!Password9x", Some(captcha(&store, &master).await));
+    let (status, _) = attempt(
+        &node_a,
+        mobile,
+        "Wrong!Password9x",
+        Some(captcha(&store, &master).await),
+    );
     assert_eq!(status, 401);
     let failures = store.account_failures(&account).await.expect("failures");
-    assert!(failures.locked_until_s.is_some(), "locked after three failures at two nodes");
+    assert!(
+        failures.locked_until_s.is_some(),
+        "locked after three failures at two nodes"
+    );
     for node in [&node_a, &node_b] {
         let (status, body) = attempt(node, mobile, PASSWORD, Some(captcha(&store, &master).await));
         assert_eq!(status, 401, "the lock holds at every node");
@@ -217,7 +257,11 @@ async fn the_lockout_holds_across_two_server_processes() {
         .into_iter()
         .enumerate()
         .map(|(i, captcha)| {
-            let node = if i % 2 == 0 { node_a.clone() } else { node_b.clone() };
+            let node = if i % 2 == 0 {
+                node_a.clone()
+            } else {
+                node_b.clone()
+            };
             std::thread::spawn(move || attempt(&node, mobile, "Wrong!Password9x", Some(captcha)).0)
         })
         .collect();
@@ -225,7 +269,10 @@ async fn the_lockout_holds_across_two_server_processes() {
         assert_eq!(handle.join().expect("thread"), 401);
     }
     let failures = store.account_failures(&account).await.expect("failures");
-    assert_eq!(failures.consecutive, 3, "counted exactly, never past the threshold");
+    assert_eq!(
+        failures.consecutive, 3,
+        "counted exactly, never past the threshold"
+    );
     assert!(failures.locked_until_s.is_some());
     store.close().await;
 }

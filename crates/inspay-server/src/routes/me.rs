@@ -309,9 +309,8 @@ async fn transaction_password(
     Extension(caller): Extension<Caller>,
     ApiJson(request): ApiJson<SecretUpdate>,
 ) -> Result<Json<SecretChanged>, ApiError> {
-    let new = TransactionPassword::parse(&request.new).map_err(|error| {
-        ApiError::new(ErrorCode::InvalidField).detail(format!("new: {error}"))
-    })?;
+    let new = TransactionPassword::parse(&request.new)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("new: {error}")))?;
     let person = person_of(&state, &caller.account_id).await?;
     let personal = PersonalData {
         name: person.as_ref().map(|person| &person.legal_name),
@@ -329,9 +328,8 @@ async fn gesture(
     Extension(caller): Extension<Caller>,
     ApiJson(request): ApiJson<SecretUpdate>,
 ) -> Result<Json<SecretChanged>, ApiError> {
-    let new = Gesture::parse(&request.new).map_err(|error| {
-        ApiError::new(ErrorCode::InvalidField).detail(format!("new: {error}"))
-    })?;
+    let new = Gesture::parse(&request.new)
+        .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("new: {error}")))?;
     let current = match &request.current {
         Some(current) => Some(
             Gesture::parse(current)

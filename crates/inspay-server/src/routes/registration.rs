@@ -12,11 +12,11 @@
 //! at registration, and the new password.
 
 use crate::auth::{LEVEL_FULL, Need, RouteSpec};
-use crate::routes::sign_in::SessionStarted;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::notice;
 use crate::routes::OperationClass;
+use crate::routes::sign_in::SessionStarted;
 use crate::routes::support::{
     CaptchaReply, Rid, field, mobile_binding, require_captcha, send_code, weak,
 };
@@ -377,7 +377,10 @@ async fn reset(
         ApiError::new(ErrorCode::InvalidField).detail(format!("mobile: {error}"))
     })?;
     let account = state.store.account_find(&keyring, &login_name).await?;
-    let person = match account.as_ref().and_then(|account| account.person_id.clone()) {
+    let person = match account
+        .as_ref()
+        .and_then(|account| account.person_id.clone())
+    {
         Some(person_id) => Some(state.store.person_get(&keyring, &person_id).await?),
         None => None,
     };
@@ -390,7 +393,11 @@ async fn reset(
     LoginPasswordPolicy::default()
         .check(&request.new_password, &personal)
         .map_err(weak)?;
-    let binding = code_binding("reset", &request.reset_id, &mobile_binding(&state, &mobile)?);
+    let binding = code_binding(
+        "reset",
+        &request.reset_id,
+        &mobile_binding(&state, &mobile)?,
+    );
     let check = state
         .store
         .otp_check(

@@ -114,7 +114,11 @@ async fn first_factor(
         ApiError::new(ErrorCode::InvalidField).detail(format!("login_name: {error}"))
     })?;
     let (kind, secret, factor) = match (&request.password, &request.gesture) {
-        (Some(password), None) => (SecretKind::LoginPassword, password.clone(), Factor::Password),
+        (Some(password), None) => (
+            SecretKind::LoginPassword,
+            password.clone(),
+            Factor::Password,
+        ),
         (None, Some(gesture)) => {
             let gesture = Gesture::parse(gesture).map_err(|error| {
                 ApiError::new(ErrorCode::InvalidField).detail(format!("gesture: {error}"))

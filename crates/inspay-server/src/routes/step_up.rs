@@ -172,7 +172,11 @@ async fn verify(
     let operation = operation(&request.operation)?;
     let now = state.now_ms();
     let binding = binding(&caller, operation);
-    let factor = match (&request.code, &request.challenge_id, &request.signature_base64) {
+    let factor = match (
+        &request.code,
+        &request.challenge_id,
+        &request.signature_base64,
+    ) {
         (Some(code), None, None) => {
             let code = OneTimeCode::parse(code).map_err(|error| {
                 ApiError::new(ErrorCode::InvalidField).detail(format!("code: {error}"))

@@ -23,7 +23,14 @@ fn consent(marketing: bool) -> Value {
 async fn registration_code(app: &crate::helpers::TestApp, mobile: &str) -> (String, String) {
     after_send_interval(app);
     let (status, body) = answer(
-        post(app, "/v1/registration/sms", None, None, json!({ "mobile": mobile, "captcha": captcha(app).await })).await,
+        post(
+            app,
+            "/v1/registration/sms",
+            None,
+            None,
+            json!({ "mobile": mobile, "captcha": captcha(app).await }),
+        )
+        .await,
     )
     .await;
     assert_eq!(status, 202, "{body}");
@@ -38,9 +45,23 @@ async fn registration_code(app: &crate::helpers::TestApp, mobile: &str) -> (Stri
 #[tokio::test]
 async fn registration_collects_only_after_consent() {
     for app in spawn_apps().await {
-        let notice: Value = app.client.get(app.url("/v1/privacy-notice")).send().await.expect("notice").json().await.expect("json");
+        let notice: Value = app
+            .client
+            .get(app.url("/v1/privacy-notice"))
+            .send()
+            .await
+            .expect("notice")
+            .json()
+            .await
+            .expect("json");
         assert_eq!(notice["version"], "2026-11");
-        assert!(notice["purposes"].as_array().expect("purposes").iter().any(|p| p["required"] == false));
+        assert!(
+            notice["purposes"]
+                .as_array()
+                .expect("purposes")
+                .iter()
+                .any(|p| p["required"] == false)
+        );
 
         let mobile = fresh_mobile();
         let (id, code) = registration_code(&app, &mobile).await;
@@ -53,12 +74,22 @@ async fn registration_collects_only_after_consent() {
         let response = post(&app, "/v1/registration", None, None, body.clone()).await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-011");
         body["consent"] = consent(false);
-        body["consent"]["choices"].as_object_mut().expect("map").remove("service-analytics");
+        body["consent"]["choices"]
+            .as_object_mut()
+            .expect("map")
+            .remove("service-analytics");
         let response = post(&app, "/v1/registration", None, None, body.clone()).await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-011");
         let keyring = app.state.keyring();
         let name = inspay_identity::login_name::LoginName::customer(&mobile).expect("name");
-        assert!(app.state.store.account_find(&keyring, &name).await.expect("find").is_none());
+        assert!(
+            app.state
+                .store
+                .account_find(&keyring, &name)
+                .await
+                .expect("find")
+                .is_none()
+        );
 
         // A password built from the person's own data is refused.
         body["consent"] = consent(false);
@@ -68,9 +99,13 @@ async fn registration_collects_only_after_consent() {
 
         // Optional purposes refused: registered all the same, with a first session.
         body["password"] = json!(PASSWORD);
-        let (status, created) = answer(post(&app, "/v1/registration", None, None, body.clone()).await).await;
+        let (status, created) =
+            answer(post(&app, "/v1/registration", None, None, body.clone()).await).await;
         assert_eq!(status, 201, "{created}");
-        let token = created["session_token"].as_str().expect("token").to_string();
+        let token = created["session_token"]
+            .as_str()
+            .expect("token")
+            .to_string();
         let (_, consents) = answer(get(&app, "/v1/me/consents", &token).await).await;
         assert_eq!(consents["choices"]["marketing-sms"], false);
         assert_eq!(consents["choices"]["payment-processing"], true);
@@ -79,12 +114,35 @@ async fn registration_collects_only_after_consent() {
         assert!(response.status().is_client_error());
 
         // Grant, then withdraw, an optional purpose.
-        let response = send(&app, reqwest::Method::PUT, "/v1/me/consents", Some(&token), None, Some(consent(true))).await;
+        let response = send(
+            &app,
+            reqwest::Method::PUT,
+            "/v1/me/consents",
+            Some(&token),
+            None,
+            Some(consent(true)),
+        )
+        .await;
         assert_eq!(response.status(), 200);
-        let (_, consents) = answer(send(&app, reqwest::Method::PUT, "/v1/me/consents", Some(&token), None, Some(consent(false))).await).await;
+        let (_, consents) = answer(
+            send(
+                &app,
+                reqwest::Method::PUT,
+                "/v1/me/consents",
+                Some(&token),
+                None,
+                Some(consent(false)),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(consents["choices"]["marketing-sms"], false);
         let (_, me) = answer(get(&app, "/v1/me", &token).await).await;
-        assert_eq!(me["mobile"], format!("{}****{}", &mobile[..3], &mobile[7..]), "masked: {me}");
+        assert_eq!(
+            me["mobile"],
+            format!("{}****{}", &mobile[..3], &mobile[7..]),
+            "masked: {me}"
+        );
         app.stop().await;
     }
 }
@@ -99,25 +157,65 @@ async fn enhanced_operations_need_a_fresh_single_use_step_up() {
         customer(&app, &mobile, false).await;
         let token = sign_in(&app, &mobile, PASSWORD).await;
         let fields = json!({ "fields": ["mobile", "id_number"] });
-        let response = post(&app, "/v1/me/full-display", Some(&token), None, fields.clone()).await;
+        let response = post(
+            &app,
+            "/v1/me/full-display",
+            Some(&token),
+            None,
+            fields.clone(),
+        )
+        .await;
         assert_eq!(response.status(), 403);
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-003");
 
         let proof = step_up(&app, &token, &mobile, "full-display").await;
-        let (status, shown) = answer(post(&app, "/v1/me/full-display", Some(&token), Some(&proof), fields.clone()).await).await;
+        let (status, shown) = answer(
+            post(
+                &app,
+                "/v1/me/full-display",
+                Some(&token),
+                Some(&proof),
+                fields.clone(),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{shown}");
         assert_eq!(shown["mobile"], mobile.as_str());
         assert_eq!(shown["id_number"], ID_NUMBER);
         // Used once.
-        let response = post(&app, "/v1/me/full-display", Some(&token), Some(&proof), fields.clone()).await;
+        let response = post(
+            &app,
+            "/v1/me/full-display",
+            Some(&token),
+            Some(&proof),
+            fields.clone(),
+        )
+        .await;
         assert_eq!(response.status(), 403);
         // A proof for another operation does not do.
         let other = step_up(&app, &token, &mobile, "gesture").await;
-        let response = post(&app, "/v1/me/full-display", Some(&token), Some(&other), fields).await;
+        let response = post(
+            &app,
+            "/v1/me/full-display",
+            Some(&token),
+            Some(&other),
+            fields,
+        )
+        .await;
         assert_eq!(response.status(), 403);
         // Audited.
-        let events = app.state.store.audit_entries(0, 100_000).await.expect("audit");
-        assert!(events.iter().any(|event| event.action == "person.full-display"));
+        let events = app
+            .state
+            .store
+            .audit_entries(0, 100_000)
+            .await
+            .expect("audit");
+        assert!(
+            events
+                .iter()
+                .any(|event| event.action == "person.full-display")
+        );
         app.stop().await;
     }
 }
@@ -131,24 +229,65 @@ async fn password_change_reauthenticates_refuses_reuse_and_ends_sessions() {
         let mobile = fresh_mobile();
         customer(&app, &mobile, false).await;
         let token = sign_in(&app, &mobile, PASSWORD).await;
-        let change = |current: &str, new: &str| json!({ "current_password": current, "new_password": new });
-        let response = post(&app, "/v1/me/password", Some(&token), None, change(PASSWORD, NEW_PASSWORD)).await;
+        let change =
+            |current: &str, new: &str| json!({ "current_password": current, "new_password": new });
+        let response = post(
+            &app,
+            "/v1/me/password",
+            Some(&token),
+            None,
+            change(PASSWORD, NEW_PASSWORD),
+        )
+        .await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-003");
 
         let proof = step_up(&app, &token, &mobile, "password-change").await;
-        let response = post(&app, "/v1/me/password", Some(&token), Some(&proof), change("Wrong!Password9x", NEW_PASSWORD)).await;
+        let response = post(
+            &app,
+            "/v1/me/password",
+            Some(&token),
+            Some(&proof),
+            change("Wrong!Password9x", NEW_PASSWORD),
+        )
+        .await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-012");
-        let failures = app.state.store.account_failures(&account_of(&app, &mobile).await).await.expect("failures");
+        let failures = app
+            .state
+            .store
+            .account_failures(&account_of(&app, &mobile).await)
+            .await
+            .expect("failures");
         assert_eq!(failures.consecutive, 1, "a wrong current password counts");
 
         let proof = step_up(&app, &token, &mobile, "password-change").await;
-        let response = post(&app, "/v1/me/password", Some(&token), Some(&proof), change(PASSWORD, PASSWORD)).await;
+        let response = post(
+            &app,
+            "/v1/me/password",
+            Some(&token),
+            Some(&proof),
+            change(PASSWORD, PASSWORD),
+        )
+        .await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-010");
 
         let proof = step_up(&app, &token, &mobile, "password-change").await;
-        let (status, body) = answer(post(&app, "/v1/me/password", Some(&token), Some(&proof), change(PASSWORD, NEW_PASSWORD)).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/me/password",
+                Some(&token),
+                Some(&proof),
+                change(PASSWORD, NEW_PASSWORD),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
-        assert_eq!(get(&app, "/v1/me", &token).await.status(), 401, "sessions ended");
+        assert_eq!(
+            get(&app, "/v1/me", &token).await.status(),
+            401,
+            "sessions ended"
+        );
         sign_in(&app, &mobile, NEW_PASSWORD).await;
         app.stop().await;
     }
@@ -156,7 +295,13 @@ async fn password_change_reauthenticates_refuses_reuse_and_ends_sessions() {
 
 async fn account_of(app: &crate::helpers::TestApp, mobile: &str) -> String {
     let name = inspay_identity::login_name::LoginName::customer(mobile).expect("name");
-    app.state.store.account_find(&app.state.keyring(), &name).await.expect("find").expect("account").id
+    app.state
+        .store
+        .account_find(&app.state.keyring(), &name)
+        .await
+        .expect("find")
+        .expect("account")
+        .id
 }
 
 /// An initial password allows nothing but its own change (without a step-up: the person has
@@ -173,7 +318,17 @@ async fn initial_password_must_be_changed_before_anything_else() {
         let response = get(&app, "/v1/me", &token).await;
         assert_eq!(response.status(), 403);
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-004");
-        let (status, body) = answer(post(&app, "/v1/me/password", Some(&token), None, json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD })).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/me/password",
+                Some(&token),
+                None,
+                json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let body = sign_in_full(&app, &mobile, NEW_PASSWORD).await;
         assert_eq!(body["level"], "two-factor");
@@ -191,27 +346,67 @@ async fn password_reset_needs_the_code_and_registration_data() {
         customer(&app, &mobile, false).await;
         let token = sign_in(&app, &mobile, PASSWORD).await;
         after_send_interval(&app);
-        let unknown = post(&app, "/v1/password-reset/sms", None, None, json!({ "mobile": fresh_mobile(), "captcha": captcha(&app).await })).await;
+        let unknown = post(
+            &app,
+            "/v1/password-reset/sms",
+            None,
+            None,
+            json!({ "mobile": fresh_mobile(), "captcha": captcha(&app).await }),
+        )
+        .await;
         assert_eq!(unknown.status(), 202);
-        let (status, body) = answer(post(&app, "/v1/password-reset/sms", None, None, json!({ "mobile": mobile, "captcha": captcha(&app).await })).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/password-reset/sms",
+                None,
+                None,
+                json!({ "mobile": mobile, "captcha": captcha(&app).await }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 202, "{body}");
         let reset_id = body["id"].as_str().expect("id").to_string();
         let (code, text) = last_sms(&app, &mobile);
         assert!(text.contains("重置密码"), "{text}");
-        let reset = |id_number: &str, code: &str| json!({
-            "reset_id": reset_id, "mobile": mobile, "code": code, "id_number": id_number, "new_password": NEW_PASSWORD
-        });
-        let response = post(&app, "/v1/password-reset", None, None, reset("110101199003074477", &code)).await;
+        let reset = |id_number: &str, code: &str| {
+            json!({
+                "reset_id": reset_id, "mobile": mobile, "code": code, "id_number": id_number, "new_password": NEW_PASSWORD
+            })
+        };
+        let response = post(
+            &app,
+            "/v1/password-reset",
+            None,
+            None,
+            reset("110101199003074477", &code),
+        )
+        .await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-012");
         // The code was used by that attempt; a new one is needed.
         after_send_interval(&app);
-        let (_, body) = answer(post(&app, "/v1/password-reset/sms", None, None, json!({ "mobile": mobile, "captcha": captcha(&app).await })).await).await;
+        let (_, body) = answer(
+            post(
+                &app,
+                "/v1/password-reset/sms",
+                None,
+                None,
+                json!({ "mobile": mobile, "captcha": captcha(&app).await }),
+            )
+            .await,
+        )
+        .await;
         let reset_id = body["id"].as_str().expect("id").to_string();
         let (code, _) = last_sms(&app, &mobile);
         let body = json!({ "reset_id": reset_id, "mobile": mobile, "code": code, "id_number": ID_NUMBER, "new_password": NEW_PASSWORD });
         let (status, done) = answer(post(&app, "/v1/password-reset", None, None, body).await).await;
         assert_eq!(status, 200, "{done}");
-        assert_eq!(get(&app, "/v1/me", &token).await.status(), 401, "sessions ended");
+        assert_eq!(
+            get(&app, "/v1/me", &token).await.status(),
+            401,
+            "sessions ended"
+        );
         sign_in(&app, &mobile, NEW_PASSWORD).await;
         app.stop().await;
     }
@@ -225,16 +420,41 @@ async fn transaction_password_is_independent_and_not_trivial() {
         let mobile = fresh_mobile();
         customer(&app, &mobile, false).await;
         let token = sign_in(&app, &mobile, PASSWORD).await;
-        for (value, code) in [("123456", "INSPAY-AUTH-010"), ("111111", "INSPAY-AUTH-010"), ("12a456", "INSPAY-REQ-003")] {
+        for (value, code) in [
+            ("123456", "INSPAY-AUTH-010"),
+            ("111111", "INSPAY-AUTH-010"),
+            ("12a456", "INSPAY-REQ-003"),
+        ] {
             let proof = step_up(&app, &token, &mobile, "transaction-password").await;
-            let response = send(&app, reqwest::Method::PUT, "/v1/me/transaction-password", Some(&token), Some(&proof), Some(json!({ "new": value }))).await;
+            let response = send(
+                &app,
+                reqwest::Method::PUT,
+                "/v1/me/transaction-password",
+                Some(&token),
+                Some(&proof),
+                Some(json!({ "new": value })),
+            )
+            .await;
             assert_eq!(problem(response).await["code"], code, "{value}");
         }
         let proof = step_up(&app, &token, &mobile, "transaction-password").await;
-        let response = send(&app, reqwest::Method::PUT, "/v1/me/transaction-password", Some(&token), Some(&proof), Some(json!({ "new": "730195" }))).await;
+        let response = send(
+            &app,
+            reqwest::Method::PUT,
+            "/v1/me/transaction-password",
+            Some(&token),
+            Some(&proof),
+            Some(json!({ "new": "730195" })),
+        )
+        .await;
         assert_eq!(response.status(), 200);
         let (_, me) = answer(get(&app, "/v1/me", &token).await).await;
-        assert!(me["factors"].as_array().expect("factors").contains(&json!("transaction-password")));
+        assert!(
+            me["factors"]
+                .as_array()
+                .expect("factors")
+                .contains(&json!("transaction-password"))
+        );
         app.stop().await;
     }
 }
@@ -250,39 +470,87 @@ async fn device_keys_sign_single_use_challenges_and_closure_ends_everything() {
         let token = sign_in(&app, &mobile, PASSWORD).await;
         let device = Sm2PrivateKey::generate().expect("key");
         use base64::Engine;
-        let public = base64::engine::general_purpose::STANDARD.encode(device.public_key().to_sec1());
+        let public =
+            base64::engine::general_purpose::STANDARD.encode(device.public_key().to_sec1());
         // No field for biometric data.
         let proof = step_up(&app, &token, &mobile, "device-enrol").await;
-        let response = post(&app, "/v1/me/devices", Some(&token), Some(&proof), json!({ "public_key": public, "label": "phone", "fingerprint_template": "AAAA" })).await;
+        let response = post(
+            &app,
+            "/v1/me/devices",
+            Some(&token),
+            Some(&proof),
+            json!({ "public_key": public, "label": "phone", "fingerprint_template": "AAAA" }),
+        )
+        .await;
         assert_eq!(response.status(), 400);
         let proof = step_up(&app, &token, &mobile, "device-enrol").await;
-        let (status, body) = answer(post(&app, "/v1/me/devices", Some(&token), Some(&proof), json!({ "public_key": public, "label": "phone" })).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/me/devices",
+                Some(&token),
+                Some(&proof),
+                json!({ "public_key": public, "label": "phone" }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 201, "{body}");
         let key_id = body["key_id"].as_str().expect("key").to_string();
 
         // Sign in with password + device key.
         let (_, body) = answer(password_step(&app, &mobile, PASSWORD, None).await).await;
         let flow = body["flow_id"].as_str().expect("flow").to_string();
-        let (status, challenge) = answer(post(&app, &format!("/v1/sign-in/{flow}/key-challenge"), None, None, json!({ "key_id": key_id })).await).await;
+        let (status, challenge) = answer(
+            post(
+                &app,
+                &format!("/v1/sign-in/{flow}/key-challenge"),
+                None,
+                None,
+                json!({ "key_id": key_id }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{challenge}");
-        let message = base64::engine::general_purpose::STANDARD.decode(challenge["message_base64"].as_str().expect("message")).expect("b64");
+        let message = base64::engine::general_purpose::STANDARD
+            .decode(challenge["message_base64"].as_str().expect("message"))
+            .expect("b64");
         let signature = device.sign(&message).expect("sign");
         let answer_body = json!({
             "challenge_id": challenge["challenge_id"],
             "signature_base64": base64::engine::general_purpose::STANDARD.encode(signature.to_der()),
         });
-        let (status, body) = answer(post(&app, &format!("/v1/sign-in/{flow}/key"), None, None, answer_body.clone()).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                &format!("/v1/sign-in/{flow}/key"),
+                None,
+                None,
+                answer_body.clone(),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let device_token = body["session_token"].as_str().expect("token").to_string();
         // Replaying the same signature on a new flow fails.
         let (_, body) = answer(password_step(&app, &mobile, PASSWORD, None).await).await;
         let flow = body["flow_id"].as_str().expect("flow").to_string();
-        let response = post(&app, &format!("/v1/sign-in/{flow}/key"), None, None, answer_body).await;
+        let response = post(
+            &app,
+            &format!("/v1/sign-in/{flow}/key"),
+            None,
+            None,
+            answer_body,
+        )
+        .await;
         assert_eq!(response.status(), 401);
 
         // Close: sessions and keys end.
         let proof = step_up(&app, &token, &mobile, "account-close").await;
-        let (status, closed) = answer(post(&app, "/v1/me/close", Some(&token), Some(&proof), json!({})).await).await;
+        let (status, closed) =
+            answer(post(&app, "/v1/me/close", Some(&token), Some(&proof), json!({})).await).await;
         assert_eq!(status, 200, "{closed}");
         assert_eq!(closed["keys_revoked"], 1);
         assert_eq!(get(&app, "/v1/me", &token).await.status(), 401);
@@ -299,19 +567,50 @@ async fn device_keys_sign_single_use_challenges_and_closure_ends_everything() {
 #[tokio::test]
 async fn every_route_is_declared_and_signed_in_routes_refuse_strangers() {
     let mut seen = std::collections::HashSet::new();
-    for spec in inspay_server::routes::SPECS.iter().flat_map(|specs| specs.iter()) {
-        assert!(seen.insert((spec.method, spec.path)), "{} {} declared twice", spec.method, spec.path);
+    for spec in inspay_server::routes::SPECS
+        .iter()
+        .flat_map(|specs| specs.iter())
+    {
+        assert!(
+            seen.insert((spec.method, spec.path)),
+            "{} {} declared twice",
+            spec.method,
+            spec.path
+        );
     }
     for app in spawn_apps().await {
-        for spec in inspay_server::routes::SPECS.iter().flat_map(|specs| specs.iter()) {
+        for spec in inspay_server::routes::SPECS
+            .iter()
+            .flat_map(|specs| specs.iter())
+        {
             let path = spec.path.replace("{flow_id}", "x").replace("{key_id}", "x");
             let method = reqwest::Method::from_bytes(spec.method.as_bytes()).expect("method");
-            for token in [None, Some("x"), Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")] {
-                let response = send(&app, method.clone(), &path, token, None, Some(json!({ "unexpected": 1 }))).await;
+            for token in [
+                None,
+                Some("x"),
+                Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+            ] {
+                let response = send(
+                    &app,
+                    method.clone(),
+                    &path,
+                    token,
+                    None,
+                    Some(json!({ "unexpected": 1 })),
+                )
+                .await;
                 let status = response.status().as_u16();
-                assert!((200..500).contains(&status), "{} {path}: {status}", spec.method);
+                assert!(
+                    (200..500).contains(&status),
+                    "{} {path}: {status}",
+                    spec.method
+                );
                 if spec.need != inspay_server::auth::Need::Public {
-                    assert_eq!(status, 401, "{} {path} without a valid session", spec.method);
+                    assert_eq!(
+                        status, 401,
+                        "{} {path} without a valid session",
+                        spec.method
+                    );
                 }
             }
         }

@@ -13,21 +13,40 @@ async fn sign_in_needs_two_factors_in_order_and_once() {
     for app in spawn_apps().await {
         let mobile = fresh_mobile();
         customer(&app, &mobile, false).await;
-        let (status, body) =
-            answer(password_step(&app, &mobile, PASSWORD, None).await).await;
+        let (status, body) = answer(password_step(&app, &mobile, PASSWORD, None).await).await;
         assert_eq!(status, 200, "{}: {body}", app.label);
-        assert!(body.get("session_token").is_none(), "no session after one factor");
+        assert!(
+            body.get("session_token").is_none(),
+            "no session after one factor"
+        );
         assert_eq!(body["next"], json!(["sms-code", "device-key"]));
         let flow = body["flow_id"].as_str().expect("flow").to_string();
 
         // A wrong code fails the factor and ends the flow: the right code cannot follow.
         assert_eq!(send_sign_in_code(&app, &flow).await.status(), 202);
         let (code, text) = last_sms(&app, &mobile);
-        assert!(text.contains("登录"), "the message names its purpose: {text}");
+        assert!(
+            text.contains("登录"),
+            "the message names its purpose: {text}"
+        );
         let wrong = if code == "000000" { "111111" } else { "000000" };
-        let response = post(&app, &format!("/v1/sign-in/{flow}/sms-code"), None, None, json!({ "code": wrong })).await;
+        let response = post(
+            &app,
+            &format!("/v1/sign-in/{flow}/sms-code"),
+            None,
+            None,
+            json!({ "code": wrong }),
+        )
+        .await;
         assert_eq!(response.status(), 401);
-        let response = post(&app, &format!("/v1/sign-in/{flow}/sms-code"), None, None, json!({ "code": code })).await;
+        let response = post(
+            &app,
+            &format!("/v1/sign-in/{flow}/sms-code"),
+            None,
+            None,
+            json!({ "code": code }),
+        )
+        .await;
         assert_eq!(response.status(), 409, "{}: the flow ended", app.label);
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-009");
 
@@ -39,7 +58,8 @@ async fn sign_in_needs_two_factors_in_order_and_once() {
         assert_eq!(send_sign_in_code(&app, &flow).await.status(), 202);
         let (code, _) = last_sms(&app, &mobile);
         let path = format!("/v1/sign-in/{flow}/sms-code");
-        let (status, body) = answer(post(&app, &path, None, None, json!({ "code": code })).await).await;
+        let (status, body) =
+            answer(post(&app, &path, None, None, json!({ "code": code })).await).await;
         assert_eq!(status, 200, "{body}");
         let token = body["session_token"].as_str().expect("token").to_string();
         assert_eq!(token.len(), 43, "256-bit token");
@@ -49,7 +69,14 @@ async fn sign_in_needs_two_factors_in_order_and_once() {
 
         // An unknown or malformed flow id is the same refusal.
         for flow in ["not-a-flow", "0190d7a0-0000-7000-8000-000000000000"] {
-            let response = post(&app, &format!("/v1/sign-in/{flow}/sms-code"), None, None, json!({ "code": "123456" })).await;
+            let response = post(
+                &app,
+                &format!("/v1/sign-in/{flow}/sms-code"),
+                None,
+                None,
+                json!({ "code": "123456" }),
+            )
+            .await;
             assert_eq!(response.status(), 409);
         }
         let (status, me) = answer(get(&app, "/v1/me", &token).await).await;
@@ -76,14 +103,18 @@ async fn failures_are_vague_need_a_captcha_and_lock_after_three() {
             assert_eq!(body["code"], "INSPAY-AUTH-001");
         }
         assert_eq!(unknown["title"], wrong["title"]);
-        assert!(!wrong.to_string().contains(&mobile[mobile.len() - 4..]), "no account number in the message");
+        assert!(
+            !wrong.to_string().contains(&mobile[mobile.len() - 4..]),
+            "no account number in the message"
+        );
 
         // After a failure, no CAPTCHA means no attempt at all (not even a counted one).
         let response = password_step(&app, &mobile, PASSWORD, None).await;
         assert_eq!(response.status(), 422);
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-007");
         // A CAPTCHA alone is not a factor: right CAPTCHA, wrong password, still refused.
-        let response = password_step(&app, &mobile, "Wrong!Password9x", Some(captcha(&app).await)).await;
+        let response =
+            password_step(&app, &mobile, "Wrong!Password9x", Some(captcha(&app).await)).await;
         assert_eq!(response.status(), 401);
         // A CAPTCHA is single use.
         let used = captcha(&app).await;
@@ -92,13 +123,19 @@ async fn failures_are_vague_need_a_captcha_and_lock_after_three() {
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-007");
 
         // Three failures: locked. The right password now gets the same answer as a wrong one.
-        let locked = problem(password_step(&app, &mobile, PASSWORD, Some(captcha(&app).await)).await).await;
+        let locked =
+            problem(password_step(&app, &mobile, PASSWORD, Some(captcha(&app).await)).await).await;
         assert_eq!(locked["code"], wrong["code"]);
         assert_eq!(locked["title"], wrong["title"]);
         assert_eq!(locked["status"], wrong["status"]);
         // The lock ended the session that was open.
         let response = get(&app, "/v1/me", &token).await;
-        assert_eq!(response.status(), 401, "{}: the session ended with the lock", app.label);
+        assert_eq!(
+            response.status(),
+            401,
+            "{}: the session ended with the lock",
+            app.label
+        );
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-002");
 
         // 30 minutes later the lock is over.
@@ -121,20 +158,58 @@ async fn sms_codes_are_rate_limited_single_use_and_never_echoed() {
         let flow = body["flow_id"].as_str().expect("flow").to_string();
         let path = format!("/v1/sign-in/{flow}/sms");
         let response = post(&app, &path, None, None, json!({})).await;
-        assert_eq!(problem(response).await["code"], "INSPAY-AUTH-007", "CAPTCHA before an SMS");
+        assert_eq!(
+            problem(response).await["code"],
+            "INSPAY-AUTH-007",
+            "CAPTCHA before an SMS"
+        );
         after_send_interval(&app);
-        let response = post(&app, &path, None, None, json!({ "captcha": captcha(&app).await })).await;
+        let response = post(
+            &app,
+            &path,
+            None,
+            None,
+            json!({ "captcha": captcha(&app).await }),
+        )
+        .await;
         let sent = response.text().await.expect("body");
         let (code, _) = last_sms(&app, &mobile);
-        assert!(!sent.contains(&code), "the code is not in the response: {sent}");
-        let response = post(&app, &path, None, None, json!({ "captcha": captcha(&app).await })).await;
+        assert!(
+            !sent.contains(&code),
+            "the code is not in the response: {sent}"
+        );
+        let response = post(
+            &app,
+            &path,
+            None,
+            None,
+            json!({ "captcha": captcha(&app).await }),
+        )
+        .await;
         assert_eq!(response.status(), 429);
-        let retry: i64 = response.headers()["retry-after"].to_str().expect("header").parse().expect("seconds");
+        let retry: i64 = response.headers()["retry-after"]
+            .to_str()
+            .expect("header")
+            .parse()
+            .expect("seconds");
         assert!((1..=60).contains(&retry), "Retry-After {retry}");
-        let (status, body) = answer(post(&app, &format!("/v1/sign-in/{flow}/sms-code"), None, None, json!({ "code": code })).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                &format!("/v1/sign-in/{flow}/sms-code"),
+                None,
+                None,
+                json!({ "code": code }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         assert!(!logs().contains(&code), "the code never reaches a log");
-        assert!(!logs().contains(PASSWORD), "the password never reaches a log");
+        assert!(
+            !logs().contains(PASSWORD),
+            "the password never reaches a log"
+        );
         app.stop().await;
     }
 }
@@ -144,12 +219,25 @@ async fn sms_codes_are_rate_limited_single_use_and_never_echoed() {
 #[tokio::test]
 async fn captcha_endpoint_returns_an_image_and_no_answer() {
     for app in spawn_apps().await {
-        let response = app.client.get(app.url("/v1/captcha")).send().await.expect("captcha");
+        let response = app
+            .client
+            .get(app.url("/v1/captcha"))
+            .send()
+            .await
+            .expect("captcha");
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["cache-control"], "no-store");
         let body: serde_json::Value = response.json().await.expect("json");
-        let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
-        assert_eq!(keys, ["expires_in_s", "height", "id", "image_png_base64", "width"]);
+        let keys: Vec<&str> = body
+            .as_object()
+            .expect("object")
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            ["expires_in_s", "height", "id", "image_png_base64", "width"]
+        );
         assert_eq!(body["expires_in_s"], 120);
         use base64::Engine;
         let png = base64::engine::general_purpose::STANDARD
@@ -170,7 +258,10 @@ async fn sessions_time_out_resume_with_a_new_token_and_end_on_logout() {
         customer(&app, &mobile, false).await;
         let first = sign_in(&app, &mobile, PASSWORD).await;
         let second = sign_in_full(&app, &mobile, PASSWORD).await;
-        assert_eq!(second["other_sessions_active"], 1, "policy notify reports the other session");
+        assert_eq!(
+            second["other_sessions_active"], 1,
+            "policy notify reports the other session"
+        );
         let token = second["session_token"].as_str().expect("token").to_string();
 
         // Back after more than 300 s: re-authenticate before anything else.
@@ -178,17 +269,46 @@ async fn sessions_time_out_resume_with_a_new_token_and_end_on_logout() {
         let response = get(&app, "/v1/me", &token).await;
         assert_eq!(response.status(), 401);
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-006");
-        let (status, body) = answer(post(&app, "/v1/session/resume", Some(&token), None, json!({ "password": "Wrong!Password9x" })).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/session/resume",
+                Some(&token),
+                None,
+                json!({ "password": "Wrong!Password9x" }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 401, "{body}");
-        let (status, body) = answer(post(&app, "/v1/session/resume", Some(&token), None, json!({ "password": PASSWORD })).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/session/resume",
+                Some(&token),
+                None,
+                json!({ "password": PASSWORD }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let resumed = body["session_token"].as_str().expect("token").to_string();
         assert_ne!(resumed, token, "a new token after re-authentication");
-        assert_eq!(get(&app, "/v1/me", &token).await.status(), 401, "the old token is gone");
+        assert_eq!(
+            get(&app, "/v1/me", &token).await.status(),
+            401,
+            "the old token is gone"
+        );
         assert_eq!(get(&app, "/v1/me", &resumed).await.status(), 200);
 
         // Logout deletes the session.
-        assert_eq!(post(&app, "/v1/sign-out", Some(&resumed), None, json!({})).await.status(), 204);
+        assert_eq!(
+            post(&app, "/v1/sign-out", Some(&resumed), None, json!({}))
+                .await
+                .status(),
+            204
+        );
         assert_eq!(get(&app, "/v1/me", &resumed).await.status(), 401);
 
         // The first session, idle for more than 15 minutes, is gone.
@@ -214,9 +334,26 @@ async fn dormant_accounts_need_an_extra_factor() {
         let token = body["session_token"].as_str().expect("token").to_string();
         let response = get(&app, "/v1/me", &token).await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-006");
-        let response = post(&app, "/v1/session/verify-identity", Some(&token), None, json!({ "id_number": "110105194912310029" })).await;
+        let response = post(
+            &app,
+            "/v1/session/verify-identity",
+            Some(&token),
+            None,
+            json!({ "id_number": "110105194912310029" }),
+        )
+        .await;
         assert_eq!(response.status(), 422);
-        let (status, body) = answer(post(&app, "/v1/session/verify-identity", Some(&token), None, json!({ "id_number": ID_NUMBER })).await).await;
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/session/verify-identity",
+                Some(&token),
+                None,
+                json!({ "id_number": ID_NUMBER }),
+            )
+            .await,
+        )
+        .await;
         assert_eq!(status, 200, "{body}");
         let fresh = body["session_token"].as_str().expect("token");
         assert_eq!(get(&app, "/v1/me", fresh).await.status(), 200);

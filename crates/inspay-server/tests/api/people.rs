@@ -184,7 +184,8 @@ pub async fn send_sign_in_code(app: &TestApp, flow_id: &str) -> reqwest::Respons
 
 /// Signs in with password and SMS code; returns the whole completion body.
 pub async fn sign_in_full(app: &TestApp, mobile: &str, password: &str) -> Value {
-    let (status, body) = answer(password_step(app, mobile, password, Some(captcha(app).await)).await).await;
+    let (status, body) =
+        answer(password_step(app, mobile, password, Some(captcha(app).await)).await).await;
     assert_eq!(status, 200, "{}: password step: {body}", app.label);
     let flow_id = body["flow_id"].as_str().expect("flow id").to_string();
     let (status, body) = answer(send_sign_in_code(app, &flow_id).await).await;

@@ -3,6 +3,7 @@
 
 mod crypto;
 mod password;
+mod sign_in;
 
 /// What to benchmark.
 #[derive(Debug, clap::Subcommand)]
@@ -26,6 +27,12 @@ pub enum BenchCommand {
   cargo run --release -p inspay -- bench password
   inspay bench password --iterations 300000 --rounds 20")]
     Password(password::PasswordArgs),
+    /// Whether sign-in timing tells an unknown account from a known one with a wrong
+    /// password (clause 5.2.3.3): medians through the whole server stack, interleaved.
+    #[command(after_help = "Examples:
+  cargo run --release -p inspay -- bench sign-in
+  inspay bench sign-in --rounds 100 --check   # exit with an error at a 5 % difference or more")]
+    SignIn(sign_in::SignInArgs),
 }
 
 pub use crypto::CryptoArgs;
@@ -35,5 +42,6 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Crypto(args) => crypto::crypto(&args),
         BenchCommand::Password(args) => password::run(&args),
+        BenchCommand::SignIn(args) => sign_in::run(&args),
     }
 }
