@@ -22,6 +22,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::Response;
+use inspay_identity::authorization::Permission;
 use inspay_identity::session::SessionToken;
 use inspay_store::sessions::RESUME_PREFIX;
 
@@ -110,6 +111,10 @@ pub struct RouteSpec {
     pub class: OperationClass,
     /// Authentication needed.
     pub need: Need,
+    /// The permission the caller's roles must grant (clause 5.3.2.1); `None` for routes any
+    /// signed-in account may use on itself (sign-out, its own password). Data scope (whose
+    /// data) is checked by the handler, which knows the target.
+    pub permission: Option<Permission>,
 }
 
 /// The signed-in caller, for handlers.
@@ -210,6 +215,16 @@ pub async fn authorize(
                 .await?;
             }
         }
+    }
+    if let Some(permission) = spec.permission
+        && !state
+            .store
+            .grants(&session.account_id)
+            .await?
+            .allows(permission)
+    {
+        return Err(ApiError::new(ErrorCode::PermissionDenied)
+            .cause(format!("missing permission {}", permission.name())));
     }
     request.extensions_mut().insert(Caller {
         account_id: session.account_id,

@@ -3,7 +3,9 @@
 
 use crate::config::{Profile, Settings};
 use crate::edge::{self, EdgeLimits};
-use crate::routes::{captcha, health, me, registration, session, sign_in, step_up, validate};
+use crate::routes::{
+    captcha, customers, health, me, registration, session, sign_in, step_up, validate,
+};
 use crate::state::AppState;
 use crate::{jobs, master_key, tls};
 use anyhow::Context;
@@ -230,6 +232,7 @@ pub fn router(state: AppState) -> Router {
         .merge(step_up::router())
         .merge(registration::router())
         .merge(me::router())
+        .merge(customers::router())
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .fallback(edge::not_found)
         .method_not_allowed_fallback(edge::method_not_allowed)

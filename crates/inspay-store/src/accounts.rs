@@ -197,6 +197,19 @@ impl Store {
             .bind(now_ms)
             .execute(&mut *tx)
             .await?;
+        if account.population == Population::Customer {
+            // A customer account holds the customer role, and only it, from its creation:
+            // its own data and nothing else (clause 5.3.2.2, least privilege).
+            sqlx::query(
+                "INSERT INTO account_roles (account_id, role, granted_by, granted_at_ms)
+                 VALUES ($1, 'customer', $2, $3)",
+            )
+            .bind(&id)
+            .bind(who.actor)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
         let object = format!("account:{id}");
         append(
             &mut tx,

@@ -19,6 +19,7 @@ pub const SPECS: &[RouteSpec] = &[RouteSpec {
     path: "/v1/captcha",
     class: OperationClass::InformationQuery,
     need: Need::Public,
+    permission: None,
 }];
 
 /// The route.

@@ -19,12 +19,14 @@ pub const SPECS: &[crate::auth::RouteSpec] = &[
         path: "/health/live",
         class: CLASS,
         need: crate::auth::Need::Public,
+        permission: None,
     },
     crate::auth::RouteSpec {
         method: "GET",
         path: "/health/ready",
         class: CLASS,
         need: crate::auth::Need::Public,
+        permission: None,
     },
 ];
 

@@ -16,6 +16,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use inspay_core::sensitive::{Exposed, Masked, PersonalField, TransactionPassword};
 use inspay_crypto::sm2::Sm2PublicKey;
+use inspay_identity::authorization::Permission;
 use inspay_identity::gesture::Gesture;
 use inspay_identity::password_policy::{
     LoginPasswordPolicy, PersonalData, check_transaction_password,
@@ -39,66 +40,77 @@ pub const SPECS: &[RouteSpec] = &[
         path: "/v1/me",
         class: QUERY,
         need: Need::Full,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/me/full-display",
         class: QUERY,
         need: Need::Enhanced(Operation::FullDisplay),
+        permission: Some(Permission::ProfileReadOwn),
     },
     RouteSpec {
         method: "POST",
         path: "/v1/me/password",
         class: COLLECT,
         need: Need::PasswordChange,
+        permission: None,
     },
     RouteSpec {
         method: "PUT",
         path: "/v1/me/transaction-password",
         class: COLLECT,
         need: Need::Enhanced(Operation::TransactionPassword),
+        permission: Some(Permission::ProfileUpdateOwn),
     },
     RouteSpec {
         method: "PUT",
         path: "/v1/me/gesture",
         class: COLLECT,
         need: Need::Enhanced(Operation::Gesture),
+        permission: Some(Permission::ProfileUpdateOwn),
     },
     RouteSpec {
         method: "GET",
         path: "/v1/me/devices",
         class: QUERY,
         need: Need::Full,
+        permission: Some(Permission::ProfileReadOwn),
     },
     RouteSpec {
         method: "POST",
         path: "/v1/me/devices",
         class: COLLECT,
         need: Need::Enhanced(Operation::DeviceEnrol),
+        permission: Some(Permission::ProfileUpdateOwn),
     },
     RouteSpec {
         method: "DELETE",
         path: "/v1/me/devices/{key_id}",
         class: COLLECT,
         need: Need::Full,
+        permission: Some(Permission::ProfileUpdateOwn),
     },
     RouteSpec {
         method: "GET",
         path: "/v1/me/consents",
         class: QUERY,
         need: Need::Full,
+        permission: Some(Permission::ProfileReadOwn),
     },
     RouteSpec {
         method: "PUT",
         path: "/v1/me/consents",
         class: COLLECT,
         need: Need::Full,
+        permission: Some(Permission::ProfileUpdateOwn),
     },
     RouteSpec {
         method: "POST",
         path: "/v1/me/close",
         class: COLLECT,
         need: Need::Enhanced(Operation::AccountClose),
+        permission: Some(Permission::ProfileUpdateOwn),
     },
 ];
 

@@ -2,6 +2,7 @@
 //! its operation class (clause 4-a) and the authentication it needs ([`crate::auth`]).
 
 pub mod captcha;
+pub mod customers;
 pub mod health;
 pub mod me;
 pub mod registration;
@@ -34,4 +35,5 @@ pub const SPECS: &[&[RouteSpec]] = &[
     step_up::SPECS,
     registration::SPECS,
     me::SPECS,
+    customers::SPECS,
 ];

@@ -46,30 +46,35 @@ pub const SPECS: &[RouteSpec] = &[
         path: "/v1/privacy-notice",
         class: OperationClass::InformationQuery,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/registration/sms",
         class: OperationClass::InformationCollection,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/registration",
         class: OperationClass::InformationCollection,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/password-reset/sms",
         class: OperationClass::InformationCollection,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/password-reset",
         class: OperationClass::InformationCollection,
         need: Need::Public,
+        permission: None,
     },
 ];
 

@@ -28,30 +28,35 @@ pub const SPECS: &[RouteSpec] = &[
         path: "/v1/session",
         class: CLASS,
         need: Need::AnySession,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/sign-out",
         class: CLASS,
         need: Need::AnySession,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/sign-out/all",
         class: CLASS,
         need: Need::AnySession,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/session/resume",
         class: CLASS,
         need: Need::AnySession,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/session/verify-identity",
         class: CLASS,
         need: Need::AnySession,
+        permission: None,
     },
 ];
 

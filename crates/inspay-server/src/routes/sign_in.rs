@@ -40,30 +40,35 @@ pub const SPECS: &[RouteSpec] = &[
         path: "/v1/sign-in",
         class: CLASS,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/sign-in/{flow_id}/sms",
         class: CLASS,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/sign-in/{flow_id}/sms-code",
         class: CLASS,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/sign-in/{flow_id}/key-challenge",
         class: CLASS,
         need: Need::Public,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/sign-in/{flow_id}/key",
         class: CLASS,
         need: Need::Public,
+        permission: None,
     },
 ];
 

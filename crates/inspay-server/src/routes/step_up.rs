@@ -31,12 +31,14 @@ pub const SPECS: &[RouteSpec] = &[
         path: "/v1/step-up",
         class: OperationClass::InformationQuery,
         need: Need::Full,
+        permission: None,
     },
     RouteSpec {
         method: "POST",
         path: "/v1/step-up/verify",
         class: OperationClass::InformationQuery,
         need: Need::Full,
+        permission: None,
     },
 ];
 

@@ -25,6 +25,7 @@ pub const SPECS: &[crate::auth::RouteSpec] = &[crate::auth::RouteSpec {
     path: "/v1/validate",
     class: CLASS,
     need: crate::auth::Need::Public,
+    permission: None,
 }];
 
 /// The route.

@@ -6,6 +6,7 @@ mod edge;
 mod helpers;
 mod identity_account;
 mod identity_sign_in;
+mod identity_staff;
 mod integrity;
 mod leaks;
 mod people;

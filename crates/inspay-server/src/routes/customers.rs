@@ -1,0 +1,169 @@
+//! Staff access to customers (clauses 5.3.2.1, 5.6.1-d, 5.6.4.2, 5.2.2.2-c2): the route needs
+//! the permission, and the data scope decides whose data — an agent reaches only the customers
+//! assigned to them. Fields are masked; full display needs a fresh step-up and the
+//! `customer.read-full` permission in scope, and every request for it is audited, refused or
+//! not.
+
+use crate::auth::{Caller, Need, Operation, RouteSpec};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::ApiJson;
+use crate::routes::OperationClass;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use inspay_core::sensitive::{Exposed, FieldKind, Masked, PersonalField};
+use inspay_identity::authorization::{FieldView, Permission};
+use inspay_store::authorization::Target;
+use inspay_store::persons::Person;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+/// Route declarations.
+pub const SPECS: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/v1/customers/{account_id}",
+        class: OperationClass::InformationQuery,
+        need: Need::Full,
+        permission: Some(Permission::CustomerRead),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/customers/{account_id}/full-display",
+        class: OperationClass::InformationQuery,
+        need: Need::Enhanced(Operation::FullDisplay),
+        permission: Some(Permission::CustomerRead),
+    },
+];
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/customers/{account_id}", get(customer))
+        .route(
+            "/v1/customers/{account_id}/full-display",
+            post(full_display),
+        )
+}
+
+#[derive(Serialize)]
+struct Customer {
+    account_id: String,
+    status: String,
+    legal_name: Masked,
+    mobile: Masked,
+    id_number: Masked,
+}
+
+/// The customer's person, if the caller may read it. Out of scope and unknown are the same
+/// refusal, so a stranger learns nothing about which accounts exist.
+async fn in_scope(
+    state: &AppState,
+    caller: &Caller,
+    customer: &str,
+) -> Result<(String, Person), ApiError> {
+    let refused = || ApiError::new(ErrorCode::PermissionDenied);
+    if uuid::Uuid::parse_str(customer).is_err()
+        || !state
+            .store
+            .may_access(
+                &caller.account_id,
+                Permission::CustomerRead,
+                &Target::Customer(customer),
+            )
+            .await?
+    {
+        return Err(refused());
+    }
+    let account = state
+        .store
+        .account_summary(customer)
+        .await
+        .map_err(|_| refused())?;
+    let person_id = account.person_id.ok_or_else(refused)?;
+    let person = state.store.person_get(&state.keyring(), &person_id).await?;
+    Ok((account.status, person))
+}
+
+async fn customer(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(account_id): Path<String>,
+) -> Result<Json<Customer>, ApiError> {
+    let (status, person) = in_scope(&state, &caller, &account_id).await?;
+    Ok(Json(Customer {
+        account_id,
+        status,
+        legal_name: person.legal_name.masked(),
+        mobile: person.mobile.masked(),
+        id_number: person.id_number.masked(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FullDisplayRequest {
+    fields: Vec<String>,
+}
+
+#[derive(Serialize, Default)]
+struct FullDisplay {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    legal_name: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mobile: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_number: Option<Zeroizing<String>>,
+}
+
+async fn full_display(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(account_id): Path<String>,
+    ApiJson(request): ApiJson<FullDisplayRequest>,
+) -> Result<Json<FullDisplay>, ApiError> {
+    let (_, person) = in_scope(&state, &caller, &account_id).await?;
+    let now = state.now_ms();
+    let mut shown = FullDisplay::default();
+    for name in &request.fields {
+        let kind = match name.as_str() {
+            "legal_name" => FieldKind::LegalName,
+            "mobile" => FieldKind::MobileNumber,
+            "id_number" => FieldKind::IdNumber,
+            _ => {
+                return Err(ApiError::new(ErrorCode::InvalidField)
+                    .detail("fields: each one of legal_name, mobile, id_number"));
+            }
+        };
+        // The step-up proof was consumed for this request: the re-authentication is now.
+        let view = state
+            .store
+            .full_display(
+                &caller.account_id,
+                &account_id,
+                kind,
+                Some(now),
+                &caller.request_id,
+                now,
+            )
+            .await?;
+        if view != FieldView::Full {
+            return Err(ApiError::new(ErrorCode::PermissionDenied).detail(format!(
+                "{name}: your roles do not allow showing it in full"
+            )));
+        }
+        let value = match kind {
+            FieldKind::LegalName => person.legal_name.expose(),
+            FieldKind::MobileNumber => person.mobile.expose(),
+            _ => person.id_number.expose(),
+        };
+        let value = Some(Zeroizing::new(value.to_string()));
+        match kind {
+            FieldKind::LegalName => shown.legal_name = value,
+            FieldKind::MobileNumber => shown.mobile = value,
+            _ => shown.id_number = value,
+        }
+    }
+    Ok(Json(shown))
+}
