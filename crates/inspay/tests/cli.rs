@@ -54,6 +54,7 @@ fn every_command_has_help_with_an_example() {
         vec!["users", "revoke"],
         vec!["users", "assign-customer"],
         vec!["users", "assign-claim"],
+        vec!["users", "add-key"],
         vec!["users", "review"],
     ];
     for command in commands {

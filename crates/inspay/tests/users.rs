@@ -321,3 +321,92 @@ fn review_lists_accounts_roles_and_findings() {
     assert!(listing.contains("agent.li") && listing.contains("finance.wang"));
     assert!(listing.contains("2 staff account(s)"), "{listing}");
 }
+
+/// A staff member's SM2 key is registered from a PEM file (bare public key here); a key that
+/// is not SM2 is refused with a message saying what to supply; nothing secret is printed.
+/// req: 5.2.1.1
+#[test]
+fn add_key_registers_an_sm2_public_key_and_refuses_others() {
+    let dir = tempfile::tempdir().expect("dir");
+    assert!(create(dir.path(), "agent.li", &["agent"]).status.success());
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .status()
+            .expect("openssl runs");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&["genpkey", "-algorithm", "SM2", "-out", "sm2.key"]);
+    openssl(&["pkey", "-in", "sm2.key", "-pubout", "-out", "sm2.pub.pem"]);
+    openssl(&[
+        "genpkey",
+        "-algorithm",
+        "EC",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-out",
+        "p256.key",
+    ]);
+    openssl(&["pkey", "-in", "p256.key", "-pubout", "-out", "p256.pub.pem"]);
+    let sm2 = dir.path().join("sm2.pub.pem");
+    let p256 = dir.path().join("p256.pub.pem");
+    let added = inspay(
+        dir.path(),
+        &[
+            "users",
+            "add-key",
+            "--login",
+            "agent.li",
+            "--public-key",
+            sm2.to_str().expect("path"),
+            "--label",
+            "token 7",
+        ],
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    assert!(
+        stdout(&added).contains("registered key"),
+        "{}",
+        text(&added)
+    );
+    let rows = query(dir.path(), "SELECT kind, label FROM credential_keys");
+    assert_eq!(
+        rows,
+        vec![vec!["certificate".to_string(), "token 7".to_string()]]
+    );
+    let refused = inspay(
+        dir.path(),
+        &[
+            "users",
+            "add-key",
+            "--login",
+            "agent.li",
+            "--public-key",
+            p256.to_str().expect("path"),
+        ],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("not an SM2 public key"),
+        "{}",
+        text(&refused)
+    );
+    let unknown = inspay(
+        dir.path(),
+        &[
+            "users",
+            "add-key",
+            "--login",
+            "nobody.here",
+            "--public-key",
+            sm2.to_str().expect("path"),
+        ],
+    );
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown).contains("no staff account"),
+        "{}",
+        text(&unknown)
+    );
+}

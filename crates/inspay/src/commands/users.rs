@@ -73,6 +73,30 @@ pub enum UsersCommand {
         #[arg(long)]
         claim: String,
     },
+    /// Register a staff member's second factor: an X.509 certificate with an SM2 key, or a
+    /// bare SM2 public key (SPKI PEM) for deployments without a PKI. Staff sign in with their
+    /// password and a signature by this key (clause 5.2.1.1).
+    #[command(
+        after_help = "Examples:\n  inspay users add-key --login agent.li --certificate agent-li.pem\n  inspay users add-key --login agent.li --public-key agent-li.pub.pem --label \"token 0042\""
+    )]
+    AddKey {
+        /// The staff user name.
+        #[arg(long)]
+        login: String,
+        /// PEM file of the staff member's X.509 certificate (SM2 key).
+        #[arg(
+            long,
+            conflicts_with = "public_key",
+            required_unless_present = "public_key"
+        )]
+        certificate: Option<std::path::PathBuf>,
+        /// PEM file of a bare SM2 public key (SubjectPublicKeyInfo).
+        #[arg(long)]
+        public_key: Option<std::path::PathBuf>,
+        /// A label for the key (a public key's label; certificates are labelled by subject).
+        #[arg(long, default_value = "staff key")]
+        label: String,
+    },
     /// Print the permission review report: every staff account with its roles, permissions,
     /// data scope, last sign-in and findings (conflicts and dormant accounts first).
     #[command(
@@ -178,6 +202,42 @@ pub async fn run(config: Option<&Path>, command: UsersCommand) -> anyhow::Result
                 .await
                 .with_context(|| format!("cannot assign the claim to {adjuster}"))?;
             println!("claim {claim} is now assigned to {adjuster}");
+        }
+        UsersCommand::AddKey {
+            login,
+            certificate,
+            public_key,
+            label,
+        } => {
+            let account = find(login.clone()).await?;
+            let key_id = match (certificate, public_key) {
+                (Some(path), _) => {
+                    let pem = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    store
+                        .certificate_register(&account, &pem, who, now)
+                        .await
+                        .with_context(|| format!("cannot register the certificate for {login}"))?
+                }
+                (None, Some(path)) => {
+                    let pem = std::fs::read_to_string(&path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    let key = inspay_crypto::sm2::Sm2PublicKey::from_spki_pem(&pem).map_err(|_| {
+                        anyhow::anyhow!(
+                            "{} is not an SM2 public key in PEM (SubjectPublicKeyInfo); export it with `openssl pkey -pubout`",
+                            path.display()
+                        )
+                    })?;
+                    store
+                        .staff_public_key_register(&account, &key, &label, who, now)
+                        .await
+                        .with_context(|| format!("cannot register the public key for {login}"))?
+                }
+                (None, None) => bail!("give --certificate or --public-key"),
+            };
+            println!(
+                "registered key {key_id} for {login}; they sign in with their password and this key"
+            );
         }
         UsersCommand::List { .. } | UsersCommand::Review { .. } => unreachable!("handled above"),
     }
