@@ -24,7 +24,7 @@ use support::{TestStore, WHO, create_account, initialised, stores};
 const T0: i64 = 1_800_000_000_000;
 const DAY_MS: i64 = 86_400_000;
 const RETENTION_DAYS: u32 = 30;
-const PASSWORD: &str = "Quiet-Harbour-Lamp-58";
+const PASSWORD: &str = "Tea-Kettle-Orbit-42";
 const NAME: &str = "欧阳明月";
 const MOBILE: &str = "13812345678";
 const ID_NUMBER: &str = "11010519491231002X";
