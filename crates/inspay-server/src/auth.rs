@@ -195,6 +195,18 @@ pub async fn authorize(
             _ => Err(ApiError::new(ErrorCode::AuthenticationRequired)),
         }
     };
+    // The permission first, so a refused caller does not spend a step-up proof on it.
+    if let Some(permission) = spec.permission
+        && level == LEVEL_FULL
+        && !state
+            .store
+            .grants(&session.account_id)
+            .await?
+            .allows(permission)
+    {
+        return Err(ApiError::new(ErrorCode::PermissionDenied)
+            .cause(format!("missing permission {}", permission.name())));
+    }
     match spec.need {
         Need::Public | Need::AnySession => {}
         Need::Full => full_or_refusal()?,
@@ -215,16 +227,6 @@ pub async fn authorize(
                 .await?;
             }
         }
-    }
-    if let Some(permission) = spec.permission
-        && !state
-            .store
-            .grants(&session.account_id)
-            .await?
-            .allows(permission)
-    {
-        return Err(ApiError::new(ErrorCode::PermissionDenied)
-            .cause(format!("missing permission {}", permission.name())));
     }
     request.extensions_mut().insert(Caller {
         account_id: session.account_id,

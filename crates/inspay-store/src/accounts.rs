@@ -65,6 +65,16 @@ pub enum SignIn {
     Refused,
 }
 
+/// Whether a secret sign-in is the whole sign-in or the first factor of a longer one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInStep {
+    /// The whole sign-in: success clears the failure count and records the sign-in time.
+    Whole,
+    /// The first factor of a two-factor sign-in: success changes neither; the flow's
+    /// completion does (`Store::sign_in_flow_step`).
+    First,
+}
+
 /// Why a refusal happened, for the audit log only.
 #[derive(Debug, Clone, Copy)]
 enum Reason {
@@ -248,6 +258,7 @@ impl Store {
             name,
             SecretKind::LoginPassword,
             password,
+            SignInStep::Whole,
             policy,
             request_id,
             now_ms,
@@ -266,6 +277,7 @@ impl Store {
         name: &LoginName,
         kind: SecretKind,
         password: &str,
+        step: SignInStep,
         policy: &LockoutPolicy,
         request_id: &str,
         now_ms: i64,
@@ -315,6 +327,10 @@ impl Store {
             (state, Err(Reason::Locked))
         } else if status != "active" {
             (state, Err(Reason::NotActive))
+        } else if correct && step == SignInStep::First {
+            // A right first factor does not clear the count: only a completed sign-in does,
+            // so "right password, wrong code" cannot be repeated without locking.
+            (state, Ok(()))
         } else if correct {
             (state.after_success(), Ok(()))
         } else {
@@ -335,7 +351,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
-        if outcome.is_ok() {
+        if outcome.is_ok() && step == SignInStep::Whole {
             sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")
                 .bind(&account_id)
                 .bind(now_ms)

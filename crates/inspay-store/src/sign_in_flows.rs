@@ -212,9 +212,17 @@ impl Store {
         };
         let mut details = vec![("factor", AuditValue::Word(factor.name()))];
         match result {
-            Ok(_) => {
+            Ok(stage) => {
                 let state = lock_failures(&mut tx, &stored.account_id, now_ms).await?;
                 save_failures(&mut tx, &stored.account_id, &state.after_success()).await?;
+                if matches!(stage, Stage::Complete { .. }) {
+                    // The sign-in time (the dormancy clock) moves only on a completed sign-in.
+                    sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")
+                        .bind(&stored.account_id)
+                        .bind(now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
             }
             Err(error) => {
                 details.push(("reason", AuditValue::Word(flow_error_name(error))));

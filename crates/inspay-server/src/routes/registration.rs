@@ -18,7 +18,7 @@ use crate::notice;
 use crate::routes::OperationClass;
 use crate::routes::sign_in::SessionStarted;
 use crate::routes::support::{
-    CaptchaReply, Rid, field, mobile_binding, require_captcha, send_code, weak,
+    CaptchaReply, Rid, deliver, field, issue_code, mobile_binding, require_captcha, send_code, weak,
 };
 use crate::state::AppState;
 use axum::extract::State;
@@ -323,24 +323,27 @@ async fn reset_sms(
     let login_name = LoginName::customer(mobile.expose()).map_err(|error| {
         ApiError::new(ErrorCode::InvalidField).detail(format!("mobile: {error}"))
     })?;
-    // The same answer whether or not the number has an account; only an account's owner
-    // receives a code.
+    // The same answer whether or not the number has an account (clause 5.2.3.3): a code is
+    // issued and counted toward the number's send limits either way, so the limits answer
+    // alike; only an account's owner is sent it, and a gateway failure is logged, not
+    // answered, since only real accounts reach the gateway.
+    let binding = code_binding("reset", &id, &mobile_binding(&state, &mobile)?);
+    let code = issue_code(&state, &mobile, OtpPurpose::PasswordReset, &binding, now).await?;
     if state
         .store
         .account_find(&state.keyring(), &login_name)
         .await?
         .is_some_and(|account| account.status == "active")
-    {
-        let binding = code_binding("reset", &id, &mobile_binding(&state, &mobile)?);
-        send_code(
+        && let Err(error) = deliver(
             &state,
             &mobile,
+            &code,
             OtpPurpose::PasswordReset,
-            &binding,
             &request_id,
-            now,
         )
-        .await?;
+        .await
+    {
+        tracing::error!(code = error.code().code(), "password-reset text not sent");
     }
     Ok((
         StatusCode::ACCEPTED,

@@ -2,7 +2,7 @@
 //! its state, resuming after the background limit, and the identity check a dormant account
 //! needs (registration data as the extra factor).
 
-use crate::auth::{Caller, LEVEL_DORMANT, LEVEL_FULL, Need, RouteSpec};
+use crate::auth::{Caller, LEVEL_DORMANT, LEVEL_FULL, LEVEL_INITIAL_PASSWORD, Need, RouteSpec};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::routes::OperationClass;
@@ -225,5 +225,10 @@ async fn verify_identity(
             .await?;
         return Err(ApiError::new(ErrorCode::VerificationFailed));
     }
-    reissue(&state, &caller, LEVEL_FULL, now).await
+    let level = if account.must_change_password {
+        LEVEL_INITIAL_PASSWORD
+    } else {
+        LEVEL_FULL
+    };
+    reissue(&state, &caller, level, now).await
 }

@@ -25,7 +25,7 @@ use inspay_identity::login_name::LoginName;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::secret_hash::SecretKind;
 use inspay_identity::sign_in_flow::{Factor, FlowError, Stage, Step};
-use inspay_store::accounts::{Population, SignIn};
+use inspay_store::accounts::{Population, SignIn, SignInStep};
 use inspay_store::credential_keys::{KeyKind, KeyProof};
 use inspay_store::sign_in_flows::StoredFlow;
 use serde::{Deserialize, Serialize};
@@ -147,6 +147,7 @@ async fn first_factor(
             &name,
             kind,
             &secret,
+            SignInStep::First,
             &state.lockout(),
             &request_id,
             now,
@@ -301,15 +302,16 @@ async fn complete(
         Err(_) => return Err(ApiError::new(ErrorCode::FlowEnded)),
     };
     let account = state.store.account_summary(&flow.account_id).await?;
-    let (level, required_next) = if flow.must_change_password {
-        (
-            LEVEL_INITIAL_PASSWORD,
-            Some("change the initial password: POST /v1/me/password"),
-        )
-    } else if flow.dormant && account.population == Population::Customer {
+    // The dormant check comes first: the initial-password change follows it.
+    let (level, required_next) = if flow.dormant && account.population == Population::Customer {
         (
             LEVEL_DORMANT,
             Some("confirm your identity: POST /v1/session/verify-identity"),
+        )
+    } else if flow.must_change_password {
+        (
+            LEVEL_INITIAL_PASSWORD,
+            Some("change the initial password: POST /v1/me/password"),
         )
     } else {
         (LEVEL_FULL, None)
@@ -440,7 +442,19 @@ async fn key_answer(
             KeyKind::DeviceKey => Factor::DeviceKey,
             KeyKind::Certificate => Factor::Certificate,
         }),
-        _ => Step::Failed(Factor::DeviceKey),
+        _ => {
+            let staff = state
+                .store
+                .account_summary(&flow.account_id)
+                .await?
+                .population
+                == Population::Staff;
+            Step::Failed(if staff {
+                Factor::Certificate
+            } else {
+                Factor::DeviceKey
+            })
+        }
     };
     complete(&state, &flow.id, step, &request_id, now).await
 }

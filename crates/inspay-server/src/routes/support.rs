@@ -8,7 +8,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use inspay_core::sensitive::{MobileNumber, PersonalField};
 use inspay_identity::captcha::CaptchaAnswer;
-use inspay_identity::otp::OtpPurpose;
+use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::password_policy::PasswordRejection;
 use inspay_store::one_time_codes::IssueRefused;
 use serde::Deserialize;
@@ -76,24 +76,46 @@ pub async fn send_code(
     request_id: &str,
     now_ms: i64,
 ) -> Result<(), ApiError> {
+    let code = issue_code(state, mobile, purpose, binding, now_ms).await?;
+    deliver(state, mobile, &code, purpose, request_id).await
+}
+
+/// Issues a one-time code (counted toward the number's send limits) without sending it.
+pub async fn issue_code(
+    state: &AppState,
+    mobile: &MobileNumber,
+    purpose: OtpPurpose,
+    binding: &str,
+    now_ms: i64,
+) -> Result<OneTimeCode, ApiError> {
     let policy = state.otp();
     let issued = state
         .store
         .otp_issue(&state.keyring(), mobile, purpose, binding, &policy, now_ms)
         .await?;
-    let code = match issued {
-        Ok(code) => code,
+    match issued {
+        Ok(code) => Ok(code),
         Err(IssueRefused::RateLimited { retry_after_s }) => {
-            return Err(ApiError::new(ErrorCode::TooManyRequests)
+            Err(ApiError::new(ErrorCode::TooManyRequests)
                 .detail("a code was sent to this number recently or too often today")
-                .retry_after(retry_after_s));
+                .retry_after(retry_after_s))
         }
-    };
+    }
+}
+
+/// Sends an issued code by SMS.
+pub async fn deliver(
+    state: &AppState,
+    mobile: &MobileNumber,
+    code: &OneTimeCode,
+    purpose: OtpPurpose,
+    request_id: &str,
+) -> Result<(), ApiError> {
     let message = SmsMessage::one_time_code(
         mobile.clone(),
-        &code,
+        code,
         purpose,
-        policy.ttl_s,
+        state.otp().ttl_s,
         request_id.to_string(),
     );
     match state.sms.send(&message).await {

@@ -346,15 +346,26 @@ async fn password_reset_needs_the_code_and_registration_data() {
         customer(&app, &mobile, false).await;
         let token = sign_in(&app, &mobile, PASSWORD).await;
         after_send_interval(&app);
+        let stranger = fresh_mobile();
         let unknown = post(
             &app,
             "/v1/password-reset/sms",
             None,
             None,
-            json!({ "mobile": fresh_mobile(), "captcha": captcha(&app).await }),
+            json!({ "mobile": stranger, "captcha": captcha(&app).await }),
         )
         .await;
         assert_eq!(unknown.status(), 202);
+        // The send limit answers alike for a number without an account.
+        let again = post(
+            &app,
+            "/v1/password-reset/sms",
+            None,
+            None,
+            json!({ "mobile": stranger, "captcha": captcha(&app).await }),
+        )
+        .await;
+        assert_eq!(again.status(), 429);
         let (status, body) = answer(
             post(
                 &app,

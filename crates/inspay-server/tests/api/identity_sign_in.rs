@@ -329,6 +329,9 @@ async fn dormant_accounts_need_an_extra_factor() {
         let mobile = fresh_mobile();
         customer(&app, &mobile, false).await;
         app.state.advance_clock(181 * 86_400_000);
+        // An abandoned sign-in (right password, no second factor) does not reset the clock.
+        let response = password_step(&app, &mobile, PASSWORD, None).await;
+        assert_eq!(response.status(), 200);
         let body = sign_in_full(&app, &mobile, PASSWORD).await;
         assert_eq!(body["level"], "dormant");
         let token = body["session_token"].as_str().expect("token").to_string();
@@ -357,6 +360,69 @@ async fn dormant_accounts_need_an_extra_factor() {
         assert_eq!(status, 200, "{body}");
         let fresh = body["session_token"].as_str().expect("token");
         assert_eq!(get(&app, "/v1/me", fresh).await.status(), 200);
+        app.stop().await;
+    }
+}
+
+/// A right first factor does not clear the failure count: "right password, wrong code" three
+/// times locks the account like three wrong passwords. Two concurrent completions of one flow
+/// give one session.
+/// req: 5.2.3.1, 5.3.1.2
+#[tokio::test]
+async fn second_factor_failures_lock_and_a_flow_completes_once() {
+    for app in spawn_apps().await {
+        let mobile = fresh_mobile();
+        let account = customer(&app, &mobile, false).await;
+        for round in 0..3 {
+            let captcha = (round > 0).then_some(captcha(&app).await);
+            let (status, body) =
+                answer(password_step(&app, &mobile, PASSWORD, captcha).await).await;
+            assert_eq!(status, 200, "{}: round {round}: {body}", app.label);
+            let flow = body["flow_id"].as_str().expect("flow").to_string();
+            let response = post(
+                &app,
+                &format!("/v1/sign-in/{flow}/sms-code"),
+                None,
+                None,
+                json!({ "code": "000000" }),
+            )
+            .await;
+            assert_eq!(response.status(), 401);
+        }
+        let failures = app
+            .state
+            .store
+            .account_failures(&account)
+            .await
+            .expect("failures");
+        assert!(
+            failures.locked_until_s.is_some(),
+            "{}: locked by second-factor failures",
+            app.label
+        );
+        let response = password_step(&app, &mobile, PASSWORD, Some(captcha(&app).await)).await;
+        assert_eq!(response.status(), 401, "locked");
+
+        // One flow, two concurrent right answers: one session.
+        let mobile = fresh_mobile();
+        customer(&app, &mobile, false).await;
+        let (_, body) = answer(password_step(&app, &mobile, PASSWORD, None).await).await;
+        let flow = body["flow_id"].as_str().expect("flow").to_string();
+        assert_eq!(send_sign_in_code(&app, &flow).await.status(), 202);
+        let (code, _) = last_sms(&app, &mobile);
+        let path = format!("/v1/sign-in/{flow}/sms-code");
+        let (a, b) = tokio::join!(
+            post(&app, &path, None, None, json!({ "code": code })),
+            post(&app, &path, None, None, json!({ "code": code })),
+        );
+        let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+        statuses.sort_unstable();
+        assert_eq!(statuses[0], 200, "{}: {statuses:?}", app.label);
+        assert_ne!(
+            statuses[1], 200,
+            "{}: only one completion: {statuses:?}",
+            app.label
+        );
         app.stop().await;
     }
 }
