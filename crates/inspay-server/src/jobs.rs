@@ -107,13 +107,20 @@ pub async fn maintain(state: AppState) {
     verify_audit_chain(&state).await;
 }
 
-/// Expired CAPTCHAs go; closed accounts past their retention period are erased by destroying
+/// Expired CAPTCHAs, spent one-time codes and send records older than a day go; closed accounts past their retention period are erased by destroying
 /// their data keys (clause 5.6.5-a4).
 async fn identity_housekeeping(state: &AppState, now: i64) {
     match state.store.captchas_purge(now).await {
         Ok(purged) if purged > 0 => tracing::info!(purged, "expired CAPTCHAs purged"),
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "CAPTCHA purge failed"),
+    }
+    match state.store.otp_purge(now).await {
+        Ok(purged) if purged > 0 => {
+            tracing::info!(purged, "spent one-time codes and old send records purged")
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "one-time code purge failed"),
     }
     match state.store.erasure_due(now).await {
         Ok(erased) if erased > 0 => {

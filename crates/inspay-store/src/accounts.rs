@@ -520,3 +520,55 @@ impl Store {
         })
     }
 }
+
+impl Store {
+    /// Confirms a staff member back after the dormant period (clause 5.3.3.3-c): a security
+    /// officer checked who they are out of band. Moves the dormancy clock to now, so the next
+    /// sign-in is a normal one, and ends the account's sessions (a dormant session cannot be
+    /// promoted). Audited with the officer as the actor. Refuses customer accounts, which
+    /// confirm their own identity with their registration data.
+    pub async fn staff_reactivate(
+        &self,
+        account_id: &str,
+        who: Actor<'_>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE accounts SET last_login_at_ms = $2
+             WHERE id = $1 AND population = 'staff' AND status = 'active'",
+        )
+        .bind(account_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if updated == 0 {
+            return Err(StoreError::NotFound("active staff account"));
+        }
+        let ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let object = format!("account:{account_id}");
+        append(
+            &mut tx,
+            &AuditEvent {
+                actor: who.actor,
+                action: "account.reactivate",
+                object: &object,
+                outcome: Outcome::Success,
+                request_id: who.request_id,
+                details: &[(
+                    "sessions_ended",
+                    AuditValue::Number(i64::try_from(ended).unwrap_or(i64::MAX)),
+                )],
+            },
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -218,3 +218,26 @@ impl Store {
         Ok(outcome)
     }
 }
+
+impl Store {
+    /// Deletes codes that can no longer be used (expired or consumed) and send records older
+    /// than the day the send limit counts, so a number that never became an account leaves no
+    /// keyed trace behind (clause 6.1.3). Returns how many rows went.
+    pub async fn otp_purge(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let codes = sqlx::query(
+            "DELETE FROM one_time_codes WHERE expires_at_ms <= $1 OR consumed_at_ms IS NOT NULL",
+        )
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let sends = sqlx::query("DELETE FROM sms_sends WHERE sent_at_ms <= $1")
+            .bind(now_ms - 86_400_000)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(codes + sends)
+    }
+}

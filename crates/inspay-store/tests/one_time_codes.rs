@@ -173,3 +173,42 @@ async fn sends_are_rate_limited_per_number() {
         assert!(next_day.is_ok());
     }
 }
+
+/// Spent and expired codes, and send records older than the day the limit counts, are purged;
+/// a live code and today's sends stay (clauses 5.2.1.1-d2, 6.1.3).
+/// req: 5.2.1.1-d2, 6.1.3
+#[tokio::test]
+async fn spent_codes_and_old_sends_are_purged() {
+    for test in stores().await {
+        let master = initialised(&test).await;
+        let ring = test.store.keyring_load(&master).await.expect("ring");
+        let store = &test.store;
+        let policy = OtpPolicy::default();
+        let old = MobileNumber::parse("13812345678").expect("mobile");
+        let live = MobileNumber::parse("13912345678").expect("mobile");
+        store
+            .otp_issue(&ring, &old, OtpPurpose::Login, "flow-old", &policy, T0)
+            .await
+            .expect("issue")
+            .expect("not limited");
+        let later = T0 + 86_400 * SECOND + 10 * SECOND;
+        store
+            .otp_issue(&ring, &live, OtpPurpose::Login, "flow-live", &policy, later)
+            .await
+            .expect("issue")
+            .expect("not limited");
+        let count = |table: &'static str| async move {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(store.pool())
+                .await
+                .expect("count");
+            row.try_get::<i64, _>(0).expect("n")
+        };
+        assert_eq!(count("one_time_codes").await, 2);
+        assert_eq!(count("sms_sends").await, 2);
+        let purged = store.otp_purge(later + SECOND).await.expect("purge");
+        assert_eq!(purged, 2, "{}: the old code and the old send", test.label);
+        assert_eq!(count("one_time_codes").await, 1, "the live code stays");
+        assert_eq!(count("sms_sends").await, 1, "today's send stays");
+    }
+}

@@ -55,6 +55,7 @@ fn every_command_has_help_with_an_example() {
         vec!["users", "assign-customer"],
         vec!["users", "assign-claim"],
         vec!["users", "add-key"],
+        vec!["users", "reactivate"],
         vec!["users", "review"],
     ];
     for command in commands {

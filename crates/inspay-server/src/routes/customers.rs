@@ -8,16 +8,16 @@ use crate::auth::{Caller, Need, Operation, RouteSpec};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::routes::OperationClass;
+use crate::routes::support::{FullDisplayRequest, FullValues};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use inspay_core::sensitive::{Exposed, FieldKind, Masked, PersonalField};
+use inspay_core::sensitive::{Masked, PersonalField};
 use inspay_identity::authorization::{FieldView, Permission};
 use inspay_store::authorization::Target;
 use inspay_store::persons::Person;
-use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
+use serde::Serialize;
 
 /// Route declarations.
 pub const SPECS: &[RouteSpec] = &[
@@ -101,41 +101,16 @@ async fn customer(
     }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FullDisplayRequest {
-    fields: Vec<String>,
-}
-
-#[derive(Serialize, Default)]
-struct FullDisplay {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    legal_name: Option<Zeroizing<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mobile: Option<Zeroizing<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id_number: Option<Zeroizing<String>>,
-}
-
 async fn full_display(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(account_id): Path<String>,
     ApiJson(request): ApiJson<FullDisplayRequest>,
-) -> Result<Json<FullDisplay>, ApiError> {
+) -> Result<Json<FullValues>, ApiError> {
     let (_, person) = in_scope(&state, &caller, &account_id).await?;
     let now = state.now_ms();
-    let mut shown = FullDisplay::default();
-    for name in &request.fields {
-        let kind = match name.as_str() {
-            "legal_name" => FieldKind::LegalName,
-            "mobile" => FieldKind::MobileNumber,
-            "id_number" => FieldKind::IdNumber,
-            _ => {
-                return Err(ApiError::new(ErrorCode::InvalidField)
-                    .detail("fields: each one of legal_name, mobile, id_number"));
-            }
-        };
+    let mut shown = FullValues::default();
+    for kind in request.kinds()? {
         // The step-up proof was consumed for this request: the re-authentication is now.
         let view = state
             .store
@@ -150,20 +125,11 @@ async fn full_display(
             .await?;
         if view != FieldView::Full {
             return Err(ApiError::new(ErrorCode::PermissionDenied).detail(format!(
-                "{name}: your roles do not allow showing it in full"
+                "{}: your roles do not allow showing it in full",
+                kind.name()
             )));
         }
-        let value = match kind {
-            FieldKind::LegalName => person.legal_name.expose(),
-            FieldKind::MobileNumber => person.mobile.expose(),
-            _ => person.id_number.expose(),
-        };
-        let value = Some(Zeroizing::new(value.to_string()));
-        match kind {
-            FieldKind::LegalName => shown.legal_name = value,
-            FieldKind::MobileNumber => shown.mobile = value,
-            _ => shown.id_number = value,
-        }
+        shown.show(kind, &person);
     }
     Ok(Json(shown))
 }

@@ -8,13 +8,13 @@ use crate::extract::ApiJson;
 use crate::notice;
 use crate::routes::OperationClass;
 use crate::routes::registration::check_consent;
-use crate::routes::support::{base64_field, weak};
+use crate::routes::support::{FullDisplayRequest, FullValues, base64_field, weak};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
-use inspay_core::sensitive::{Exposed, Masked, PersonalField, TransactionPassword};
+use inspay_core::sensitive::{Masked, PersonalField, TransactionPassword};
 use inspay_crypto::sm2::Sm2PublicKey;
 use inspay_identity::authorization::Permission;
 use inspay_identity::gesture::Gesture;
@@ -152,6 +152,16 @@ async fn person_of(state: &AppState, account_id: &str) -> Result<Option<Person>,
     }
 }
 
+/// The person's own data, which a new secret must not resemble (clause 5.2.4.1).
+fn personal_data(person: Option<&Person>) -> PersonalData<'_> {
+    PersonalData {
+        name: person.map(|person| &person.legal_name),
+        mobile: person.map(|person| &person.mobile),
+        id_number: person.map(|person| &person.id_number),
+        username: None,
+    }
+}
+
 /// Masked fields only (clause 5.2.2.2-c2).
 async fn profile(
     State(state): State<AppState>,
@@ -185,46 +195,20 @@ async fn profile(
     }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FullDisplayRequest {
-    fields: Vec<String>,
-}
-
-/// The response of a full display: the plain values the person asked for. Sent with
-/// `Cache-Control: no-store` like every response.
-#[derive(Serialize, Default)]
-struct FullDisplay {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    legal_name: Option<Zeroizing<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    mobile: Option<Zeroizing<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id_number: Option<Zeroizing<String>>,
-}
-
 /// Full display after a fresh step-up; audited with the fields shown (clause 5.2.2.2-c2).
 async fn full_display(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     ApiJson(request): ApiJson<FullDisplayRequest>,
-) -> Result<Json<FullDisplay>, ApiError> {
+) -> Result<Json<FullValues>, ApiError> {
     let person = person_of(&state, &caller.account_id)
         .await?
         .ok_or_else(|| ApiError::new(ErrorCode::NotFound))?;
-    let mut shown = FullDisplay::default();
+    let mut shown = FullValues::default();
     let mut names = vec![];
-    for name in &request.fields {
-        match name.as_str() {
-            "legal_name" => shown.legal_name = Some(person.legal_name.expose().to_string().into()),
-            "mobile" => shown.mobile = Some(person.mobile.expose().to_string().into()),
-            "id_number" => shown.id_number = Some(person.id_number.expose().to_string().into()),
-            _ => {
-                return Err(ApiError::new(ErrorCode::InvalidField)
-                    .detail("fields: each one of legal_name, mobile, id_number"));
-            }
-        }
-        names.push(name.clone());
+    for kind in request.kinds()? {
+        shown.show(kind, &person);
+        names.push(kind.name());
     }
     names.sort();
     names.dedup();
@@ -278,12 +262,7 @@ async fn change_password(
     ApiJson(request): ApiJson<ChangePassword>,
 ) -> Result<Json<SecretChanged>, ApiError> {
     let person = person_of(&state, &caller.account_id).await?;
-    let personal = PersonalData {
-        name: person.as_ref().map(|person| &person.legal_name),
-        mobile: person.as_ref().map(|person| &person.mobile),
-        id_number: person.as_ref().map(|person| &person.id_number),
-        username: None,
-    };
+    let personal = personal_data(person.as_ref());
     LoginPasswordPolicy::default()
         .check(&request.new_password, &personal)
         .map_err(weak)?;
@@ -324,12 +303,7 @@ async fn transaction_password(
     let new = TransactionPassword::parse(&request.new)
         .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("new: {error}")))?;
     let person = person_of(&state, &caller.account_id).await?;
-    let personal = PersonalData {
-        name: person.as_ref().map(|person| &person.legal_name),
-        mobile: person.as_ref().map(|person| &person.mobile),
-        id_number: person.as_ref().map(|person| &person.id_number),
-        username: None,
-    };
+    let personal = personal_data(person.as_ref());
     check_transaction_password(&new, None, &personal).map_err(weak)?;
     set_or_change(&state, &caller, SecretKind::TransactionPassword, request).await
 }

@@ -121,12 +121,24 @@ fn code_binding(kind: &str, id: &str, mobile_index: &str) -> String {
     format!("{kind}:{id}:{mobile_index}")
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistrationCodeRequest {
+    mobile: Zeroizing<String>,
+    captcha: Option<CaptchaReply>,
+    consent: Consent,
+}
+
+/// Sends the registration code. The mobile number is personal data: the person's answer to
+/// the notice comes first, so nothing is collected before consent (clause 6.1.4); the answer
+/// is recorded when the account is created.
 async fn registration_sms(
     State(state): State<AppState>,
     Rid(request_id): Rid,
-    ApiJson(request): ApiJson<CodeRequest>,
+    ApiJson(request): ApiJson<RegistrationCodeRequest>,
 ) -> Result<(StatusCode, Json<CodeSent>), ApiError> {
     let now = state.now_ms();
+    check_consent(&request.consent.notice_version, &request.consent.choices)?;
     let mobile: MobileNumber = field("mobile", &request.mobile)?;
     require_captcha(&state, request.captcha.as_ref(), now).await?;
     let id = uuid::Uuid::now_v7().to_string();

@@ -6,15 +6,13 @@ use crate::auth::{Caller, LEVEL_DORMANT, LEVEL_FULL, LEVEL_INITIAL_PASSWORD, Nee
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::routes::OperationClass;
-use crate::routes::support::field;
+use crate::routes::support::{field, knowledge_factor};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use inspay_core::sensitive::{IdNumber, PersonalField};
-use inspay_identity::gesture::Gesture;
-use inspay_identity::secret_hash::SecretKind;
 use inspay_store::sessions::{EndReason, RESUME_PREFIX};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -134,21 +132,7 @@ async fn resume(
         return Err(ApiError::new(ErrorCode::FlowEnded)
             .detail("this session does not need to resume; carry on"));
     };
-    let (kind, secret) = match (&request.password, &request.gesture) {
-        (Some(password), None) => (SecretKind::LoginPassword, password.clone()),
-        (None, Some(gesture)) => (
-            SecretKind::Gesture,
-            Gesture::parse(gesture)
-                .map_err(|error| {
-                    ApiError::new(ErrorCode::InvalidField).detail(format!("gesture: {error}"))
-                })?
-                .canonical(),
-        ),
-        _ => {
-            return Err(ApiError::new(ErrorCode::InvalidField)
-                .detail("send exactly one of password or gesture"));
-        }
-    };
+    let (kind, secret) = knowledge_factor(request.password.as_ref(), request.gesture.as_ref())?;
     let now = state.now_ms();
     let right = state
         .store
@@ -204,9 +188,12 @@ async fn verify_identity(
     let typed: IdNumber = field("id_number", &request.id_number)?;
     let now = state.now_ms();
     let account = state.store.account_summary(&caller.account_id).await?;
-    let person_id = account
-        .person_id
-        .ok_or_else(|| ApiError::new(ErrorCode::FlowEnded))?;
+    let person_id = account.person_id.ok_or_else(|| {
+        ApiError::new(ErrorCode::FlowEnded).detail(
+            "staff accounts back after the dormant period are confirmed by a security officer \
+             (inspay users reactivate); then sign in again",
+        )
+    })?;
     let person = state.store.person_get(&state.keyring(), &person_id).await?;
     let same = inspay_crypto::sm3::constant_time_eq(
         person.id_number.index_form().as_bytes(),

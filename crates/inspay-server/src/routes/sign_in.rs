@@ -14,13 +14,14 @@ use crate::auth::{LEVEL_DORMANT, LEVEL_FULL, LEVEL_INITIAL_PASSWORD, Need, Route
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::routes::OperationClass;
-use crate::routes::support::{CaptchaReply, Rid, base64, base64_field, require_captcha, send_code};
+use crate::routes::support::{
+    CaptchaReply, Rid, base64, base64_field, knowledge_factor, require_captcha, send_code,
+};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::routing::post;
 use axum::{Json, Router};
 use inspay_core::sensitive::Masked;
-use inspay_identity::gesture::Gesture;
 use inspay_identity::login_name::LoginName;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::secret_hash::SecretKind;
@@ -118,22 +119,10 @@ async fn first_factor(
     .map_err(|error| {
         ApiError::new(ErrorCode::InvalidField).detail(format!("login_name: {error}"))
     })?;
-    let (kind, secret, factor) = match (&request.password, &request.gesture) {
-        (Some(password), None) => (
-            SecretKind::LoginPassword,
-            password.clone(),
-            Factor::Password,
-        ),
-        (None, Some(gesture)) => {
-            let gesture = Gesture::parse(gesture).map_err(|error| {
-                ApiError::new(ErrorCode::InvalidField).detail(format!("gesture: {error}"))
-            })?;
-            (SecretKind::Gesture, gesture.canonical(), Factor::Gesture)
-        }
-        _ => {
-            return Err(ApiError::new(ErrorCode::InvalidField)
-                .detail("send exactly one of password or gesture"));
-        }
+    let (kind, secret) = knowledge_factor(request.password.as_ref(), request.gesture.as_ref())?;
+    let factor = match kind {
+        SecretKind::Gesture => Factor::Gesture,
+        _ => Factor::Password,
     };
     let keyring = state.keyring();
     // After a failure for this name (whether or not an account has it), a CAPTCHA first.
@@ -307,6 +296,13 @@ async fn complete(
         (
             LEVEL_DORMANT,
             Some("confirm your identity: POST /v1/session/verify-identity"),
+        )
+    } else if flow.dormant {
+        (
+            LEVEL_DORMANT,
+            Some(
+                "ask a security officer to confirm your identity (inspay users reactivate), then sign in again",
+            ),
         )
     } else if flow.must_change_password {
         (

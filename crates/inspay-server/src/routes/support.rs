@@ -6,12 +6,15 @@ use crate::sms::{SmsError, SmsMessage};
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use inspay_core::sensitive::{MobileNumber, PersonalField};
+use inspay_core::sensitive::{Exposed, FieldKind, MobileNumber, PersonalField};
 use inspay_identity::captcha::CaptchaAnswer;
+use inspay_identity::gesture::Gesture;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::password_policy::PasswordRejection;
+use inspay_identity::secret_hash::SecretKind;
 use inspay_store::one_time_codes::IssueRefused;
-use serde::Deserialize;
+use inspay_store::persons::Person;
+use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 /// The request id of the current request.
@@ -161,4 +164,71 @@ pub fn base64_field(name: &str, raw: &str) -> Result<Vec<u8>, ApiError> {
 pub fn base64(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A request to show personal fields in full.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FullDisplayRequest {
+    /// Field names: `legal_name`, `mobile`, `id_number`.
+    pub fields: Vec<String>,
+}
+
+impl FullDisplayRequest {
+    /// The fields asked for, parsed.
+    pub fn kinds(&self) -> Result<Vec<FieldKind>, ApiError> {
+        self.fields
+            .iter()
+            .map(|name| match name.as_str() {
+                "legal_name" => Ok(FieldKind::LegalName),
+                "mobile" => Ok(FieldKind::MobileNumber),
+                "id_number" => Ok(FieldKind::IdNumber),
+                _ => Err(ApiError::new(ErrorCode::InvalidField)
+                    .detail("fields: each one of legal_name, mobile, id_number")),
+            })
+            .collect()
+    }
+}
+
+/// Personal fields shown in full (clause 5.2.2.2-c2), only those asked for. Sent with
+/// `Cache-Control: no-store` like every response; wiped when dropped.
+#[derive(Serialize, Default)]
+pub struct FullValues {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    legal_name: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mobile: Option<Zeroizing<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_number: Option<Zeroizing<String>>,
+}
+
+impl FullValues {
+    /// Adds one of the person's fields in full.
+    pub fn show(&mut self, kind: FieldKind, person: &Person) {
+        let value = |text: &str| Some(Zeroizing::new(text.to_string()));
+        match kind {
+            FieldKind::LegalName => self.legal_name = value(person.legal_name.expose()),
+            FieldKind::MobileNumber => self.mobile = value(person.mobile.expose()),
+            _ => self.id_number = value(person.id_number.expose()),
+        }
+    }
+}
+
+/// The knowledge factor of a request: exactly one of a password or a gesture, as the secret
+/// kind and the text its hash is made of.
+pub fn knowledge_factor(
+    password: Option<&Zeroizing<String>>,
+    gesture: Option<&Zeroizing<String>>,
+) -> Result<(SecretKind, Zeroizing<String>), ApiError> {
+    match (password, gesture) {
+        (Some(password), None) => Ok((SecretKind::LoginPassword, password.clone())),
+        (None, Some(gesture)) => {
+            let gesture = Gesture::parse(gesture).map_err(|error| {
+                ApiError::new(ErrorCode::InvalidField).detail(format!("gesture: {error}"))
+            })?;
+            Ok((SecretKind::Gesture, gesture.canonical()))
+        }
+        _ => Err(ApiError::new(ErrorCode::InvalidField)
+            .detail("send exactly one of password or gesture")),
+    }
 }

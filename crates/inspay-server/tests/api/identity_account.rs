@@ -28,7 +28,7 @@ async fn registration_code(app: &crate::helpers::TestApp, mobile: &str) -> (Stri
             "/v1/registration/sms",
             None,
             None,
-            json!({ "mobile": mobile, "captcha": captcha(app).await }),
+            json!({ "mobile": mobile, "captcha": captcha(app).await, "consent": consent(false) }),
         )
         .await,
     )
@@ -64,6 +64,25 @@ async fn registration_collects_only_after_consent() {
         );
 
         let mobile = fresh_mobile();
+        // The number is not even used for a text before the notice is answered.
+        let mut refused = consent(false);
+        refused["choices"]["account-and-policy-service"] = json!(false);
+        let response = post(
+            &app,
+            "/v1/registration/sms",
+            None,
+            None,
+            json!({ "mobile": mobile, "captcha": captcha(&app).await, "consent": refused }),
+        )
+        .await;
+        assert_eq!(problem(response).await["code"], "INSPAY-AUTH-011");
+        assert!(
+            inspay_server::sms::outbox_read(app.dir.path())
+                .expect("outbox")
+                .iter()
+                .all(|entry| !entry.to.ends_with(&mobile[3..])),
+            "no text before consent"
+        );
         let (id, code) = registration_code(&app, &mobile).await;
         let mut body = json!({
             "registration_id": id, "code": code, "mobile": mobile, "legal_name": NAME,
@@ -629,6 +648,115 @@ async fn every_route_is_declared_and_signed_in_routes_refuse_strangers() {
                 }
             }
         }
+        app.stop().await;
+    }
+}
+
+/// A gesture of at least four points is enrolled after a step-up and stored as its own slow
+/// hash; it then serves as the first sign-in factor (with an SMS code as the second) and for
+/// resuming after the background limit.
+/// req: 5.2.1.1-d1, 5.2.1.1-a, 5.2.1.1
+#[tokio::test]
+async fn gesture_is_enrolled_then_signs_in_and_resumes() {
+    for app in spawn_apps().await {
+        let mobile = fresh_mobile();
+        let account = customer(&app, &mobile, false).await;
+        let token = sign_in(&app, &mobile, PASSWORD).await;
+        let proof = step_up(&app, &token, &mobile, "gesture").await;
+        let response = send(
+            &app,
+            reqwest::Method::PUT,
+            "/v1/me/gesture",
+            Some(&token),
+            Some(&proof),
+            Some(json!({ "new": "1-2-3" })),
+        )
+        .await;
+        assert_eq!(
+            problem(response).await["code"],
+            "INSPAY-REQ-003",
+            "three points are too few"
+        );
+        let proof = step_up(&app, &token, &mobile, "gesture").await;
+        let response = send(
+            &app,
+            reqwest::Method::PUT,
+            "/v1/me/gesture",
+            Some(&token),
+            Some(&proof),
+            Some(json!({ "new": "1-2-3-6-9" })),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let hashes = app
+            .state
+            .store
+            .secret_hashes(&account)
+            .await
+            .expect("hashes");
+        let gesture = hashes
+            .iter()
+            .find(|hash| hash.kind() == inspay_identity::secret_hash::SecretKind::Gesture)
+            .expect("a gesture hash");
+        assert!(
+            gesture.to_text().starts_with("pbkdf2-hmac-sm3"),
+            "slow hash: {}",
+            gesture.to_text()
+        );
+
+        // Gesture first, SMS second.
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/sign-in",
+                None,
+                None,
+                json!({ "login_name": mobile, "gesture": "1-2-3-6-9" }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let flow = body["flow_id"].as_str().expect("flow").to_string();
+        assert_eq!(send_sign_in_code(&app, &flow).await.status(), 202);
+        let (code, _) = last_sms(&app, &mobile);
+        let (status, body) = answer(
+            post(
+                &app,
+                &format!("/v1/sign-in/{flow}/sms-code"),
+                None,
+                None,
+                json!({ "code": code }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        let session = body["session_token"].as_str().expect("token").to_string();
+        // A wrong gesture is a failure like a wrong password.
+        let response = post(
+            &app,
+            "/v1/sign-in",
+            None,
+            None,
+            json!({ "login_name": mobile, "gesture": "7-8-9-6" }),
+        )
+        .await;
+        assert_eq!(response.status(), 401);
+
+        app.state.advance_clock(301_000);
+        let (status, body) = answer(
+            post(
+                &app,
+                "/v1/session/resume",
+                Some(&session),
+                None,
+                json!({ "gesture": "1-2-3-6-9" }),
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
         app.stop().await;
     }
 }

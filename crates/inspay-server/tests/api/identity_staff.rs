@@ -218,3 +218,55 @@ async fn staff_reach_only_their_customers_and_full_display_needs_a_step_up() {
         app.stop().await;
     }
 }
+
+/// A staff account unused for 180 days signs in to a session that can do nothing until a
+/// security officer confirms the person (`inspay users reactivate`); then sign-in is normal.
+/// req: 5.3.3.3-c
+#[tokio::test]
+async fn dormant_staff_need_a_security_officer() {
+    for app in spawn_apps().await {
+        let (agent, key_id, key) = staff(&app, "agent.wu", Role::Agent).await;
+        let body = staff_sign_in(&app, "agent.wu", PASSWORD, &key_id, &key).await;
+        let token = body["session_token"].as_str().expect("token").to_string();
+        let response = post(
+            &app,
+            "/v1/me/password",
+            Some(&token),
+            None,
+            json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD }),
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        staff_sign_in(&app, "agent.wu", NEW_PASSWORD, &key_id, &key).await;
+
+        app.state.advance_clock(181 * 86_400_000);
+        let body = staff_sign_in(&app, "agent.wu", NEW_PASSWORD, &key_id, &key).await;
+        assert_eq!(body["level"], "dormant", "{body}");
+        let token = body["session_token"].as_str().expect("token").to_string();
+        let response = get(&app, "/v1/me", &token).await;
+        assert_eq!(problem(response).await["code"], "INSPAY-AUTH-006");
+        let response = post(
+            &app,
+            "/v1/session/verify-identity",
+            Some(&token),
+            None,
+            json!({ "id_number": ID_NUMBER }),
+        )
+        .await;
+        assert_eq!(response.status(), 409, "staff cannot confirm themselves");
+
+        app.state
+            .store
+            .staff_reactivate(&agent, OFFICER, app.state.now_ms())
+            .await
+            .expect("reactivate");
+        assert_eq!(
+            get(&app, "/v1/session", &token).await.status(),
+            401,
+            "the dormant session ended"
+        );
+        let body = staff_sign_in(&app, "agent.wu", NEW_PASSWORD, &key_id, &key).await;
+        assert_eq!(body["level"], "two-factor");
+        app.stop().await;
+    }
+}

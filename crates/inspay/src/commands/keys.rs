@@ -253,7 +253,7 @@ fn list(records: &[KeyRecord], json: bool) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(records)?);
         return Ok(());
     }
-    let date = |ms: Option<i64>| ms.map(format_date).unwrap_or_else(|| "-".into());
+    let date = |ms: Option<i64>| ms.map(super::utc_date).unwrap_or_else(|| "-".into());
     println!(
         "{:<18} {:>3}  {:<13} {:<11} {:<16} {:<16} {:<16}",
         "PURPOSE", "VER", "STATE", "ALGORITHM", "ACTIVATED", "ROTATE AFTER", "DESTROY AFTER"
@@ -283,27 +283,6 @@ fn list(records: &[KeyRecord], json: bool) -> anyhow::Result<()> {
         attention
     );
     Ok(())
-}
-
-/// `YYYY-MM-DD HH:MM` in UTC from unix milliseconds.
-fn format_date(ms: i64) -> String {
-    let seconds = ms.div_euclid(1000);
-    let days = seconds.div_euclid(86_400);
-    let (hour, minute) = (
-        seconds.rem_euclid(86_400) / 3600,
-        seconds.rem_euclid(3600) / 60,
-    );
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}")
 }
 
 async fn rewrap(store: &inspay_store::Store, master: &inspay_kms::MasterKey) -> anyhow::Result<()> {

@@ -97,6 +97,15 @@ pub enum UsersCommand {
         #[arg(long, default_value = "staff key")]
         label: String,
     },
+    /// Confirm a staff member back after 180 days without sign-in, once you have checked who
+    /// they are in person or by a call-back (clause 5.3.3.3-c). Their next sign-in is normal;
+    /// any session they have ends.
+    #[command(after_help = "Example:\n  inspay users reactivate --login agent.li")]
+    Reactivate {
+        /// The staff user name.
+        #[arg(long)]
+        login: String,
+    },
     /// Print the permission review report: every staff account with its roles, permissions,
     /// data scope, last sign-in and findings (conflicts and dormant accounts first).
     #[command(
@@ -238,6 +247,14 @@ pub async fn run(config: Option<&Path>, command: UsersCommand) -> anyhow::Result
             println!(
                 "registered key {key_id} for {login}; they sign in with their password and this key"
             );
+        }
+        UsersCommand::Reactivate { login } => {
+            let account = find(login.clone()).await?;
+            store
+                .staff_reactivate(&account, who, now)
+                .await
+                .with_context(|| format!("cannot reactivate {login}"))?;
+            println!("{login} is confirmed; their next sign-in is a normal one");
         }
         UsersCommand::List { .. } | UsersCommand::Review { .. } => unreachable!("handled above"),
     }
