@@ -51,17 +51,20 @@ pub enum Operation {
     FullDisplay,
     /// Closing the account.
     AccountClose,
+    /// Changing the bound mobile number (the customer's login name).
+    MobileChange,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::PasswordChange,
         Operation::TransactionPassword,
         Operation::Gesture,
         Operation::DeviceEnrol,
         Operation::FullDisplay,
         Operation::AccountClose,
+        Operation::MobileChange,
     ];
 
     /// Stable name, as clients send it.
@@ -73,6 +76,7 @@ impl Operation {
             Operation::DeviceEnrol => "device-enrol",
             Operation::FullDisplay => "full-display",
             Operation::AccountClose => "account-close",
+            Operation::MobileChange => "mobile-change",
         }
     }
 

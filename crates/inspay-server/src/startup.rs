@@ -4,7 +4,7 @@
 use crate::config::{Profile, Settings};
 use crate::edge::{self, EdgeLimits};
 use crate::routes::{
-    captcha, customers, health, me, registration, session, sign_in, step_up, validate,
+    captcha, customers, health, me, mobile, registration, session, sign_in, step_up, validate,
 };
 use crate::state::AppState;
 use crate::{jobs, master_key, tls};
@@ -232,6 +232,7 @@ pub fn router(state: AppState) -> Router {
         .merge(step_up::router())
         .merge(registration::router())
         .merge(me::router())
+        .merge(mobile::router())
         .merge(customers::router())
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .fallback(edge::not_found)

@@ -555,52 +555,42 @@ enum MobileRefusal {
 }
 
 impl MobileRefusal {
-    fn name(self) -> &'static str {
+    /// The reason for the audit log, and the error (fixed text, never the number).
+    fn parts(self) -> (&'static str, StoreError) {
+        use MobileRefusal as R;
+        let refused = StoreError::Refused;
         match self {
-            MobileRefusal::UnknownAccount => "unknown-account",
-            MobileRefusal::Staff => "staff-account",
-            MobileRefusal::NoPerson => "no-personal-record",
-            MobileRefusal::Erased => "person-erased",
-            MobileRefusal::NotActive => "account-not-active",
-            MobileRefusal::Unchanged => "same-number",
-            MobileRefusal::Taken => "login-name-taken",
-        }
-    }
-
-    fn error(self) -> StoreError {
-        match self {
-            MobileRefusal::UnknownAccount => StoreError::NotFound("account"),
-            MobileRefusal::Staff => StoreError::Refused(
-                "staff accounts sign in with a user name; only a customer's mobile number is changed this way",
+            R::UnknownAccount => ("unknown-account", StoreError::NotFound("account")),
+            R::Staff => (
+                "staff-account",
+                refused("only a customer account has a mobile number"),
             ),
-            MobileRefusal::NoPerson => {
-                StoreError::Refused("the account has no personal record to hold a mobile number")
-            }
-            MobileRefusal::Erased => StoreError::Erased,
-            MobileRefusal::NotActive => {
-                StoreError::Refused("only an active account can change its mobile number")
-            }
-            MobileRefusal::Unchanged => {
-                StoreError::Refused("the new mobile number is the one already bound to the account")
-            }
-            MobileRefusal::Taken => {
-                StoreError::Conflict("another account already signs in with this mobile number")
-            }
+            R::NoPerson => (
+                "no-personal-record",
+                refused("the account has no personal record"),
+            ),
+            R::Erased => ("person-erased", StoreError::Erased),
+            R::NotActive => ("account-not-active", refused("the account is not active")),
+            R::Unchanged => (
+                "same-number",
+                refused("the new mobile number is the current one"),
+            ),
+            R::Taken => (
+                "login-name-taken",
+                StoreError::Conflict("another account already signs in with this mobile number"),
+            ),
         }
     }
 }
 
 /// The new number and what is derived from it, computed before the transaction starts.
+/// `login_lookups` holds the login name's index under every searchable version, to find a
+/// holder whose index was made under an older one.
 struct NewMobile<'a> {
     mobile: &'a MobileNumber,
-    /// The account's new login-name index, under the active blind-index key.
     login_index: String,
-    /// The new login name's index under every searchable version, to find a holder whose
-    /// index was made under an older one.
     login_lookups: Vec<String>,
-    /// The new login name as accounts show it (the masked number).
     login_display: String,
-    /// The person's new mobile blind index.
     mobile_index: String,
 }
 
@@ -799,7 +789,7 @@ impl Store {
                     Outcome::Success,
                     request_id,
                     &[
-                        ("person", AuditValue::Text(changed.person_id.clone())),
+                        ("person", AuditValue::Text(changed.person_id)),
                         ("old_mobile", AuditValue::Masked(changed.old.masked())),
                         ("new_mobile", AuditValue::Masked(new_mobile.masked())),
                     ],
@@ -816,15 +806,17 @@ impl Store {
         // Nothing is kept. On PostgreSQL a failed statement has aborted the transaction too,
         // so the refusal is recorded in a transaction of its own.
         tx.rollback().await?;
-        self.audit_mobile_refusal(account_id, refusal, new_mobile, request_id, now_ms)
+        let (reason, error) = refusal.parts();
+        self.audit_mobile_refusal(account_id, refusal, reason, new_mobile, request_id, now_ms)
             .await?;
-        Err(refusal.error())
+        Err(error)
     }
 
     async fn audit_mobile_refusal(
         &self,
         account_id: &str,
         refusal: MobileRefusal,
+        reason: &'static str,
         new_mobile: &MobileNumber,
         request_id: &str,
         now_ms: i64,
@@ -844,7 +836,7 @@ impl Store {
                 request_id,
                 details: &[
                     ("new_mobile", AuditValue::Masked(new_mobile.masked())),
-                    ("reason", AuditValue::Word(refusal.name())),
+                    ("reason", AuditValue::Word(reason)),
                 ],
             },
             now_ms,

@@ -5,6 +5,7 @@ pub mod captcha;
 pub mod customers;
 pub mod health;
 pub mod me;
+pub mod mobile;
 pub mod registration;
 pub mod session;
 pub mod sign_in;
@@ -35,5 +36,6 @@ pub const SPECS: &[&[RouteSpec]] = &[
     step_up::SPECS,
     registration::SPECS,
     me::SPECS,
+    mobile::SPECS,
     customers::SPECS,
 ];

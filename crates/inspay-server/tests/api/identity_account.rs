@@ -760,3 +760,68 @@ async fn gesture_is_enrolled_then_signs_in_and_resumes() {
         app.stop().await;
     }
 }
+
+/// Changing the bound mobile number needs a step-up (a fresh factor the person already has)
+/// and a code sent to the new number; the number is the login name, so every session ends
+/// and the new number signs in, the old one no longer; a number another account uses is
+/// refused.
+/// req: 5.1-b, 5.3.3.4-a, 5.2.1.1-d2
+#[tokio::test]
+async fn mobile_change_needs_a_step_up_and_the_new_number() {
+    for app in spawn_apps().await {
+        let (old, new, taken) = (fresh_mobile(), fresh_mobile(), fresh_mobile());
+        customer(&app, &old, false).await;
+        customer(&app, &taken, false).await;
+        let token = sign_in(&app, &old, PASSWORD).await;
+        let send_new = |number: String| {
+            let (app, token) = (&app, token.clone());
+            async move {
+                let captcha = captcha(app).await;
+                post(
+                    app,
+                    "/v1/me/mobile/code",
+                    Some(&token),
+                    None,
+                    json!({ "new_mobile": number, "captcha": captcha }),
+                )
+                .await
+            }
+        };
+        assert_eq!(send_new(new.clone()).await.status(), 202);
+        let (code, text) = last_sms(&app, &new);
+        assert!(text.contains("更换绑定手机号"), "{text}");
+        let change = json!({ "new_mobile": new, "code": code });
+        let response = post(&app, "/v1/me/mobile", Some(&token), None, change.clone()).await;
+        assert_eq!(problem(response).await["code"], "INSPAY-AUTH-003");
+
+        // A number another account signs in with is refused.
+        assert_eq!(send_new(taken.clone()).await.status(), 202);
+        let (taken_code, _) = last_sms(&app, &taken);
+        let proof = step_up(&app, &token, &old, "mobile-change").await;
+        let response = post(
+            &app,
+            "/v1/me/mobile",
+            Some(&token),
+            Some(&proof),
+            json!({ "new_mobile": taken, "code": taken_code }),
+        )
+        .await;
+        assert_eq!(response.status(), 409);
+
+        let proof = step_up(&app, &token, &old, "mobile-change").await;
+        let (status, body) =
+            answer(post(&app, "/v1/me/mobile", Some(&token), Some(&proof), change).await).await;
+        assert_eq!(status, 200, "{}: {body}", app.label);
+        assert_eq!(
+            get(&app, "/v1/me", &token).await.status(),
+            401,
+            "sessions ended"
+        );
+        let response = password_step(&app, &old, PASSWORD, None).await;
+        assert_eq!(response.status(), 401, "the old number no longer signs in");
+        let fresh = sign_in(&app, &new, PASSWORD).await;
+        let (_, me) = answer(get(&app, "/v1/me", &fresh).await).await;
+        assert_eq!(me["mobile"], format!("{}****{}", &new[..3], &new[7..]));
+        app.stop().await;
+    }
+}
