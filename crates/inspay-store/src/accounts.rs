@@ -101,6 +101,13 @@ fn login_index(keyring: &Keyring, name: &LoginName) -> Result<String, StoreError
         .to_text())
 }
 
+/// The login name's blind index under every key version still searchable, newest first is not
+/// guaranteed: look-ups try each, so accounts stay reachable after a blind-index key rotation
+/// until `Store::accounts_rewrap_login_names` moves them to the new version.
+pub(crate) fn login_lookups(keyring: &Keyring, name: &LoginName) -> Vec<String> {
+    keyring.blind_indexes_for_lookup("login-name", &name.index_form())
+}
+
 async fn failure_state(
     connection: &mut AnyConnection,
     account_id: &str,
@@ -178,6 +185,19 @@ impl Store {
         let id = uuid::Uuid::now_v7().to_string();
         let index = login_index(keyring, account.login_name)?;
         let mut tx = self.begin_write().await?;
+        // The UNIQUE index catches the current key version; an account stored under an
+        // older version (before a rotation's rewrap) must be caught too.
+        for older in login_lookups(keyring, account.login_name) {
+            let taken = sqlx::query("SELECT 1 FROM accounts WHERE login_name_index = $1")
+                .bind(&older)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict(
+                    "an account with this login name already exists",
+                ));
+            }
+        }
         let inserted = sqlx::query(
             "INSERT INTO accounts (id, population, login_name_index, login_name_display, person_id, status,
                 must_change_password, created_at_ms)
@@ -282,16 +302,21 @@ impl Store {
         request_id: &str,
         now_ms: i64,
     ) -> Result<SignIn, StoreError> {
-        let index = login_index(keyring, name)?;
-        let row = sqlx::query(
-            "SELECT a.id, a.status, a.must_change_password, s.hash, a.last_login_at_ms, a.created_at_ms
-             FROM accounts a LEFT JOIN account_secrets s ON s.account_id = a.id AND s.kind = $2
-             WHERE a.login_name_index = $1",
-        )
-        .bind(&index)
-        .bind(kind.name())
-        .fetch_optional(&self.pool)
-        .await?;
+        let mut row = None;
+        for index in login_lookups(keyring, name) {
+            row = sqlx::query(
+                "SELECT a.id, a.status, a.must_change_password, s.hash, a.last_login_at_ms, a.created_at_ms
+                 FROM accounts a LEFT JOIN account_secrets s ON s.account_id = a.id AND s.kind = $2
+                 WHERE a.login_name_index = $1",
+            )
+            .bind(&index)
+            .bind(kind.name())
+            .fetch_optional(&self.pool)
+            .await?;
+            if row.is_some() {
+                break;
+            }
+        }
         let Some(row) = row else {
             let _ = verify_dummy(kind, password.as_bytes(), policy_iterations(None));
             self.audit_sign_in(name, None, Reason::Unknown, request_id, now_ms)
@@ -481,17 +506,18 @@ impl Store {
         keyring: &Keyring,
         name: &LoginName,
     ) -> Result<Option<AccountSummary>, StoreError> {
-        let index = login_index(keyring, name)?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_ACCOUNT} WHERE login_name_index = $1"
-        )))
-        .bind(&index)
-        .fetch_optional(&self.pool)
-        .await?;
-        match row {
-            Some(row) => Ok(Some(self.summary_from(&row).await?)),
-            None => Ok(None),
+        for index in login_lookups(keyring, name) {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "{SELECT_ACCOUNT} WHERE login_name_index = $1"
+            )))
+            .bind(&index)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                return Ok(Some(self.summary_from(&row).await?));
+            }
         }
+        Ok(None)
     }
 
     async fn summary_from(&self, row: &sqlx::any::AnyRow) -> Result<AccountSummary, StoreError> {
@@ -570,5 +596,73 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// What a login-name rewrap did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct LoginRewrap {
+    /// Accounts read.
+    pub accounts: u64,
+    /// Accounts whose login-name index moved to the active blind-index key.
+    pub moved: u64,
+    /// Accounts whose name could not be read back (erased customers keep their marker).
+    pub skipped: u64,
+}
+
+impl Store {
+    /// Moves every account's login-name blind index to the active blind-index key, after a
+    /// rotation, so the old key can be destroyed without locking anyone out. A customer's
+    /// name is their mobile number, read from their sealed record; a staff name is kept in
+    /// clear as the display name.
+    pub async fn accounts_rewrap_login_names(
+        &self,
+        keyring: &Keyring,
+    ) -> Result<LoginRewrap, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, population, login_name_index, login_name_display, person_id FROM accounts ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut summary = LoginRewrap::default();
+        for row in rows {
+            summary.accounts += 1;
+            let id: String = row.try_get(0)?;
+            let population: String = row.try_get(1)?;
+            let stored: String = row.try_get(2)?;
+            let display: String = row.try_get(3)?;
+            let person_id: Option<String> = row.try_get(4)?;
+            if stored.starts_with("erased:") {
+                summary.skipped += 1;
+                continue;
+            }
+            let name = match (population.as_str(), person_id) {
+                ("staff", _) => LoginName::staff(&display).ok(),
+                (_, Some(person_id)) => match self.person_get(keyring, &person_id).await {
+                    Ok(person) => {
+                        use inspay_core::sensitive::Exposed;
+                        LoginName::customer(person.mobile.expose()).ok()
+                    }
+                    Err(StoreError::Erased) => None,
+                    Err(error) => return Err(error),
+                },
+                _ => None,
+            };
+            let Some(name) = name else {
+                summary.skipped += 1;
+                continue;
+            };
+            let fresh = login_index(keyring, &name)?;
+            if fresh != stored {
+                sqlx::query("UPDATE accounts SET login_name_index = $2 WHERE id = $1 AND login_name_index = $3")
+                    .bind(&id)
+                    .bind(&fresh)
+                    .bind(&stored)
+                    .execute(&self.pool)
+                    .await?;
+                summary.moved += 1;
+            }
+        }
+        Ok(summary)
     }
 }

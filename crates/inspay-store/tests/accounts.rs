@@ -206,3 +206,137 @@ async fn dormant_accounts_are_flagged() {
         );
     }
 }
+
+/// After the blind-index key rotates, accounts still sign in (look-ups try every searchable
+/// key version), a second account with the same name is still refused, and the rewrap moves
+/// every login name, customer and staff, to the active key.
+/// req: 5.2.3.3, 5.5.2.1
+#[tokio::test]
+async fn login_names_survive_a_blind_index_rotation() {
+    use inspay_core::sensitive::{IdNumber, LegalName, MobileNumber};
+    use inspay_kms::KeyPurpose;
+    use inspay_store::keys::RotationPolicy;
+    use inspay_store::persons::NewPerson;
+    for test in stores().await {
+        let master = initialised(&test).await;
+        let store = &test.store;
+        let ring = store.keyring_load(&master).await.expect("ring");
+        let policy = LockoutPolicy::default();
+        let mobile = "13812345678";
+        let person = store
+            .person_insert(
+                &ring,
+                &NewPerson {
+                    legal_name: LegalName::parse("张三丰").expect("name"),
+                    mobile: MobileNumber::parse(mobile).expect("mobile"),
+                    id_number: IdNumber::parse("11010519491231002X").expect("id"),
+                },
+                WHO,
+                T0,
+            )
+            .await
+            .expect("person");
+        let hash = SecretHash::new(
+            SecretKind::LoginPassword,
+            PASSWORD.as_bytes(),
+            ITERATIONS_MIN,
+        )
+        .expect("hash");
+        let customer_name = LoginName::customer(mobile).expect("name");
+        store
+            .account_create(
+                &ring,
+                &NewAccount {
+                    population: Population::Customer,
+                    login_name: &customer_name,
+                    person_id: Some(&person),
+                    password: &hash,
+                    must_change_password: false,
+                },
+                WHO,
+                T0,
+            )
+            .await
+            .expect("customer");
+        let staff_name = LoginName::staff("agent.li").expect("name");
+        create_account(store, &ring, &staff_name, PASSWORD, false, T0).await;
+
+        store
+            .key_rotate(
+                &master,
+                KeyPurpose::BlindIndex,
+                &RotationPolicy::default(),
+                WHO,
+                T0 + 1,
+            )
+            .await
+            .expect("rotate");
+        let ring = store.keyring_load(&master).await.expect("ring");
+        for name in [&customer_name, &staff_name] {
+            let outcome = store
+                .password_sign_in(&ring, name, PASSWORD, &policy, "after-rotation", T0 + 2)
+                .await
+                .expect("sign in");
+            assert!(
+                matches!(outcome, SignIn::Accepted { .. }),
+                "{}: {outcome:?}",
+                test.label
+            );
+        }
+        let again = store
+            .account_create(
+                &ring,
+                &NewAccount {
+                    population: Population::Customer,
+                    login_name: &customer_name,
+                    person_id: None,
+                    password: &hash,
+                    must_change_password: false,
+                },
+                WHO,
+                T0 + 3,
+            )
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::Conflict(_))),
+            "{}: {again:?}",
+            test.label
+        );
+
+        let moved = store
+            .accounts_rewrap_login_names(&ring)
+            .await
+            .expect("rewrap");
+        assert_eq!(
+            (moved.accounts, moved.moved, moved.skipped),
+            (2, 2, 0),
+            "{}",
+            test.label
+        );
+        let indexes: Vec<String> = sqlx::query("SELECT login_name_index FROM accounts")
+            .fetch_all(store.pool())
+            .await
+            .expect("rows")
+            .iter()
+            .map(|row| sqlx::Row::try_get(row, 0).expect("index"))
+            .collect();
+        assert!(
+            indexes
+                .iter()
+                .all(|index| index.starts_with("hmac-sm3:v2:")),
+            "{indexes:?}"
+        );
+        let outcome = store
+            .password_sign_in(
+                &ring,
+                &customer_name,
+                PASSWORD,
+                &policy,
+                "after-rewrap",
+                T0 + 4,
+            )
+            .await
+            .expect("sign in");
+        assert!(matches!(outcome, SignIn::Accepted { .. }));
+    }
+}

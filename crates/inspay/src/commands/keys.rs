@@ -298,9 +298,11 @@ async fn rewrap(store: &inspay_store::Store, master: &inspay_kms::MasterKey) -> 
         })
         .await?;
     bar.finish_and_clear();
+    let logins = store.accounts_rewrap_login_names(&keyring).await?;
     println!(
-        "rewrap finished: {} row(s) read, {} re-protected under the newest keys, {} unreadable",
-        summary.rows, summary.rewrapped, summary.unreadable
+        "rewrap finished: {} row(s) read, {} re-protected under the newest keys, {} unreadable; \
+         {} account login name(s) moved to the active blind-index key",
+        summary.rows, summary.rewrapped, summary.unreadable, logins.moved
     );
     if summary.unreadable > 0 {
         bail!(
