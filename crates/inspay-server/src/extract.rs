@@ -19,7 +19,29 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
+        let json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|media| {
+                let media = media.trim();
+                media.eq_ignore_ascii_case("application/json")
+                    || (media.starts_with("application/") && media.ends_with("+json"))
+            });
+        if !json {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::BodyTooLarge))?;
+        // A NUL character has no place in any field and is refused by PostgreSQL's text type:
+        // refuse it here, for every operation, as bad input.
+        if bytes.windows(6).any(|window| window == b"\\u0000") {
+            return Err(ApiError::new(ErrorCode::MalformedJson)
+                .detail("NUL characters (\\u0000) are not accepted in any field"));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(&rejection)),
         }

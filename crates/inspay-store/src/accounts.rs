@@ -182,81 +182,8 @@ impl Store {
         who: Actor<'_>,
         now_ms: i64,
     ) -> Result<String, StoreError> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let index = login_index(keyring, account.login_name)?;
         let mut tx = self.begin_write().await?;
-        // The UNIQUE index catches the current key version; an account stored under an
-        // older version (before a rotation's rewrap) must be caught too.
-        for older in login_lookups(keyring, account.login_name) {
-            let taken = sqlx::query("SELECT 1 FROM accounts WHERE login_name_index = $1")
-                .bind(&older)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if taken.is_some() {
-                return Err(StoreError::Conflict(
-                    "an account with this login name already exists",
-                ));
-            }
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO accounts (id, population, login_name_index, login_name_display, person_id, status,
-                must_change_password, created_at_ms)
-             VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)",
-        )
-        .bind(&id)
-        .bind(account.population.name())
-        .bind(&index)
-        .bind(account.login_name.display())
-        .bind(account.person_id)
-        .bind(i64::from(account.must_change_password))
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await;
-        if let Err(sqlx::Error::Database(error)) = &inserted
-            && error.is_unique_violation()
-        {
-            return Err(StoreError::Conflict(
-                "an account with this login name already exists",
-            ));
-        }
-        inserted?;
-        sqlx::query("INSERT INTO account_secrets (account_id, kind, hash, set_at_ms) VALUES ($1, $2, $3, $4)")
-            .bind(&id)
-            .bind(SecretKind::LoginPassword.name())
-            .bind(account.password.to_text())
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        if account.population == Population::Customer {
-            // A customer account holds the customer role, and only it, from its creation:
-            // its own data and nothing else (clause 5.3.2.2, least privilege).
-            sqlx::query(
-                "INSERT INTO account_roles (account_id, role, granted_by, granted_at_ms)
-                 VALUES ($1, 'customer', $2, $3)",
-            )
-            .bind(&id)
-            .bind(who.actor)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let object = format!("account:{id}");
-        append(
-            &mut tx,
-            &AuditEvent {
-                actor: who.actor,
-                action: "account.create",
-                object: &object,
-                outcome: Outcome::Success,
-                request_id: who.request_id,
-                details: &[
-                    ("population", AuditValue::Word(account.population.name())),
-                    ("login_name", AuditValue::Text(account.login_name.display())),
-                ],
-            },
-            now_ms,
-        )
-        .await?;
+        let id = account_create_in(&mut tx, keyring, account, who, now_ms).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -664,5 +591,145 @@ impl Store {
             }
         }
         Ok(summary)
+    }
+}
+
+/// [`Store::account_create`] inside the caller's write transaction, so that registration can create the
+/// person, the account and the consent record all or nothing.
+pub(crate) async fn account_create_in(
+    tx: &mut sqlx::AnyConnection,
+    keyring: &Keyring,
+    account: &NewAccount<'_>,
+    who: Actor<'_>,
+    now_ms: i64,
+) -> Result<String, StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let index = login_index(keyring, account.login_name)?;
+    // The UNIQUE index catches the current key version; an account stored under an
+    // older version (before a rotation's rewrap) must be caught too.
+    for older in login_lookups(keyring, account.login_name) {
+        let taken = sqlx::query("SELECT 1 FROM accounts WHERE login_name_index = $1")
+            .bind(&older)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if taken.is_some() {
+            return Err(StoreError::Conflict(
+                "an account with this login name already exists",
+            ));
+        }
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO accounts (id, population, login_name_index, login_name_display, person_id, status,
+            must_change_password, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)",
+    )
+    .bind(&id)
+    .bind(account.population.name())
+    .bind(&index)
+    .bind(account.login_name.display())
+    .bind(account.person_id)
+    .bind(i64::from(account.must_change_password))
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await;
+    if let Err(sqlx::Error::Database(error)) = &inserted
+        && error.is_unique_violation()
+    {
+        return Err(StoreError::Conflict(
+            "an account with this login name already exists",
+        ));
+    }
+    inserted?;
+    sqlx::query(
+        "INSERT INTO account_secrets (account_id, kind, hash, set_at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&id)
+    .bind(SecretKind::LoginPassword.name())
+    .bind(account.password.to_text())
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    if account.population == Population::Customer {
+        // A customer account holds the customer role, and only it, from its creation:
+        // its own data and nothing else (clause 5.3.2.2, least privilege).
+        sqlx::query(
+            "INSERT INTO account_roles (account_id, role, granted_by, granted_at_ms)
+             VALUES ($1, 'customer', $2, $3)",
+        )
+        .bind(&id)
+        .bind(who.actor)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let object = format!("account:{id}");
+    append(
+        &mut *tx,
+        &AuditEvent {
+            actor: who.actor,
+            action: "account.create",
+            object: &object,
+            outcome: Outcome::Success,
+            request_id: who.request_id,
+            details: &[
+                ("population", AuditValue::Word(account.population.name())),
+                ("login_name", AuditValue::Text(account.login_name.display())),
+            ],
+        },
+        now_ms,
+    )
+    .await?;
+    Ok(id)
+}
+
+impl Store {
+    /// Registers a customer in one transaction: the sealed personal record, the account with
+    /// its login password and customer role, and the consent answer to the notice the person
+    /// saw (clause 6.1.4). All or nothing: a failure leaves no personal record behind. Returns
+    /// the account id.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn customer_register(
+        &self,
+        keyring: &Keyring,
+        person: &crate::persons::NewPerson,
+        login_name: &LoginName,
+        password: &SecretHash,
+        notice_version: &str,
+        choices: &[(String, bool)],
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<String, StoreError> {
+        let who = Actor {
+            actor: "anonymous:registration",
+            request_id,
+        };
+        let mut tx = self.begin_write().await?;
+        let person_id =
+            crate::persons::person_insert_in(&mut tx, keyring, person, who, now_ms).await?;
+        let account_id = account_create_in(
+            &mut tx,
+            keyring,
+            &NewAccount {
+                population: Population::Customer,
+                login_name,
+                person_id: Some(&person_id),
+                password,
+                must_change_password: false,
+            },
+            who,
+            now_ms,
+        )
+        .await?;
+        crate::consent::consent_record_in(
+            &mut tx,
+            &account_id,
+            notice_version,
+            choices,
+            request_id,
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(account_id)
     }
 }

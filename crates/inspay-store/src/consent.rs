@@ -55,38 +55,12 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        for (purpose, granted) in choices {
-            sqlx::query(
-                "INSERT INTO consent_events (id, account_id, notice_version, purpose, granted, at_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(uuid::Uuid::now_v7().to_string())
-            .bind(account_id)
-            .bind(notice_version)
-            .bind(purpose)
-            .bind(i64::from(*granted))
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
-        let granted = choices.iter().filter(|(_, granted)| *granted).count();
-        append_by_account(
+        consent_record_in(
             &mut tx,
             account_id,
-            "consent.record",
-            Outcome::Success,
+            notice_version,
+            choices,
             request_id,
-            &[
-                ("notice", AuditValue::Text(notice_version.to_string())),
-                (
-                    "granted",
-                    AuditValue::Number(i64::try_from(granted).unwrap_or(i64::MAX)),
-                ),
-                (
-                    "refused",
-                    AuditValue::Number(i64::try_from(choices.len() - granted).unwrap_or(i64::MAX)),
-                ),
-            ],
             now_ms,
         )
         .await?;
@@ -157,4 +131,52 @@ impl Store {
         }
         Ok(current)
     }
+}
+
+/// [`Store::consent_record`] inside the caller's write transaction, so that registration can create the
+/// person, the account and the consent record all or nothing.
+pub(crate) async fn consent_record_in(
+    tx: &mut sqlx::AnyConnection,
+    account_id: &str,
+    notice_version: &str,
+    choices: &[(String, bool)],
+    request_id: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    for (purpose, granted) in choices {
+        sqlx::query(
+            "INSERT INTO consent_events (id, account_id, notice_version, purpose, granted, at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(uuid::Uuid::now_v7().to_string())
+        .bind(account_id)
+        .bind(notice_version)
+        .bind(purpose)
+        .bind(i64::from(*granted))
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let granted = choices.iter().filter(|(_, granted)| *granted).count();
+    append_by_account(
+        &mut *tx,
+        account_id,
+        "consent.record",
+        Outcome::Success,
+        request_id,
+        &[
+            ("notice", AuditValue::Text(notice_version.to_string())),
+            (
+                "granted",
+                AuditValue::Number(i64::try_from(granted).unwrap_or(i64::MAX)),
+            ),
+            (
+                "refused",
+                AuditValue::Number(i64::try_from(choices.len() - granted).unwrap_or(i64::MAX)),
+            ),
+        ],
+        now_ms,
+    )
+    .await?;
+    Ok(())
 }

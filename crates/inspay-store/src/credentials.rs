@@ -333,5 +333,12 @@ async fn replace_secret(
         .execute(&mut *tx)
         .await?
         .rows_affected();
+    // A sign-in under way began with the old secret: it ends too.
+    sqlx::query(
+        "UPDATE sign_in_flows SET stage = 'ended' WHERE account_id = $1 AND stage = 'awaiting-second'",
+    )
+    .bind(account_id)
+    .execute(&mut *tx)
+    .await?;
     Ok(sessions_ended)
 }

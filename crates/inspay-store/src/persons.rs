@@ -316,46 +316,8 @@ impl Store {
         who: Actor<'_>,
         now_ms: i64,
     ) -> Result<String, StoreError> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let stored = StoredPerson::seal(keyring, &id, person, now_ms)?;
         let mut tx = self.begin_write().await?;
-        sqlx::query(
-            "INSERT INTO persons (id, legal_name, mobile, mobile_index, id_number, id_number_index, created_at_ms, record_mac)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&stored.id)
-        .bind(&stored.legal_name)
-        .bind(&stored.mobile)
-        .bind(&stored.mobile_index)
-        .bind(&stored.id_number)
-        .bind(&stored.id_number_index)
-        .bind(stored.created_at_ms)
-        .bind(&stored.record_mac)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO person_keys (person_id, version, wrapped, created_at_ms) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&stored.id)
-        .bind(i64::from(PERSON_KEY_VERSION))
-        .bind(stored.wrapped_key.as_deref())
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        let object = format!("person:{id}");
-        append(
-            &mut tx,
-            &AuditEvent {
-                actor: who.actor,
-                action: "person.create",
-                object: &object,
-                outcome: Outcome::Success,
-                request_id: who.request_id,
-                details: &[("mobile", AuditValue::Masked(person.mobile.masked()))],
-            },
-            now_ms,
-        )
-        .await?;
+        let id = person_insert_in(&mut tx, keyring, person, who, now_ms).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -539,4 +501,55 @@ impl Store {
             Ok(false)
         }
     }
+}
+
+/// [`Store::person_insert`] inside the caller's write transaction, so that registration can create the
+/// person, the account and the consent record all or nothing.
+pub(crate) async fn person_insert_in(
+    tx: &mut sqlx::AnyConnection,
+    keyring: &Keyring,
+    person: &NewPerson,
+    who: Actor<'_>,
+    now_ms: i64,
+) -> Result<String, StoreError> {
+    let id = uuid::Uuid::now_v7().to_string();
+    let stored = StoredPerson::seal(keyring, &id, person, now_ms)?;
+    sqlx::query(
+        "INSERT INTO persons (id, legal_name, mobile, mobile_index, id_number, id_number_index, created_at_ms, record_mac)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&stored.id)
+    .bind(&stored.legal_name)
+    .bind(&stored.mobile)
+    .bind(&stored.mobile_index)
+    .bind(&stored.id_number)
+    .bind(&stored.id_number_index)
+    .bind(stored.created_at_ms)
+    .bind(&stored.record_mac)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO person_keys (person_id, version, wrapped, created_at_ms) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&stored.id)
+    .bind(i64::from(PERSON_KEY_VERSION))
+    .bind(stored.wrapped_key.as_deref())
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    let object = format!("person:{id}");
+    append(
+        &mut *tx,
+        &AuditEvent {
+            actor: who.actor,
+            action: "person.create",
+            object: &object,
+            outcome: Outcome::Success,
+            request_id: who.request_id,
+            details: &[("mobile", AuditValue::Masked(person.mobile.masked()))],
+        },
+        now_ms,
+    )
+    .await?;
+    Ok(id)
 }

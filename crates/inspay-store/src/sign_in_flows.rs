@@ -215,8 +215,11 @@ impl Store {
             Ok(stage) => {
                 let state = lock_failures(&mut tx, &stored.account_id, now_ms).await?;
                 save_failures(&mut tx, &stored.account_id, &state.after_success()).await?;
-                if matches!(stage, Stage::Complete { .. }) {
-                    // The sign-in time (the dormancy clock) moves only on a completed sign-in.
+                if matches!(stage, Stage::Complete { .. }) && !stored.dormant {
+                    // The sign-in time (the dormancy clock) moves only on a completed sign-in
+                    // of an account that is not dormant; a dormant one moves it when its extra
+                    // check passes (`Store::dormancy_cleared`, `Store::staff_reactivate`), so
+                    // signing in twice does not skip the check.
                     sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")
                         .bind(&stored.account_id)
                         .bind(now_ms)
@@ -226,7 +229,10 @@ impl Store {
             }
             Err(error) => {
                 details.push(("reason", AuditValue::Word(flow_error_name(error))));
-                if matches!(step, Step::Failed(_)) && !locked {
+                // Only a failed factor on a live flow counts: a retried submission that finds
+                // the flow already complete or ended is not a guess.
+                let live = matches!(stored.flow.stage, Stage::AwaitingSecond { .. });
+                if matches!(step, Step::Failed(_)) && !locked && live {
                     let counted =
                         count_failure(&mut tx, &stored.account_id, lockout, now_ms).await?;
                     if counted.locked_now {
@@ -389,6 +395,10 @@ impl Store {
         if correct {
             let mut tx = self.begin_write().await?;
             let state = lock_failures(&mut tx, account_id, now_ms).await?;
+            if state.is_locked(now_ms.div_euclid(1000)) {
+                // Locked by a concurrent request while the hash was checked.
+                return Ok(false);
+            }
             save_failures(&mut tx, account_id, &state.after_success()).await?;
             append_by_account(
                 &mut tx,
@@ -409,6 +419,34 @@ impl Store {
                 .await?;
             Ok(false)
         }
+    }
+
+    /// Records that a dormant account passed its extra check (clause 5.3.3.3-c): the dormancy
+    /// clock moves to now. Audited.
+    pub async fn dormancy_cleared(
+        &self,
+        account_id: &str,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")
+            .bind(account_id)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        append_by_account(
+            &mut tx,
+            account_id,
+            "auth.dormancy-cleared",
+            Outcome::Success,
+            request_id,
+            &[],
+            now_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Grants a step-up proof: one operation, one session, single use, `ttl_s` seconds.

@@ -156,7 +156,8 @@ async fn change_entries(store: &Store) -> Vec<(String, String, String, serde_jso
 /// new number (the other fields and the person key untouched, the mobile re-sealed under that
 /// key), the blind index finds the new number and not the old, the record MAC still verifies,
 /// sign-in works with the new number and is refused with the old, the account shows the new
-/// number masked, and sessions are left alone. Another customer is unaffected.
+/// number masked, and the account's sessions end (the login name changed). Another customer is
+/// unaffected.
 /// req: 5.1-b, 5.6.1-a1
 #[tokio::test]
 async fn change_moves_record_index_mac_and_sign_in() {
@@ -174,10 +175,15 @@ async fn change_moves_record_index_mac_and_sign_in() {
         let before = rows(store, &account, &person).await;
         let other_before = rows(store, &other, &other_person).await;
 
-        store
+        let ended = store
             .person_change_mobile(&ring, &account, &mobile(NEW), "change", T0 + 10)
             .await
             .expect("change");
+        assert_eq!(
+            ended, 1,
+            "{}: the session ended with the change",
+            test.label
+        );
 
         let read = store.person_get(&ring, &person).await.expect("person");
         assert_eq!(read.mobile, mobile(NEW), "{}", test.label);
@@ -239,7 +245,7 @@ async fn change_moves_record_index_mac_and_sign_in() {
             .session_check(&token, &policy, "r", T0 + 40)
             .await
             .expect("session check");
-        assert!(live.is_some(), "{}: the session was ended", test.label);
+        assert!(live.is_none(), "{}: the session is gone", test.label);
 
         assert_eq!(rows(store, &other, &other_person).await, other_before);
         assert!(matches!(
@@ -480,10 +486,10 @@ async fn concurrent_changes_to_one_number_let_exactly_one_win() {
                 other_node.person_change_mobile(&ring, &second, &target, "b", at),
             );
             let (winner, winner_person, loser, loser_person, loser_old) = match (&a, &b) {
-                (Ok(()), Err(StoreError::Conflict(_))) => {
+                (Ok(_), Err(StoreError::Conflict(_))) => {
                     (&first, &first_person, &second, &second_person, &second_old)
                 }
-                (Err(StoreError::Conflict(_)), Ok(())) => {
+                (Err(StoreError::Conflict(_)), Ok(_)) => {
                     (&second, &second_person, &first, &first_person, &first_old)
                 }
                 _ => panic!("{}: round {round}: {a:?} / {b:?}", test.label),

@@ -8,7 +8,7 @@ use crate::extract::ApiJson;
 use crate::notice;
 use crate::routes::OperationClass;
 use crate::routes::registration::check_consent;
-use crate::routes::support::{FullDisplayRequest, FullValues, base64_field, weak};
+use crate::routes::support::{FullDisplayRequest, FullValues, base64_field, check_id, weak};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -471,6 +471,7 @@ async fn revoke_device(
     Extension(caller): Extension<Caller>,
     Path(key_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    check_id("key_id", &key_id)?;
     let who_name = format!("account:{}", caller.account_id);
     let revoked = state
         .store

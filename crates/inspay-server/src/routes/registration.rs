@@ -18,8 +18,10 @@ use crate::notice;
 use crate::routes::OperationClass;
 use crate::routes::sign_in::SessionStarted;
 use crate::routes::support::{
-    CaptchaReply, Rid, deliver, field, issue_code, mobile_binding, require_captcha, send_code, weak,
+    CaptchaReply, Rid, check_id, field, issue_code, mobile_binding, require_captcha, send_code,
+    weak,
 };
+use crate::sms::SmsMessage;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,9 +32,7 @@ use inspay_identity::login_name::LoginName;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::password_policy::{LoginPasswordPolicy, PersonalData};
 use inspay_identity::secret_hash::{SecretHash, SecretKind};
-use inspay_store::accounts::{NewAccount, Population};
 use inspay_store::credentials::ChangeRefused;
-use inspay_store::keys::Actor;
 use inspay_store::one_time_codes::CodeCheck;
 use inspay_store::persons::NewPerson;
 use serde::{Deserialize, Serialize};
@@ -223,6 +223,7 @@ async fn register(
     LoginPasswordPolicy::default()
         .check(&request.password, &personal)
         .map_err(weak)?;
+    check_id("registration_id", &request.registration_id)?;
     let code = OneTimeCode::parse(&request.code)
         .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("code: {error}")))?;
     let keyring = state.keyring();
@@ -263,41 +264,23 @@ async fn register(
         state.settings.identity.password_iterations,
     )
     .map_err(|error| ApiError::new(ErrorCode::Internal).cause(error))?;
-    let who = Actor {
-        actor: "anonymous:registration",
-        request_id: &request_id,
-    };
-    let person_id = state
+    // The person, the account and the consent answer: one transaction, all or nothing.
+    let account_id = state
         .store
-        .person_insert(
+        .customer_register(
             &keyring,
             &NewPerson {
                 legal_name,
                 mobile,
                 id_number,
             },
-            who,
+            &login_name,
+            &hash,
+            notice::VERSION,
+            &choices,
+            &request_id,
             now,
         )
-        .await?;
-    let account_id = state
-        .store
-        .account_create(
-            &keyring,
-            &NewAccount {
-                population: Population::Customer,
-                login_name: &login_name,
-                person_id: Some(&person_id),
-                password: &hash,
-                must_change_password: false,
-            },
-            who,
-            now,
-        )
-        .await?;
-    state
-        .store
-        .consent_record(&account_id, notice::VERSION, &choices, &request_id, now)
         .await?;
     // Two factors were just proved (the code: possession of the number; the new password),
     // so registration opens the first session.
@@ -346,16 +329,22 @@ async fn reset_sms(
         .account_find(&state.keyring(), &login_name)
         .await?
         .is_some_and(|account| account.status == "active")
-        && let Err(error) = deliver(
-            &state,
-            &mobile,
+    {
+        // Sent in the background: waiting for the gateway here would make the answer slower
+        // for numbers that have an account.
+        let message = SmsMessage::one_time_code(
+            mobile,
             &code,
             OtpPurpose::PasswordReset,
-            &request_id,
-        )
-        .await
-    {
-        tracing::error!(code = error.code().code(), "password-reset text not sent");
+            state.otp().ttl_s,
+            request_id,
+        );
+        let sms = state.sms.clone();
+        tokio::spawn(async move {
+            if let Err(error) = sms.send(&message).await {
+                tracing::error!(error = %error, "password-reset text not sent");
+            }
+        });
     }
     Ok((
         StatusCode::ACCEPTED,
@@ -396,6 +385,19 @@ async fn reset(
     let login_name = LoginName::customer(mobile.expose()).map_err(|error| {
         ApiError::new(ErrorCode::InvalidField).detail(format!("mobile: {error}"))
     })?;
+    check_id("reset_id", &request.reset_id)?;
+    // Before anything is verified, the policy sees only what the request itself carries: a
+    // check against the stored name here would tell a stranger whether that name goes with
+    // the number (clause 5.2.3.3). The stored name is checked after verification.
+    let typed = PersonalData {
+        name: None,
+        mobile: Some(&mobile),
+        id_number: Some(&id_number),
+        username: None,
+    };
+    LoginPasswordPolicy::default()
+        .check(&request.new_password, &typed)
+        .map_err(weak)?;
     let account = state.store.account_find(&keyring, &login_name).await?;
     let person = match account
         .as_ref()
@@ -404,15 +406,6 @@ async fn reset(
         Some(person_id) => Some(state.store.person_get(&keyring, &person_id).await?),
         None => None,
     };
-    let personal = PersonalData {
-        name: person.as_ref().map(|person| &person.legal_name),
-        mobile: Some(&mobile),
-        id_number: Some(&id_number),
-        username: None,
-    };
-    LoginPasswordPolicy::default()
-        .check(&request.new_password, &personal)
-        .map_err(weak)?;
     let binding = code_binding(
         "reset",
         &request.reset_id,
@@ -453,6 +446,14 @@ async fn reset(
             .await?;
         return Err(failed());
     }
+    // Verified: now the person's own name counts too.
+    let personal = PersonalData {
+        name: Some(&person.legal_name),
+        ..typed
+    };
+    LoginPasswordPolicy::default()
+        .check(&request.new_password, &personal)
+        .map_err(weak)?;
     match state
         .store
         .password_reset(

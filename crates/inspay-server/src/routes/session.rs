@@ -212,6 +212,10 @@ async fn verify_identity(
             .await?;
         return Err(ApiError::new(ErrorCode::VerificationFailed));
     }
+    state
+        .store
+        .dormancy_cleared(&caller.account_id, &caller.request_id, now)
+        .await?;
     let level = if account.must_change_password {
         LEVEL_INITIAL_PASSWORD
     } else {

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::routes::OperationClass;
 use crate::routes::support::{
-    CaptchaReply, Rid, base64, base64_field, knowledge_factor, require_captcha, send_code,
+    CaptchaReply, Rid, base64, base64_field, check_id, knowledge_factor, require_captcha, send_code,
 };
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -381,6 +381,7 @@ async fn key_challenge(
 ) -> Result<Json<ChallengeIssued>, ApiError> {
     let now = state.now_ms();
     let flow = live_flow(&state, &flow_id, now).await?;
+    check_id("key_id", &request.key_id)?;
     let challenge = state
         .store
         .key_challenge_issue(&flow.account_id, &request.key_id, "sign-in", &flow.id, now)
@@ -419,6 +420,7 @@ async fn key_answer(
 ) -> Result<Json<SessionStarted>, ApiError> {
     let now = state.now_ms();
     let flow = live_flow(&state, &flow_id, now).await?;
+    check_id("challenge_id", &request.challenge_id)?;
     let signature = base64_field("signature_base64", &request.signature_base64)?;
     let proof = state
         .store

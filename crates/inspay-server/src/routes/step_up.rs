@@ -10,7 +10,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::routes::OperationClass;
 use crate::routes::sign_in::{ChallengeIssued, key_error};
-use crate::routes::support::{CaptchaReply, base64, base64_field, require_captcha, send_code};
+use crate::routes::support::{
+    CaptchaReply, base64, base64_field, check_id, require_captcha, send_code,
+};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -125,6 +127,7 @@ async fn begin(
             let key_id = request.key_id.ok_or_else(|| {
                 ApiError::new(ErrorCode::InvalidField).detail("key_id: needed for this method")
             })?;
+            check_id("key_id", &key_id)?;
             let challenge = state
                 .store
                 .key_challenge_issue(
@@ -197,6 +200,7 @@ async fn verify(
             (check == CodeCheck::Accepted).then_some(Factor::SmsCode)
         }
         (None, Some(challenge_id), Some(signature)) => {
+            check_id("challenge_id", challenge_id)?;
             let signature = base64_field("signature_base64", signature)?;
             let proof = state
                 .store

@@ -232,3 +232,15 @@ pub fn knowledge_factor(
             .detail("send exactly one of password or gesture")),
     }
 }
+
+/// Checks that an id a client sends back (flow, challenge, key, registration, reset) has the
+/// form the server gives out (a UUID), so nothing else — control characters, NUL, long text —
+/// reaches a query.
+pub fn check_id(name: &str, raw: &str) -> Result<(), ApiError> {
+    if raw.len() == 36 && uuid::Uuid::parse_str(raw).is_ok() {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::InvalidField)
+            .detail(format!("{name}: not an id this service gave out")))
+    }
+}

@@ -289,6 +289,9 @@ async fn password_change_reauthenticates_refuses_reuse_and_ends_sessions() {
         .await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-010");
 
+        // A sign-in under way with the old password ends with the change.
+        let (_, pending) = answer(password_step(&app, &mobile, PASSWORD, None).await).await;
+        let pending = pending["flow_id"].as_str().expect("flow").to_string();
         let proof = step_up(&app, &token, &mobile, "password-change").await;
         let (status, body) = answer(
             post(
@@ -307,6 +310,8 @@ async fn password_change_reauthenticates_refuses_reuse_and_ends_sessions() {
             401,
             "sessions ended"
         );
+        let response = send_sign_in_code(&app, &pending).await;
+        assert_eq!(response.status(), 409, "{}: the old flow ended", app.label);
         sign_in(&app, &mobile, NEW_PASSWORD).await;
         app.stop().await;
     }
@@ -385,6 +390,7 @@ async fn password_reset_needs_the_code_and_registration_data() {
         )
         .await;
         assert_eq!(again.status(), 429);
+        let before = sms_count(&app, &mobile);
         let (status, body) = answer(
             post(
                 &app,
@@ -398,8 +404,21 @@ async fn password_reset_needs_the_code_and_registration_data() {
         .await;
         assert_eq!(status, 202, "{body}");
         let reset_id = body["id"].as_str().expect("id").to_string();
-        let (code, text) = last_sms(&app, &mobile);
+        let (code, text) = next_sms(&app, &mobile, before).await;
         assert!(text.contains("重置密码"), "{text}");
+        // Before verification the answer cannot tell whether the person's name goes with the
+        // number: a password made of the stored name, with a wrong code, is just a failed
+        // verification.
+        let response = post(
+            &app,
+            "/v1/password-reset",
+            None,
+            None,
+            json!({ "reset_id": reset_id, "mobile": mobile, "code": "000000",
+                    "id_number": "110101199003074477", "new_password": format!("{NAME}Harbor!7x") }),
+        )
+        .await;
+        assert_eq!(problem(response).await["code"], "INSPAY-AUTH-012");
         let reset = |id_number: &str, code: &str| {
             json!({
                 "reset_id": reset_id, "mobile": mobile, "code": code, "id_number": id_number, "new_password": NEW_PASSWORD
@@ -416,6 +435,7 @@ async fn password_reset_needs_the_code_and_registration_data() {
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-012");
         // The code was used by that attempt; a new one is needed.
         after_send_interval(&app);
+        let before = sms_count(&app, &mobile);
         let (_, body) = answer(
             post(
                 &app,
@@ -428,7 +448,7 @@ async fn password_reset_needs_the_code_and_registration_data() {
         )
         .await;
         let reset_id = body["id"].as_str().expect("id").to_string();
-        let (code, _) = last_sms(&app, &mobile);
+        let (code, _) = next_sms(&app, &mobile, before).await;
         let body = json!({ "reset_id": reset_id, "mobile": mobile, "code": code, "id_number": ID_NUMBER, "new_password": NEW_PASSWORD });
         let (status, done) = answer(post(&app, "/v1/password-reset", None, None, body).await).await;
         assert_eq!(status, 200, "{done}");
@@ -822,6 +842,55 @@ async fn mobile_change_needs_a_step_up_and_the_new_number() {
         let fresh = sign_in(&app, &new, PASSWORD).await;
         let (_, me) = answer(get(&app, "/v1/me", &fresh).await).await;
         assert_eq!(me["mobile"], format!("{}****{}", &new[..3], &new[7..]));
+        app.stop().await;
+    }
+}
+
+/// NUL characters and ids the server never gave out are bad input (4xx), never a database
+/// error, on every backend.
+/// req: 5.4.2.2, 5.3.5.1
+#[tokio::test]
+async fn nul_characters_and_foreign_ids_are_bad_input() {
+    for app in spawn_apps().await {
+        let mobile = fresh_mobile();
+        customer(&app, &mobile, false).await;
+        let token = sign_in(&app, &mobile, PASSWORD).await;
+        let response = post(
+            &app,
+            "/v1/registration",
+            None,
+            None,
+            json!({
+                "registration_id": "\u{0}", "code": "123456", "mobile": mobile, "legal_name": NAME,
+                "id_number": ID_NUMBER, "password": PASSWORD,
+                "consent": { "notice_version": "2026-11", "choices": {} }
+            }),
+        )
+        .await;
+        assert_eq!(response.status(), 400, "{}", app.label);
+        assert_eq!(problem(response).await["code"], "INSPAY-REQ-002");
+        let response = send(
+            &app,
+            reqwest::Method::DELETE,
+            "/v1/me/devices/%00",
+            Some(&token),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(response.status(), 422, "{}", app.label);
+        let response = post(
+            &app,
+            "/v1/password-reset",
+            None,
+            None,
+            json!({
+                "reset_id": "not-an-id", "mobile": mobile, "code": "123456",
+                "id_number": ID_NUMBER, "new_password": NEW_PASSWORD
+            }),
+        )
+        .await;
+        assert_eq!(problem(response).await["code"], "INSPAY-REQ-003");
         app.stop().await;
     }
 }

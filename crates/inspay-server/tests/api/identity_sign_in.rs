@@ -334,6 +334,13 @@ async fn dormant_accounts_need_an_extra_factor() {
         assert_eq!(response.status(), 200);
         let body = sign_in_full(&app, &mobile, PASSWORD).await;
         assert_eq!(body["level"], "dormant");
+        // Signing in again does not skip the check.
+        let body = sign_in_full(&app, &mobile, PASSWORD).await;
+        assert_eq!(
+            body["level"], "dormant",
+            "{}: a second sign-in is still dormant",
+            app.label
+        );
         let token = body["session_token"].as_str().expect("token").to_string();
         let response = get(&app, "/v1/me", &token).await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-006");
@@ -360,6 +367,9 @@ async fn dormant_accounts_need_an_extra_factor() {
         assert_eq!(status, 200, "{body}");
         let fresh = body["session_token"].as_str().expect("token");
         assert_eq!(get(&app, "/v1/me", fresh).await.status(), 200);
+        // Once confirmed, the next sign-in is a normal one.
+        let body = sign_in_full(&app, &mobile, PASSWORD).await;
+        assert_eq!(body["level"], "two-factor");
         app.stop().await;
     }
 }

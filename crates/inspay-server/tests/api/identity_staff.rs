@@ -242,6 +242,11 @@ async fn dormant_staff_need_a_security_officer() {
         app.state.advance_clock(181 * 86_400_000);
         let body = staff_sign_in(&app, "agent.wu", NEW_PASSWORD, &key_id, &key).await;
         assert_eq!(body["level"], "dormant", "{body}");
+        let body = staff_sign_in(&app, "agent.wu", NEW_PASSWORD, &key_id, &key).await;
+        assert_eq!(
+            body["level"], "dormant",
+            "signing in again does not skip the officer"
+        );
         let token = body["session_token"].as_str().expect("token").to_string();
         let response = get(&app, "/v1/me", &token).await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-006");

@@ -246,3 +246,24 @@ pub async fn step_up(app: &TestApp, token: &str, mobile: &str, operation: &str) 
     assert_eq!(status, 200, "{}: step-up verify: {body}", app.label);
     body["step_up_token"].as_str().expect("proof").to_string()
 }
+
+/// How many texts went to `mobile` so far.
+pub fn sms_count(app: &TestApp, mobile: &str) -> usize {
+    inspay_server::sms::outbox_read(app.dir.path())
+        .expect("outbox")
+        .iter()
+        .filter(|entry| entry.to.ends_with(&mobile[mobile.len() - 8..]))
+        .count()
+}
+
+/// Waits (up to 5 s) for a text to `mobile` beyond the first `before`, for sends the server
+/// makes in the background, and returns it like [`last_sms`].
+pub async fn next_sms(app: &TestApp, mobile: &str, before: usize) -> (String, String) {
+    for _ in 0..100 {
+        if sms_count(app, mobile) > before {
+            return last_sms(app, mobile);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no new text to the number within 5 s");
+}

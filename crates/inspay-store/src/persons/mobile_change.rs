@@ -233,9 +233,10 @@ impl Store {
     /// ([`StoreError::Refused`]), an erased person ([`StoreError::Erased`]). A row whose record
     /// MAC does not match gives [`StoreError::Integrity`] and is left alone.
     ///
-    /// Sessions, pending one-time codes and other accounts of the same person are left alone:
-    /// the caller decides. Audited by the account (`person.change-mobile`) with the old and
-    /// new numbers masked.
+    /// The number is the login name, so in the same transaction every session of the account
+    /// is deleted and every sign-in under way ends (they began under the old name). Returns
+    /// how many sessions ended. Other accounts of the same person are left alone. Audited by
+    /// the account (`person.change-mobile`) with the old and new numbers masked.
     pub async fn person_change_mobile(
         &self,
         keyring: &Keyring,
@@ -243,11 +244,22 @@ impl Store {
         new_mobile: &MobileNumber,
         request_id: &str,
         now_ms: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<u64, StoreError> {
         let new = NewMobile::derive(keyring, new_mobile)?;
         let mut tx = self.begin_write().await?;
         let refusal = match change_mobile(&mut tx, keyring, account_id, &new).await {
             Ok(Ok(changed)) => {
+                let sessions_ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+                    .bind(account_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                sqlx::query(
+                    "UPDATE sign_in_flows SET stage = 'ended' WHERE account_id = $1 AND stage = 'awaiting-second'",
+                )
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
                 append_by_account(
                     &mut tx,
                     account_id,
@@ -258,12 +270,16 @@ impl Store {
                         ("person", AuditValue::Text(changed.person_id)),
                         ("old_mobile", AuditValue::Masked(changed.old.masked())),
                         ("new_mobile", AuditValue::Masked(new_mobile.masked())),
+                        (
+                            "sessions_ended",
+                            AuditValue::Number(i64::try_from(sessions_ended).unwrap_or(i64::MAX)),
+                        ),
                     ],
                     now_ms,
                 )
                 .await?;
                 tx.commit().await?;
-                return Ok(());
+                return Ok(sessions_ended);
             }
             Ok(Err(refusal)) => refusal,
             Err(error) if is_unique_violation(&error) => MobileRefusal::Taken,
