@@ -28,6 +28,7 @@ use inspay_identity::secret_hash::SecretKind;
 use inspay_identity::sign_in_flow::{Factor, FlowError, Stage, Step};
 use inspay_store::accounts::{Population, SignIn, SignInStep};
 use inspay_store::credential_keys::{KeyKind, KeyProof};
+use inspay_store::one_time_codes::CodeCheck;
 use inspay_store::sign_in_flows::StoredFlow;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
@@ -349,10 +350,15 @@ async fn sms_code(
             now,
         )
         .await?;
-    let step = if check == inspay_store::one_time_codes::CodeCheck::Accepted {
-        Step::Verified(Factor::SmsCode)
-    } else {
-        Step::Failed(Factor::SmsCode)
+    let step = match check {
+        CodeCheck::Accepted => Step::Verified(Factor::SmsCode),
+        CodeCheck::Wrong => Step::Failed(Factor::SmsCode),
+        // No live code (never sent, expired, used up, or just used by a concurrent submission
+        // of the same code): nothing was guessed, so the flow is left as it is.
+        CodeCheck::NoLiveCode => {
+            return Err(ApiError::new(ErrorCode::FlowEnded)
+                .detail("no live code for this sign-in: send a new one"));
+        }
     };
     complete(&state, &flow.id, step, &request_id, now).await
 }

@@ -197,7 +197,15 @@ async fn verify(
                     now,
                 )
                 .await?;
-            (check == CodeCheck::Accepted).then_some(Factor::SmsCode)
+            match check {
+                CodeCheck::Accepted => Some(Factor::SmsCode),
+                CodeCheck::Wrong => None,
+                // Nothing live to guess at: refused, not counted.
+                CodeCheck::NoLiveCode => {
+                    return Err(ApiError::new(ErrorCode::VerificationFailed)
+                        .detail("no live code for this operation: ask for a new one"));
+                }
+            }
         }
         (None, Some(challenge_id), Some(signature)) => {
             check_id("challenge_id", challenge_id)?;

@@ -389,12 +389,25 @@ async fn second_factor_failures_lock_and_a_flow_completes_once() {
                 answer(password_step(&app, &mobile, PASSWORD, captcha).await).await;
             assert_eq!(status, 200, "{}: round {round}: {body}", app.label);
             let flow = body["flow_id"].as_str().expect("flow").to_string();
+            // Without a live code there is nothing to guess: refused, not counted.
             let response = post(
                 &app,
                 &format!("/v1/sign-in/{flow}/sms-code"),
                 None,
                 None,
                 json!({ "code": "000000" }),
+            )
+            .await;
+            assert_eq!(response.status(), 409);
+            assert_eq!(send_sign_in_code(&app, &flow).await.status(), 202);
+            let (code, _) = last_sms(&app, &mobile);
+            let wrong = if code == "000000" { "111111" } else { "000000" };
+            let response = post(
+                &app,
+                &format!("/v1/sign-in/{flow}/sms-code"),
+                None,
+                None,
+                json!({ "code": wrong }),
             )
             .await;
             assert_eq!(response.status(), 401);
