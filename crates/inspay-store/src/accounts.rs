@@ -294,14 +294,7 @@ impl Store {
         save_failures(&mut tx, &account_id, &next).await?;
         let locked_now = next.is_locked(now_s) && !state.is_locked(now_s);
         if locked_now {
-            sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                .bind(&account_id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("UPDATE sign_in_flows SET stage = 'ended' WHERE account_id = $1")
-                .bind(&account_id)
-                .execute(&mut *tx)
-                .await?;
+            crate::sessions::end_account_sign_ins(&mut tx, &account_id, now_ms).await?;
         }
         if outcome.is_ok() && step == SignInStep::Whole {
             sqlx::query("UPDATE accounts SET last_login_at_ms = $2 WHERE id = $1")

@@ -273,17 +273,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let codes_dropped = drop_pending_codes(&mut tx, account_id).await?;
-        let sessions_ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        // Sign-ins under way and step-up proofs die with the account.
-        sqlx::query("UPDATE sign_in_flows SET stage = 'ended', updated_at_ms = $2 WHERE account_id = $1 AND stage = 'awaiting-second'")
-            .bind(account_id)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+        let sessions_ended =
+            crate::sessions::end_account_sign_ins(&mut tx, account_id, now_ms).await?;
         sqlx::query("DELETE FROM step_ups WHERE account_id = $1")
             .bind(account_id)
             .execute(&mut *tx)

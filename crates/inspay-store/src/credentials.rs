@@ -328,17 +328,7 @@ async fn replace_secret(
             .execute(&mut *tx)
             .await?;
     }
-    let sessions_ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    // A sign-in under way began with the old secret: it ends too.
-    sqlx::query(
-        "UPDATE sign_in_flows SET stage = 'ended' WHERE account_id = $1 AND stage = 'awaiting-second'",
-    )
-    .bind(account_id)
-    .execute(&mut *tx)
-    .await?;
+    // Sessions and sign-ins under way began with the old secret: they end.
+    let sessions_ended = crate::sessions::end_account_sign_ins(tx, account_id, now_ms).await?;
     Ok(sessions_ended)
 }

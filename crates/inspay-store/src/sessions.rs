@@ -54,6 +54,30 @@ impl EndReason {
     }
 }
 
+/// Ends everything an account has signed in with, inside the caller's write transaction:
+/// deletes its sessions and ends its sign-ins under way (a lock, a new secret, a new login name
+/// or a closure makes both void). Returns how many sessions ended.
+pub(crate) async fn end_account_sign_ins(
+    connection: &mut sqlx::AnyConnection,
+    account_id: &str,
+    now_ms: i64,
+) -> Result<u64, StoreError> {
+    let ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *connection)
+        .await?
+        .rows_affected();
+    sqlx::query(
+        "UPDATE sign_in_flows SET stage = 'ended', updated_at_ms = $2
+         WHERE account_id = $1 AND stage = 'awaiting-second'",
+    )
+    .bind(account_id)
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?;
+    Ok(ended)
+}
+
 /// The prefix of a session level that needs a re-authentication to resume.
 pub const RESUME_PREFIX: &str = "resume+";
 

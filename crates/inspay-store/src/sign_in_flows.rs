@@ -101,15 +101,7 @@ pub(crate) async fn count_failure(
             sessions_ended: 0,
         });
     }
-    let ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut *connection)
-        .await?
-        .rows_affected();
-    sqlx::query("UPDATE sign_in_flows SET stage = 'ended' WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut *connection)
-        .await?;
+    let ended = crate::sessions::end_account_sign_ins(connection, account_id, now_ms).await?;
     Ok(FailureCounted {
         locked_now: true,
         sessions_ended: ended,

@@ -249,17 +249,8 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let refusal = match change_mobile(&mut tx, keyring, account_id, &new).await {
             Ok(Ok(changed)) => {
-                let sessions_ended = sqlx::query("DELETE FROM sessions WHERE account_id = $1")
-                    .bind(account_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                sqlx::query(
-                    "UPDATE sign_in_flows SET stage = 'ended' WHERE account_id = $1 AND stage = 'awaiting-second'",
-                )
-                .bind(account_id)
-                .execute(&mut *tx)
-                .await?;
+                let sessions_ended =
+                    crate::sessions::end_account_sign_ins(&mut tx, account_id, now_ms).await?;
                 append_by_account(
                     &mut tx,
                     account_id,
