@@ -65,6 +65,9 @@ pub enum AuditValue {
     /// A short identifier or label. Long digit runs are replaced and the text is cut to
     /// [`DETAIL_TEXT_CHARS_MAX`] characters, so a sensitive number cannot slip in whole.
     Text(String),
+    /// A row id the service made (a UUID, `8-4-4-4-12` lower-case hex): kept whole, since its
+    /// hex digits can run long by chance; anything else is scrubbed as text.
+    Id(String),
 }
 
 impl AuditValue {
@@ -74,9 +77,21 @@ impl AuditValue {
             AuditValue::Number(number) => number.to_string(),
             AuditValue::Masked(masked) => masked.as_str().to_string(),
             AuditValue::Fingerprint(text) if is_fingerprint(text) => text.clone(),
-            AuditValue::Fingerprint(text) | AuditValue::Text(text) => scrub(text),
+            AuditValue::Id(text) if is_uuid(text) => text.clone(),
+            AuditValue::Fingerprint(text) | AuditValue::Text(text) | AuditValue::Id(text) => {
+                scrub(text)
+            }
         }
     }
+}
+
+/// Whether `text` is a UUID in the `8-4-4-4-12` lower-case hex form.
+fn is_uuid(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(at, c)| match at {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_digit() || ('a'..='f').contains(&c),
+        })
 }
 
 /// One thing to record.
@@ -540,5 +555,11 @@ mod tests {
         assert_eq!(check.render(), "hmac-sm3:1234567890123a45");
         let card = AuditValue::Fingerprint("6222021234567890128".into());
         assert_eq!(card.render(), "[redacted]");
+        // Row ids stay whole even when their hex digits run long; a number posing as one
+        // does not.
+        let id = AuditValue::Id("01a214f2-3c7e-76e1-88ad-55834506781a".into());
+        assert_eq!(id.render(), "01a214f2-3c7e-76e1-88ad-55834506781a");
+        let mobile = AuditValue::Id("13812345678".into());
+        assert_eq!(mobile.render(), "[redacted]");
     }
 }

@@ -175,7 +175,7 @@ impl NewKey<'_> {
 
     fn audit_details(&self, key_id: &str) -> Vec<(&'static str, AuditValue)> {
         vec![
-            ("key_id", AuditValue::Text(key_id.to_string())),
+            ("key_id", AuditValue::Id(key_id.to_string())),
             ("kind", AuditValue::Word(self.kind.name())),
             ("fingerprint", AuditValue::Fingerprint(self.fingerprint())),
             ("label", AuditValue::Text(self.label.clone())),
@@ -568,7 +568,7 @@ impl Store {
         let refusal = judge(&row, &answer)?;
         let kind = KeyKind::parse(&row.kind).ok_or(StoreError::Malformed("credential key kind"))?;
         let mut details = vec![
-            ("key_id", AuditValue::Text(row.key_id.clone())),
+            ("key_id", AuditValue::Id(row.key_id.clone())),
             ("kind", AuditValue::Word(kind.name())),
             (
                 "fingerprint",
@@ -677,7 +677,7 @@ impl Store {
                 outcome: Outcome::Success,
                 request_id: who.request_id,
                 details: &[
-                    ("key_id", AuditValue::Text(key_id.to_string())),
+                    ("key_id", AuditValue::Id(key_id.to_string())),
                     ("kind", AuditValue::Word(kind.name())),
                     ("fingerprint", AuditValue::Fingerprint(row.try_get(1)?)),
                 ],

@@ -258,7 +258,7 @@ impl Store {
                     Outcome::Success,
                     request_id,
                     &[
-                        ("person", AuditValue::Text(changed.person_id)),
+                        ("person", AuditValue::Id(changed.person_id)),
                         ("old_mobile", AuditValue::Masked(changed.old.masked())),
                         ("new_mobile", AuditValue::Masked(new_mobile.masked())),
                         (
