@@ -65,8 +65,9 @@ pub enum AuditValue {
     /// A short identifier or label. Long digit runs are replaced and the text is cut to
     /// [`DETAIL_TEXT_CHARS_MAX`] characters, so a sensitive number cannot slip in whole.
     Text(String),
-    /// A row id the service made (a UUID, `8-4-4-4-12` lower-case hex): kept whole, since its
-    /// hex digits can run long by chance; anything else is scrubbed as text.
+    /// A row id the service made (a UUID, `8-4-4-4-12` lower-case hex, optionally as
+    /// `kind:<uuid>`): kept whole, since its hex digits can run long by chance; anything else
+    /// is scrubbed as text.
     Id(String),
 }
 
@@ -85,8 +86,15 @@ impl AuditValue {
     }
 }
 
-/// Whether `text` is a UUID in the `8-4-4-4-12` lower-case hex form.
+/// Whether `text` is a UUID in the `8-4-4-4-12` lower-case hex form, optionally after a
+/// lower-case kind and a colon (`account:<uuid>`).
 fn is_uuid(text: &str) -> bool {
+    let text = match text.split_once(':') {
+        Some((kind, rest)) if !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_lowercase()) => {
+            rest
+        }
+        _ => text,
+    };
     text.len() == 36
         && text.char_indices().all(|(at, c)| match at {
             8 | 13 | 18 | 23 => c == '-',
@@ -559,6 +567,11 @@ mod tests {
         // does not.
         let id = AuditValue::Id("01a214f2-3c7e-76e1-88ad-55834506781a".into());
         assert_eq!(id.render(), "01a214f2-3c7e-76e1-88ad-55834506781a");
+        let account = AuditValue::Id("account:01a214f2-3c7e-76e1-88ad-55834506781a".into());
+        assert_eq!(
+            account.render(),
+            "account:01a214f2-3c7e-76e1-88ad-55834506781a"
+        );
         let mobile = AuditValue::Id("13812345678".into());
         assert_eq!(mobile.render(), "[redacted]");
     }

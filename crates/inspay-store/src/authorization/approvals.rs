@@ -183,7 +183,7 @@ impl Store {
             ("kind", AuditValue::Word(approval.kind.name())),
             (
                 "maker",
-                AuditValue::Text(format!("account:{}", approval.maker)),
+                AuditValue::Id(format!("account:{}", approval.maker)),
             ),
         ];
         let already_decided = || {

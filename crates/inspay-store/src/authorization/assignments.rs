@@ -180,7 +180,7 @@ impl Store {
             Assignment::CustomerToAgent => Some(lock_account(&mut tx, key).await?),
             Assignment::ClaimToAdjuster => None,
         };
-        let mut details = vec![("assignee", AuditValue::Text(format!("account:{assignee}")))];
+        let mut details = vec![("assignee", AuditValue::Id(format!("account:{assignee}")))];
         let refusal =
             if !grants.roles().contains(&assignment.role()) || !grants.conflicts().is_empty() {
                 Some(assignment.not_assignable())
@@ -211,7 +211,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if let Some(previous) = previous {
-            details.push(("previous", AuditValue::Text(format!("account:{previous}"))));
+            details.push(("previous", AuditValue::Id(format!("account:{previous}"))));
         }
         let event = role_event(who, action, &object, Outcome::Success, &details);
         append(&mut tx, &event, now_ms).await?;
