@@ -122,6 +122,11 @@ async fn identity_housekeeping(state: &AppState, now: i64) {
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "one-time code purge failed"),
     }
+    match state.store.request_nonces_purge(now).await {
+        Ok(purged) if purged > 0 => tracing::info!(purged, "request nonces past their window purged"),
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "request nonce purge failed"),
+    }
     match state.store.erasure_due(now).await {
         Ok(erased) if erased > 0 => {
             tracing::warn!(

@@ -21,6 +21,7 @@ pub mod keys;
 mod migrate;
 pub mod one_time_codes;
 pub mod persons;
+pub mod request_nonces;
 pub mod sessions;
 pub mod sign_in_flows;
 

@@ -35,6 +35,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_roles", "roles"),
     migration!(10, "0010_person_keys", "person_keys"),
     migration!(11, "0011_sign_in_flows", "sign_in_flows"),
+    migration!(12, "0012_request_nonces", "request_nonces"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -1,0 +1,66 @@
+//! Anti-replay for signed requests (clause 5.6.2-e): a request's timestamp must be within the
+//! window of the server's time, and its nonce must not have been seen for that application
+//! inside the window. The check lives in the shared database, so two nodes never both accept
+//! one request: the insert of the (application, nonce) pair succeeds for one of them only.
+
+use crate::{Store, StoreError};
+
+/// The window either side of the server's time, in seconds (catalogue default ±300 s).
+pub const WINDOW_S_DEFAULT: i64 = 300;
+
+/// The outcome of a nonce check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonceCheck {
+    /// First time seen, in the window: the request may go on.
+    Accepted,
+    /// Seen before: a replay.
+    Replayed,
+    /// The timestamp is outside the window: too old or from the future.
+    OutsideWindow,
+}
+
+impl Store {
+    /// Checks and records a request's nonce. The pair is kept until twice the window has
+    /// passed, longer than any timestamp the window admits, so a replay is caught for as long
+    /// as its timestamp could pass.
+    pub async fn request_nonce_accept(
+        &self,
+        app_id: &str,
+        nonce: &str,
+        timestamp_s: i64,
+        window_s: i64,
+        now_ms: i64,
+    ) -> Result<NonceCheck, StoreError> {
+        let now_s = now_ms.div_euclid(1000);
+        if (now_s - timestamp_s).abs() > window_s {
+            return Ok(NonceCheck::OutsideWindow);
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO request_nonces (app_id, nonce, seen_at_ms, expires_at_ms)
+             VALUES ($1, $2, $3, $4) ON CONFLICT (app_id, nonce) DO NOTHING",
+        )
+        .bind(app_id)
+        .bind(nonce)
+        .bind(now_ms)
+        .bind(now_ms + 2 * window_s * 1000)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(if inserted == 1 {
+            NonceCheck::Accepted
+        } else {
+            NonceCheck::Replayed
+        })
+    }
+
+    /// Deletes nonces whose window is over; returns how many.
+    pub async fn request_nonces_purge(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM request_nonces WHERE expires_at_ms <= $1")
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
