@@ -123,7 +123,9 @@ async fn identity_housekeeping(state: &AppState, now: i64) {
         Err(error) => tracing::error!(error = %error, "one-time code purge failed"),
     }
     match state.store.request_nonces_purge(now).await {
-        Ok(purged) if purged > 0 => tracing::info!(purged, "request nonces past their window purged"),
+        Ok(purged) if purged > 0 => {
+            tracing::info!(purged, "request nonces past their window purged")
+        }
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "request nonce purge failed"),
     }
