@@ -89,6 +89,35 @@ impl CanonicalRequest {
         })
     }
 
+    /// Rebuilds the canonical form from the SM3 of the body (lower-case hex), as kept in
+    /// evidence, to verify a signature again without the body.
+    pub fn from_digest(
+        method: &str,
+        target: &str,
+        timestamp_s: i64,
+        nonce: &str,
+        body_sm3_hex: &str,
+    ) -> Result<CanonicalRequest, CanonicalError> {
+        let mut request = CanonicalRequest::new(method, target, timestamp_s, nonce, b"")?;
+        request.body_sm3_hex = body_sm3_hex.to_string();
+        Ok(request)
+    }
+
+    /// The SM3 of the body, lower-case hex.
+    pub fn body_sm3_hex(&self) -> &str {
+        &self.body_sm3_hex
+    }
+
+    /// The method.
+    pub fn method(&self) -> &str {
+        self.method
+    }
+
+    /// The path and query.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
     /// The bytes to sign.
     pub fn to_bytes(&self) -> Vec<u8> {
         format!(

@@ -5,9 +5,21 @@
 //!   `METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nhex(SM3(BODY))\n`;
 //! - [`authorization`]: the `Authorization: INSPAY-SM2-SM3 ...` header that carries the
 //!   application id, key serial, timestamp, nonce and SM2 signature, with a strict parser that
-//!   refuses anything but the documented shape, each refusal with its own reason.
+//!   refuses anything but the documented shape, each refusal with its own reason;
+//! - [`response`]: the server's signature over every answer, bound to the request's nonce.
 //!
 //! No I/O, no clock: the caller passes the time.
 
 pub mod authorization;
 pub mod canonical;
+pub mod response;
+
+/// Header in which the client names its SDK, as `name/major.minor.patch`.
+pub const SDK_HEADER: &str = "x-inspay-sdk";
+/// Header that carries the session token on a signed request (its `Authorization` header
+/// holds the signature).
+pub const SESSION_HEADER: &str = "x-inspay-session";
+/// Header that carries the idempotency key of a fund-transaction request.
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+/// The window either side of the receiver's clock a timestamp may fall in, seconds.
+pub const WINDOW_S: i64 = 300;

@@ -134,6 +134,10 @@ pub struct Caller {
     pub request_id: String,
 }
 
+/// The account a response was made for, set on the response for the evidence layer.
+#[derive(Debug, Clone)]
+pub struct CallerAccount(pub String);
+
 /// The declaration of a route, if any.
 pub fn spec_for(method: &Method, path: &str) -> Option<&'static RouteSpec> {
     crate::routes::SPECS
@@ -142,8 +146,12 @@ pub fn spec_for(method: &Method, path: &str) -> Option<&'static RouteSpec> {
         .find(|spec| spec.path == path && spec.method == method.as_str())
 }
 
-/// The bearer token of a request, if well formed.
+/// The session token of a request, if well formed: in `X-Inspay-Session` (signed requests,
+/// whose `Authorization` header holds the signature) or as `Authorization: Bearer`.
 pub fn bearer(headers: &HeaderMap) -> Option<SessionToken> {
+    if let Some(value) = headers.get(inspay_protocol::SESSION_HEADER) {
+        return SessionToken::parse(value.to_str().ok()?.trim()).ok();
+    }
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let token = value.strip_prefix("Bearer ")?;
     SessionToken::parse(token.trim()).ok()
@@ -232,13 +240,16 @@ pub async fn authorize(
             }
         }
     }
+    let account = CallerAccount(session.account_id.clone());
     request.extensions_mut().insert(Caller {
         account_id: session.account_id,
         session: token,
         level: session.auth_level,
         request_id,
     });
-    Ok(next.run(request).await)
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(account);
+    Ok(response)
 }
 
 async fn consume_step_up(

@@ -49,6 +49,8 @@ pub struct Settings {
     pub identity: crate::identity_settings::IdentitySettings,
     /// Where text messages (one-time codes) are sent.
     pub sms: crate::sms::SmsSettings,
+    /// The signed request protocol.
+    pub protocol: crate::protocol::ProtocolSettings,
 }
 
 /// Listener addresses.
@@ -199,6 +201,7 @@ impl Default for Settings {
             },
             identity: crate::identity_settings::IdentitySettings::default(),
             sms: crate::sms::SmsSettings::default(),
+            protocol: crate::protocol::ProtocolSettings::default(),
         }
     }
 }
@@ -289,6 +292,22 @@ impl Settings {
                     "5.6.2-a1",
                 ));
             }
+        }
+        if !(1..=inspay_protocol::WINDOW_S).contains(&self.protocol.window_s) {
+            return Err(refuse(
+                "protocol.window_s",
+                format!("must be 1..={} seconds", inspay_protocol::WINDOW_S),
+                "5.6.2-e",
+            ));
+        }
+        if self.profile == Profile::Production
+            && self.protocol.signatures != crate::protocol::SignatureMode::Required
+        {
+            return Err(refuse(
+                "protocol.signatures",
+                "must be \"required\" in production: every client request is signed".to_string(),
+                "5.6.2-c",
+            ));
         }
         let limits = &self.limits;
         if limits.body_bytes_max == 0 || limits.body_bytes_max > BODY_BYTES_MAX_CEILING {

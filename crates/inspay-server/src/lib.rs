@@ -11,6 +11,7 @@ pub mod identity_settings;
 pub mod jobs;
 pub mod master_key;
 pub mod notice;
+pub mod protocol;
 pub mod routes;
 pub mod sms;
 pub mod startup;

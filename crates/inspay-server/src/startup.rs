@@ -225,6 +225,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(health::router())
+        .merge(crate::routes::protocol_keys::router())
         .merge(validate::router())
         .merge(captcha::router())
         .merge(sign_in::router())
@@ -235,11 +236,16 @@ pub fn router(state: AppState) -> Router {
         .merge(mobile::router())
         .merge(customers::router())
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            crate::protocol::verify_request,
+        ))
         .fallback(edge::not_found)
         .method_not_allowed_fallback(edge::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))
         .layer(from_fn_with_state(limits, edge::limits))
         .layer(CatchPanicLayer::custom(edge::panic_response))
+        .layer(from_fn_with_state(state.clone(), crate::protocol::sign_unsigned))
         .layer(from_fn(edge::request_context))
         .with_state(state)
 }

@@ -21,6 +21,8 @@ pub mod keys;
 mod migrate;
 pub mod one_time_codes;
 pub mod persons;
+pub mod client_apps;
+pub mod request_evidence;
 pub mod request_nonces;
 pub mod sessions;
 pub mod sign_in_flows;

@@ -36,6 +36,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(10, "0010_person_keys", "person_keys"),
     migration!(11, "0011_sign_in_flows", "sign_in_flows"),
     migration!(12, "0012_request_nonces", "request_nonces"),
+    migration!(13, "0013_client_apps", "client_apps"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod health;
 pub mod me;
 pub mod mobile;
+pub mod protocol_keys;
 pub mod registration;
 pub mod session;
 pub mod sign_in;
@@ -29,6 +30,7 @@ pub enum OperationClass {
 /// Every route's declaration, by module.
 pub const SPECS: &[&[RouteSpec]] = &[
     health::SPECS,
+    protocol_keys::SPECS,
     validate::SPECS,
     captcha::SPECS,
     sign_in::SPECS,

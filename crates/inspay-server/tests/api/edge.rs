@@ -59,7 +59,7 @@ async fn probes_answer_with_security_headers() {
 async fn bad_input_gets_catalogue_errors() {
     for app in spawn_apps().await {
         let url = app.url("/v1/validate");
-        let cases: Vec<(reqwest::RequestBuilder, u16, &str)> = vec![
+        let cases: Vec<(crate::signing::Builder, u16, &str)> = vec![
             (
                 app.client
                     .post(&url)

@@ -55,7 +55,7 @@ pub struct TestApp {
     pub label: &'static str,
     pub address: std::net::SocketAddr,
     pub mtls_address: Option<std::net::SocketAddr>,
-    pub client: reqwest::Client,
+    pub client: crate::signing::SigningClient,
     pub ca: Vec<CertificateDer<'static>>,
     pub shutdown: CancellationToken,
     pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -105,16 +105,52 @@ pub async fn spawn_with(
     let shutdown = app.shutdown_token();
     let state = app.state().clone();
     let handle = tokio::spawn(app.run());
+    let signer = register_test_app(&state).await;
     TestApp {
         label,
         address,
         mtls_address,
-        client: client(&ca, None),
+        client: crate::signing::SigningClient {
+            inner: client(&ca, None),
+            signer: Some(Arc::new(signer)),
+        },
         ca,
         shutdown,
         handle,
         state,
         dir,
+    }
+}
+
+/// Registers the harness's client application (fund-transaction class, key serial 1) and
+/// returns its signer.
+pub async fn register_test_app(state: &inspay_server::state::AppState) -> crate::signing::Signer {
+    use inspay_store::client_apps::{AppClass, NewClientApp};
+    let key = inspay_crypto::sm2::Sm2PrivateKey::generate().expect("key");
+    state
+        .store
+        .client_app_register(
+            &NewClientApp {
+                id: crate::signing::TEST_APP_ID,
+                name: "Test harness",
+                class: AppClass::FundTransaction,
+                public_key: key.public_key(),
+                tls_fingerprint: None,
+                sdk_version_min: None,
+            },
+            inspay_store::keys::Actor {
+                actor: "operator:test",
+                request_id: "test-harness",
+            },
+            state.now_ms(),
+        )
+        .await
+        .expect("register the test application");
+    crate::signing::Signer {
+        app_id: crate::signing::TEST_APP_ID.to_string(),
+        serial: 1,
+        key,
+        state: state.clone(),
     }
 }
 

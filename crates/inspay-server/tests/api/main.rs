@@ -11,6 +11,8 @@ mod integrity;
 mod leaks;
 mod people;
 mod profile;
+mod protocol;
 mod resilience;
+mod signing;
 mod sms;
 mod tls;

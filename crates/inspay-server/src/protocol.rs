@@ -1,0 +1,442 @@
+//! The signed protocol at the edge (clauses 5.4.2.1, 5.6.2-c, 5.6.2-d1, 5.6.2-e, 4-a, 6.4.5).
+//!
+//! [`verify_request`] runs on every route before the session check: it reads the
+//! `Authorization: INSPAY-SM2-SM3 ...` header, rebuilds the canonical request from the method,
+//! target and body bytes actually received, finds the registered application and the key the
+//! serial names, and refuses, each with its own stable code: a missing header, a malformed
+//! one, an unknown application, a suspended or revoked one, an unknown serial, a revoked key,
+//! a signature that does not verify (a body changed by one byte lands here), a timestamp
+//! outside the window, a nonce already used (checked in the shared database, so two nodes
+//! never both accept one request), a route above the application's class, a missing or wrong
+//! client certificate, and an SDK older than the application's minimum.
+//!
+//! Every answer is then signed ([`sign_response`]) over its status, the server's timestamp and
+//! nonce, the request's nonce and the body. Fund-transaction requests, and every other signed
+//! request that changes something (any method but GET), are kept with the request's signature
+//! and the signed answer as evidence ([`inspay_store::request_evidence`]).
+//! [`sign_unsigned`] signs what never reached a route (unknown paths, edge refusals).
+//!
+//! Routes exempt from request signing ([`unsigned_allowed`]): the health probes, which load
+//! balancers call, and the protocol's own public-key document, which a client needs before it
+//! can verify anything. Their answers are still signed.
+
+use crate::auth::spec_for;
+use crate::error::{ApiError, ErrorCode};
+use crate::routes::OperationClass;
+use crate::startup::ClientCertificate;
+use crate::state::AppState;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use inspay_kms::KeyPurpose;
+use inspay_protocol::authorization::{HeaderError, SCHEME, SignedHeader};
+use inspay_protocol::canonical::CanonicalRequest;
+use inspay_protocol::response::{
+    CanonicalResponse, NONCE_HEADER, SERIAL_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+};
+use inspay_protocol::{SDK_HEADER, SESSION_HEADER};
+use inspay_store::client_apps::{AppClass, AppStatus, parse_version};
+use inspay_store::request_evidence::Evidence;
+use inspay_store::request_nonces::NonceCheck;
+use serde::{Deserialize, Serialize};
+
+/// Whether unsigned requests are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureMode {
+    /// Every request to a non-exempt route must be signed (the default; production requires it).
+    Required,
+    /// Unsigned requests are served as before (development only); signed ones are verified.
+    Optional,
+}
+
+/// Protocol settings (`[protocol]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtocolSettings {
+    /// `required` (default) or `optional` (development profile only).
+    pub signatures: SignatureMode,
+    /// How far a request's timestamp may be from the server's clock, seconds (clause 5.6.2-e:
+    /// at most 300).
+    pub window_s: i64,
+    /// Longest SDK report kept, as `name/major.minor.patch`.
+    pub sdk_chars_max: usize,
+}
+
+impl Default for ProtocolSettings {
+    fn default() -> Self {
+        ProtocolSettings {
+            signatures: SignatureMode::Required,
+            window_s: inspay_protocol::WINDOW_S,
+            sdk_chars_max: inspay_store::client_apps::SDK_CHARS_MAX,
+        }
+    }
+}
+
+/// The application that signed the request, for handlers.
+#[derive(Debug, Clone)]
+pub struct SignedBy {
+    /// Application id.
+    pub app_id: String,
+    /// Its class.
+    pub class: AppClass,
+    /// The key serial that signed.
+    pub serial: u32,
+}
+
+/// Marks a response whose signature headers are already set.
+#[derive(Debug, Clone, Copy)]
+struct Signed;
+
+/// Whether a route may be called without a request signature (its answer is still signed).
+pub fn unsigned_allowed(path: &str) -> bool {
+    path.starts_with("/health/") || path == crate::routes::protocol_keys::PATH
+}
+
+fn app_class(class: OperationClass) -> AppClass {
+    match class {
+        OperationClass::InformationQuery => AppClass::InformationQuery,
+        OperationClass::InformationCollection => AppClass::InformationCollection,
+        OperationClass::FundTransaction => AppClass::FundTransaction,
+    }
+}
+
+fn header_detail(error: HeaderError) -> String {
+    error.to_string()
+}
+
+/// The SDK report, if it has the documented shape `name/major.minor.patch`.
+fn sdk_report(request: &Request, max: usize) -> Option<(String, Option<(u32, u32, u32)>)> {
+    let text = request.headers().get(SDK_HEADER)?.to_str().ok()?;
+    let ok = !text.is_empty()
+        && text.len() <= max
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'));
+    if !ok {
+        return None;
+    }
+    let version = text.rsplit_once('/').and_then(|(_, v)| parse_version(v));
+    Some((text.to_string(), version))
+}
+
+/// What the verification learnt, for signing and evidence after the handler.
+struct Verified {
+    header: SignedHeader,
+    canonical: CanonicalRequest,
+    sdk: Option<String>,
+    keep_evidence: bool,
+}
+
+/// Verifies a request's signature (see the module documentation), runs the route, and signs
+/// the answer.
+pub async fn verify_request(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = matched.as_ref().map_or("", MatchedPath::as_str).to_string();
+    let received_at_ms = state.now_ms();
+    let (request, verified) = match verify(&state, &path, request, received_at_ms).await {
+        Ok(done) => done,
+        Err(error) => return sign_response(&state, None, error.into_response()).await.0,
+    };
+    let response = next.run(request).await;
+    let Some(verified) = verified else {
+        return sign_response(&state, None, response).await.0;
+    };
+    let (response, parts) =
+        sign_response(&state, Some(verified.canonical.nonce()), response).await;
+    if verified.keep_evidence
+        && let Some(parts) = parts
+    {
+        let caller = response
+            .extensions()
+            .get::<crate::auth::CallerAccount>()
+            .map(|caller| caller.0.clone());
+        let evidence = Evidence {
+            id: uuid::Uuid::now_v7().to_string(),
+            app_id: verified.header.app_id.clone(),
+            serial: verified.header.serial,
+            account_id: caller,
+            method: verified.canonical.method().to_string(),
+            target: verified.canonical.target().to_string(),
+            timestamp_s: verified.header.timestamp_s,
+            nonce: verified.header.nonce.clone(),
+            body_sm3: verified.canonical.body_sm3_hex().to_string(),
+            signature: base64::engine::general_purpose::STANDARD
+                .encode(&verified.header.signature_der),
+            sdk: verified.sdk.clone(),
+            response_status: response.status().as_u16(),
+            response_timestamp_s: parts.timestamp_s,
+            response_nonce: parts.nonce,
+            response_body_sm3: parts.body_sm3,
+            response_serial: parts.serial,
+            response_signature: parts.signature,
+            received_at_ms,
+        };
+        if let Err(error) = state
+            .store
+            .request_evidence_record(&state.keyring(), &evidence)
+            .await
+        {
+            // The operation already happened; the answer goes out, and the gap is loud.
+            tracing::error!(error = %error, app_id = %evidence.app_id, "request evidence was not kept");
+        }
+    }
+    response
+}
+
+async fn verify(
+    state: &AppState,
+    path: &str,
+    request: Request,
+    now_ms: i64,
+) -> Result<(Request, Option<Verified>), ApiError> {
+    let settings = &state.settings.protocol;
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| value.starts_with(SCHEME))
+        .map(str::to_string);
+    let Some(authorization) = authorization else {
+        if unsigned_allowed(path) || settings.signatures == SignatureMode::Optional {
+            return Ok((request, None));
+        }
+        return Err(ApiError::new(ErrorCode::SignatureMissing).detail(
+            "see docs/integrator-guide.md, \"Signing requests\"; the SDK does it for you",
+        ));
+    };
+    let header = SignedHeader::parse(&authorization).map_err(|error| {
+        ApiError::new(ErrorCode::SignatureHeaderMalformed).detail(header_detail(error))
+    })?;
+    let now_s = now_ms.div_euclid(1000);
+    if (now_s - header.timestamp_s).abs() > settings.window_s {
+        return Err(ApiError::new(ErrorCode::TimestampOutsideWindow).detail(format!(
+            "the server's time is {now_s} (unix seconds); the window is ±{} s",
+            settings.window_s
+        )));
+    }
+    let sdk = sdk_report(&request, settings.sdk_chars_max);
+    let (parts, body) = request.into_parts();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string());
+    let body = axum::body::to_bytes(body, state.settings.limits.body_bytes_max)
+        .await
+        .map_err(|_| ApiError::new(ErrorCode::BodyTooLarge))?;
+    let canonical = CanonicalRequest::new(
+        parts.method.as_str(),
+        &target,
+        header.timestamp_s,
+        &header.nonce,
+        &body,
+    )
+    .map_err(|error| ApiError::new(ErrorCode::SignatureHeaderMalformed).detail(error.to_string()))?;
+    let lookup = state
+        .store
+        .client_app_key(&header.app_id, header.serial)
+        .await?
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownApplication))?;
+    let app = lookup.app;
+    if app.status != AppStatus::Active {
+        return Err(ApiError::new(ErrorCode::ApplicationNotActive)
+            .cause(format!("application {} is {}", app.id, app.status.name())));
+    }
+    let key = lookup
+        .key
+        .ok_or_else(|| ApiError::new(ErrorCode::UnknownKeySerial))?;
+    if key.revoked_at_ms.is_some() {
+        return Err(ApiError::new(ErrorCode::KeyRevoked));
+    }
+    if !header.verifies(&key.public_key, &canonical) {
+        tracing::warn!(
+            target: "security",
+            event = "signature-invalid",
+            app_id = %app.id,
+            serial = header.serial,
+            "request signature does not verify"
+        );
+        return Err(ApiError::new(ErrorCode::SignatureInvalid));
+    }
+    let route_class = spec_for(&parts.method, path).map(|spec| app_class(spec.class));
+    if let Some(route_class) = route_class
+        && route_class > app.class
+    {
+        return Err(ApiError::new(ErrorCode::ClassNotAllowed).detail(format!(
+            "this operation is {}; the application is registered for {}",
+            route_class.name(),
+            app.class.name()
+        )));
+    }
+    if let Some(expected) = &app.tls_fingerprint {
+        let presented = parts
+            .extensions
+            .get::<ClientCertificate>()
+            .map(|certificate| certificate.fingerprint_sm3.as_str());
+        if presented != Some(expected.as_str()) {
+            return Err(ApiError::new(ErrorCode::ClientCertificateRequired));
+        }
+    }
+    if let Some(minimum) = app.sdk_version_min.as_deref().and_then(parse_version) {
+        let reported = sdk.as_ref().and_then(|(_, version)| *version);
+        if reported.is_none_or(|version| version < minimum) {
+            let (major, minor, patch) = minimum;
+            return Err(ApiError::new(ErrorCode::UpdateRequired).detail(format!(
+                "the oldest supported SDK version is {major}.{minor}.{patch}; send it as {SDK_HEADER}: name/version"
+            )));
+        }
+    }
+    match state
+        .store
+        .request_nonce_accept(
+            &app.id,
+            &header.nonce,
+            header.timestamp_s,
+            settings.window_s,
+            now_ms,
+        )
+        .await?
+    {
+        NonceCheck::Accepted => {}
+        NonceCheck::OutsideWindow => return Err(ApiError::new(ErrorCode::TimestampOutsideWindow)),
+        NonceCheck::Replayed => {
+            tracing::warn!(
+                target: "security",
+                event = "nonce-replayed",
+                app_id = %app.id,
+                "a signed request was replayed"
+            );
+            return Err(ApiError::new(ErrorCode::NonceReplayed));
+        }
+    }
+    let sdk_text = sdk.map(|(text, _)| text);
+    if let Err(error) = state
+        .store
+        .client_app_seen(&app, sdk_text.as_deref(), now_ms)
+        .await
+    {
+        tracing::warn!(error = %error, "could not record the application's SDK report");
+    }
+    // Evidence of every fund-transaction request and of every other request that changes
+    // something (anything but GET).
+    let keep_evidence =
+        route_class == Some(AppClass::FundTransaction) || parts.method != axum::http::Method::GET;
+    let mut request = Request::from_parts(parts, Body::from(body));
+    request.extensions_mut().insert(SignedBy {
+        app_id: app.id.clone(),
+        class: app.class,
+        serial: header.serial,
+    });
+    Ok((
+        request,
+        Some(Verified {
+            header,
+            canonical,
+            sdk: sdk_text,
+            keep_evidence,
+        }),
+    ))
+}
+
+/// The signature values of a signed response, for evidence.
+pub struct ResponseParts {
+    /// Server timestamp.
+    pub timestamp_s: i64,
+    /// Server nonce.
+    pub nonce: String,
+    /// SM3 of the body, hex.
+    pub body_sm3: String,
+    /// Response-signing key version.
+    pub serial: u32,
+    /// Signature, base64 DER.
+    pub signature: String,
+}
+
+/// Longest response body signed; longer ones are answered with an error instead (no route
+/// returns one).
+const RESPONSE_BYTES_MAX: usize = 4 * 1024 * 1024;
+
+/// Signs a response (see [`inspay_protocol::response`]). When no response-signing key is
+/// usable, the answer goes out unsigned with the error logged: clients that verify refuse it.
+pub async fn sign_response(
+    state: &AppState,
+    request_nonce: Option<&str>,
+    response: Response,
+) -> (Response, Option<ResponseParts>) {
+    let (mut parts, body) = response.into_parts();
+    let body: Bytes = match axum::body::to_bytes(body, RESPONSE_BYTES_MAX).await {
+        Ok(body) => body,
+        Err(error) => {
+            let refused = ApiError::new(ErrorCode::Internal)
+                .cause(format!("response body unreadable: {error}"))
+                .into_response();
+            return Box::pin(sign_response(state, request_nonce, refused)).await;
+        }
+    };
+    let timestamp_s = state.now_ms().div_euclid(1000);
+    let nonce = match inspay_crypto::random::bytes::<18>() {
+        Ok(bytes) => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+        Err(error) => {
+            tracing::error!(error = %error, "no randomness for a response nonce");
+            return (Response::from_parts(parts, Body::from(body)), None);
+        }
+    };
+    let canonical = CanonicalResponse::new(
+        parts.status.as_u16(),
+        timestamp_s,
+        &nonce,
+        request_nonce,
+        &body,
+    );
+    let signed = match state
+        .keyring()
+        .sign(KeyPurpose::ResponseSigning, &canonical.to_bytes())
+    {
+        Ok(signed) => signed,
+        Err(error) => {
+            tracing::error!(error = %error, "response not signed: no usable response-signing key");
+            return (Response::from_parts(parts, Body::from(body)), None);
+        }
+    };
+    let signature = base64::engine::general_purpose::STANDARD.encode(&signed.bytes);
+    let headers = &mut parts.headers;
+    for (name, value) in [
+        (TIMESTAMP_HEADER, timestamp_s.to_string()),
+        (NONCE_HEADER, nonce.clone()),
+        (SERIAL_HEADER, signed.key_version.to_string()),
+        (SIGNATURE_HEADER, signature.clone()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    parts.extensions.insert(Signed);
+    let out = ResponseParts {
+        timestamp_s,
+        nonce,
+        body_sm3: canonical.body_sm3_hex().to_string(),
+        serial: signed.key_version,
+        signature,
+    };
+    (Response::from_parts(parts, Body::from(body)), Some(out))
+}
+
+/// Signs answers that did not come through a route (unknown paths, methods, edge refusals,
+/// time-outs, panics).
+pub async fn sign_unsigned(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.extensions().get::<Signed>().is_some() {
+        return response;
+    }
+    sign_response(&state, None, response).await.0
+}
+
+/// The session token header name, for the documentation.
+pub const SESSION_HEADER_NAME: &str = SESSION_HEADER;
