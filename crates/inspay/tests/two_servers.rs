@@ -1,18 +1,25 @@
 //! Two `inspay serve` processes sharing one PostgreSQL database: the sign-in failure count is
 //! the database's, so failures at either node add up and the lock holds at both
-//! (clause 5.2.3.1). Runs when `INSPAY_TEST_POSTGRES_URL` is set (CI sets it).
+//! (clause 5.2.3.1); a signed request sent to both at once is served by one only (clause
+//! 5.6.2-e). Runs when `INSPAY_TEST_POSTGRES_URL` is set (CI sets it). Requests go through
+//! curl, signed as a registered application signs them.
 
 use inspay_core::sensitive::{IdNumber, LegalName, MobileNumber};
+use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_identity::captcha::CaptchaAnswer;
 use inspay_identity::login_name::LoginName;
 use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
 use inspay_kms::{MasterKey, MasterKeySource};
+use inspay_protocol::authorization::SignedHeader;
+use inspay_protocol::canonical::CanonicalRequest;
 use inspay_store::accounts::{NewAccount, Population};
+use inspay_store::client_apps::{AppClass, NewClientApp};
 use inspay_store::keys::Actor;
 use inspay_store::persons::NewPerson;
 use inspay_store::{PoolSettings, Store};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 const PASSWORD: &str = "Harbor!Lamp7Violet";
@@ -75,8 +82,63 @@ fn start(dir: &Path, database_url: &str, key_file: &Path) -> Node {
     }
 }
 
-/// Status and body of a request, through curl (a separate client process, real TLS).
+const APP_ID: &str = "two-servers-app";
+
+/// The test application's key, registered by [`register_app`].
+fn app_key() -> &'static Sm2PrivateKey {
+    static KEY: OnceLock<Sm2PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| Sm2PrivateKey::generate().expect("key"))
+}
+
+async fn register_app(store: &Store) {
+    store
+        .client_app_register(
+            &NewClientApp {
+                id: APP_ID,
+                name: "Two-server test",
+                class: AppClass::FundTransaction,
+                public_key: app_key().public_key(),
+                tls_fingerprint: None,
+                sdk_version_min: None,
+            },
+            WHO,
+            inspay_store::now_ms(),
+        )
+        .await
+        .expect("register the application");
+}
+
+/// The Authorization header for a request, signed now with a fresh nonce.
+fn authorization(method: &str, path: &str, body: &[u8]) -> String {
+    let nonce: String = inspay_crypto::random::bytes::<16>()
+        .expect("random")
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let now_s = inspay_store::now_ms() / 1000;
+    let canonical = CanonicalRequest::new(method, path, now_s, &nonce, body).expect("canonical");
+    SignedHeader::sign(app_key(), APP_ID, 1, &canonical)
+        .expect("sign")
+        .format()
+}
+
+/// Status and body of a request, through curl (a separate client process, real TLS), signed
+/// unless it is a health probe.
 fn curl(node: &Node, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, String) {
+    let body = body.map(serde_json::Value::to_string);
+    let header = (!path.starts_with("/health/"))
+        .then(|| authorization(method, path, body.as_deref().unwrap_or("").as_bytes()));
+    curl_with(node, method, path, body.as_deref(), header.as_deref())
+}
+
+/// A request with exactly this body and Authorization header.
+fn curl_with(
+    node: &Node,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    authorization: Option<&str>,
+) -> (u16, String) {
     let mut command = Command::new("curl");
     command
         .args([
@@ -91,10 +153,13 @@ fn curl(node: &Node, method: &str, path: &str, body: Option<&serde_json::Value>)
         ])
         .arg(&node.ca)
         .arg(format!("https://localhost:{}{path}", node.port));
+    if let Some(value) = authorization {
+        command.arg("-H").arg(format!("authorization: {value}"));
+    }
     if let Some(body) = body {
         command
             .args(["-H", "content-type: application/json", "--data-binary"])
-            .arg(body.to_string());
+            .arg(body);
     }
     let output = command.output().expect("curl runs");
     let text = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -203,6 +268,7 @@ async fn the_lockout_holds_across_two_server_processes() {
     let store = Store::connect(&database_url, &PoolSettings::default())
         .await
         .expect("store");
+    register_app(&store).await;
 
     // One after another, alternating nodes.
     let mobile = "13912345670";
@@ -274,5 +340,68 @@ async fn the_lockout_holds_across_two_server_processes() {
         "counted exactly, never past the threshold"
     );
     assert!(failures.locked_until_s.is_some());
+    store.close().await;
+}
+
+/// A signed request sent to two server processes on one PostgreSQL at the same moment is
+/// served by exactly one of them; the other answers "nonce replayed". Twenty rounds, each with
+/// a fresh nonce.
+/// req: 5.6.2-e
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_never_both_accept_one_signed_request() {
+    let Ok(base) = std::env::var("INSPAY_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: INSPAY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let database_url = fresh_database(&base);
+    let shared = tempfile::tempdir().expect("dir");
+    let key_file = shared.path().join("master.key");
+    let master = MasterKey::generate(MasterKeySource::File).expect("master");
+    std::fs::write(&key_file, format!("{}\n", master.to_hex().as_str())).expect("key file");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).expect("mode");
+    }
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+    );
+    let node_a = std::sync::Arc::new(start(dir_a.path(), &database_url, &key_file));
+    let node_b = std::sync::Arc::new(start(dir_b.path(), &database_url, &key_file));
+    let store = Store::connect(&database_url, &PoolSettings::default())
+        .await
+        .expect("store");
+    register_app(&store).await;
+
+    let body = serde_json::json!({ "mobile": "13812345678" }).to_string();
+    for round in 0..20 {
+        let header = authorization("POST", "/v1/validate", body.as_bytes());
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+        let handles: Vec<_> = [node_a.clone(), node_b.clone()]
+            .into_iter()
+            .map(|node| {
+                let (header, body, barrier) = (header.clone(), body.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    curl_with(&node, "POST", "/v1/validate", Some(&body), Some(&header))
+                })
+            })
+            .collect();
+        let mut answers: Vec<(u16, String)> = handles
+            .into_iter()
+            .map(|handle| handle.join().expect("thread"))
+            .collect();
+        answers.sort();
+        assert_eq!(
+            answers[0].0, 200,
+            "round {round}: one node serves it: {answers:?}"
+        );
+        assert_eq!(answers[1].0, 401, "round {round}: {answers:?}");
+        assert!(
+            answers[1].1.contains("INSPAY-SIG-009"),
+            "round {round}: the other answers nonce replayed: {}",
+            answers[1].1
+        );
+    }
     store.close().await;
 }

@@ -64,6 +64,10 @@ async fn measure(args: &SignInArgs) -> Result<()> {
     };
     settings.listen.address = "127.0.0.1:0".parse().context("address")?;
     settings.log.filter = "error".into();
+    // Unsigned requests, in-process: this measures what an attacker could time (the password
+    // work and the account look-up); the signature check costs the same for both kinds of
+    // attempt and is measured by `inspay bench api`.
+    settings.protocol.signatures = inspay_server::protocol::SignatureMode::Optional;
     let iterations = settings.identity.password_iterations;
     let app = Application::build(settings)
         .await
