@@ -251,6 +251,35 @@ impl Keyring {
         Ok(public.verify(message, &signature)?)
     }
 
+    /// Decrypts an SM2 ciphertext (C1C3C2) a client made with the public half of field-transport
+    /// key `version`. Retired (decrypt-only) versions still decrypt during a rotation.
+    pub fn transport_decrypt(
+        &self,
+        version: u32,
+        ciphertext: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KmsError> {
+        let (_, material) = self.material(
+            KeyPurpose::FieldTransport,
+            Some(version),
+            "decryption",
+            Use::Open,
+        )?;
+        let KeyMaterial::Sm2(key) = material else {
+            return Err(KmsError::Format("field-transport key is not an SM2 key".into()));
+        };
+        Ok(key.decrypt(ciphertext)?)
+    }
+
+    /// The active field-transport key: its version and public half, for clients to encrypt to.
+    pub fn transport_public_key(&self) -> Result<(u32, &Sm2PublicKey), KmsError> {
+        let (version, material) =
+            self.material(KeyPurpose::FieldTransport, None, "encryption", Use::Protect)?;
+        let public = material
+            .public_key()
+            .ok_or_else(|| KmsError::Format("field-transport key has no public half".into()))?;
+        Ok((version, public))
+    }
+
     /// The public key of a signing key version that may still verify.
     pub fn public_key(&self, purpose: KeyPurpose, version: u32) -> Result<&Sm2PublicKey, KmsError> {
         let (_, material) = self.material(purpose, Some(version), "verification", Use::Open)?;

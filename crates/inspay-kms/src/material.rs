@@ -29,7 +29,7 @@ impl KeyMaterial {
                 let bytes = Zeroizing::new(inspay_crypto::random::bytes::<HMAC_KEY_LEN>()?);
                 KeyMaterial::Hmac(SecretBytes::from_slice(&*bytes))
             }
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning => {
+            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport => {
                 KeyMaterial::Sm2(Box::new(Sm2PrivateKey::generate()?))
             }
         })
@@ -54,7 +54,7 @@ impl KeyMaterial {
                 }
                 KeyMaterial::Hmac(SecretBytes::from_slice(bytes))
             }
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning => {
+            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport => {
                 KeyMaterial::Sm2(Box::new(Sm2PrivateKey::from_bytes(bytes)?))
             }
         })

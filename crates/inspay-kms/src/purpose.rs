@@ -18,16 +18,19 @@ pub enum KeyPurpose {
     AuditSigning,
     /// Signs API responses (SM2).
     ResponseSigning,
+    /// Decrypts sensitive fields the clients encrypt to the server (SM2 encryption, C1C3C2).
+    FieldTransport,
 }
 
 impl KeyPurpose {
     /// Every purpose.
-    pub const ALL: [KeyPurpose; 5] = [
+    pub const ALL: [KeyPurpose; 6] = [
         KeyPurpose::FieldEncryption,
         KeyPurpose::BlindIndex,
         KeyPurpose::RecordMac,
         KeyPurpose::AuditSigning,
         KeyPurpose::ResponseSigning,
+        KeyPurpose::FieldTransport,
     ];
 
     /// The stable name used in storage, configuration and the CLI.
@@ -38,6 +41,7 @@ impl KeyPurpose {
             KeyPurpose::RecordMac => "record-mac",
             KeyPurpose::AuditSigning => "audit-signing",
             KeyPurpose::ResponseSigning => "response-signing",
+            KeyPurpose::FieldTransport => "field-transport",
         }
     }
 
@@ -54,21 +58,27 @@ impl KeyPurpose {
             KeyPurpose::FieldEncryption => Algorithm::Sm4Gcm,
             KeyPurpose::BlindIndex | KeyPurpose::RecordMac => Algorithm::HmacSm3,
             KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning => Algorithm::Sm2Sm3,
+            KeyPurpose::FieldTransport => Algorithm::Sm2Encrypt,
         }
     }
 
     /// Default scheduled rotation period in days. Encryption and MAC keys rotate quarterly;
-    /// signing keys, whose public halves partners pin, yearly.
+    /// signing and transport keys, whose public halves partners pin, yearly.
     pub const fn rotation_days_default(self) -> u32 {
         match self {
             KeyPurpose::FieldEncryption | KeyPurpose::BlindIndex | KeyPurpose::RecordMac => 90,
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning => 365,
+            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport => {
+                365
+            }
         }
     }
 
     /// Whether keys of this purpose have a public half to export.
     pub const fn is_asymmetric(self) -> bool {
-        matches!(self, KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning)
+        matches!(
+            self,
+            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport
+        )
     }
 }
 

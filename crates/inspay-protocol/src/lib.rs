@@ -6,12 +6,15 @@
 //! - [`authorization`]: the `Authorization: INSPAY-SM2-SM3 ...` header that carries the
 //!   application id, key serial, timestamp, nonce and SM2 signature, with a strict parser that
 //!   refuses anything but the documented shape, each refusal with its own reason;
-//! - [`response`]: the server's signature over every answer, bound to the request's nonce.
+//! - [`response`]: the server's signature over every answer, bound to the request's nonce;
+//! - [`fields`]: sensitive field values encrypted to the server's SM2 key with a one-time
+//!   nonce.
 //!
 //! No I/O, no clock: the caller passes the time.
 
 pub mod authorization;
 pub mod canonical;
+pub mod fields;
 pub mod response;
 
 /// Header in which the client names its SDK, as `name/major.minor.patch`.

@@ -309,6 +309,16 @@ impl Settings {
                 "5.6.2-c",
             ));
         }
+        if self.profile == Profile::Production
+            && self.protocol.field_encryption != crate::protocol::FieldEncryptionMode::Required
+        {
+            return Err(refuse(
+                "protocol.field_encryption",
+                "must be \"required\" in production: sensitive fields are encrypted by the client"
+                    .to_string(),
+                "5.2.2.1-c",
+            ));
+        }
         let limits = &self.limits;
         if limits.body_bytes_max == 0 || limits.body_bytes_max > BODY_BYTES_MAX_CEILING {
             return Err(refuse(

@@ -129,6 +129,16 @@ async fn identity_housekeeping(state: &AppState, now: i64) {
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "request nonce purge failed"),
     }
+    match state.store.field_nonces_purge(now).await {
+        Ok(purged) if purged > 0 => tracing::info!(purged, "expired field nonces purged"),
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "field nonce purge failed"),
+    }
+    match state.store.idempotency_purge(now).await {
+        Ok(purged) if purged > 0 => tracing::info!(purged, "idempotency keys past 24 h purged"),
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "idempotency key purge failed"),
+    }
     match state.store.erasure_due(now).await {
         Ok(erased) if erased > 0 => {
             tracing::warn!(

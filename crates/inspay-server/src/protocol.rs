@@ -16,6 +16,11 @@
 //! and the signed answer as evidence ([`inspay_store::request_evidence`]).
 //! [`sign_unsigned`] signs what never reached a route (unknown paths, edge refusals).
 //!
+//! Sensitive fields the client encrypted are opened after the signature is verified
+//! ([`fields`]). A request with an `Idempotency-Key` (required on fund-transaction routes)
+//! claims it before it runs; a retry with the same key and request gets the first answer,
+//! with a different request a conflict.
+//!
 //! Routes exempt from request signing ([`unsigned_allowed`]): the health probes, which load
 //! balancers call, and the protocol's own public-key document, which a client needs before it
 //! can verify anything. Their answers are still signed.
@@ -39,9 +44,14 @@ use inspay_protocol::response::{
 };
 use inspay_protocol::{SDK_HEADER, SESSION_HEADER};
 use inspay_store::client_apps::{AppClass, AppStatus, parse_version};
+use inspay_store::idempotency::{Claim, StoredAnswer};
 use inspay_store::request_evidence::Evidence;
 use inspay_store::request_nonces::NonceCheck;
 use serde::{Deserialize, Serialize};
+
+pub mod fields;
+
+pub use fields::FieldEncryptionMode;
 
 /// Whether unsigned requests are accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +74,9 @@ pub struct ProtocolSettings {
     pub window_s: i64,
     /// Longest SDK report kept, as `name/major.minor.patch`.
     pub sdk_chars_max: usize,
+    /// `required` (default): sensitive fields must arrive encrypted to the server's
+    /// field-transport key; `optional` (development profile only) accepts them in clear.
+    pub field_encryption: FieldEncryptionMode,
 }
 
 impl Default for ProtocolSettings {
@@ -72,6 +85,7 @@ impl Default for ProtocolSettings {
             signatures: SignatureMode::Required,
             window_s: inspay_protocol::WINDOW_S,
             sdk_chars_max: inspay_store::client_apps::SDK_CHARS_MAX,
+            field_encryption: FieldEncryptionMode::Required,
         }
     }
 }
@@ -129,6 +143,24 @@ struct Verified {
     canonical: CanonicalRequest,
     sdk: Option<String>,
     keep_evidence: bool,
+    /// The idempotency key this request holds, if it claimed one.
+    idempotency_key: Option<String>,
+}
+
+/// What the verification decided.
+enum Outcome {
+    /// Run the route with this request.
+    Proceed(Request, Option<Verified>),
+    /// An earlier request with the same idempotency key was answered: answer the same.
+    Replay(StoredAnswer, Verified),
+}
+
+/// Characters and length of an idempotency key: 16 to 64 of `A-Z a-z 0-9 - _`.
+fn valid_idempotency_key(key: &str) -> bool {
+    (16..=64).contains(&key.len())
+        && key
+            .bytes()
+            .all(inspay_protocol::authorization::is_token_char)
 }
 
 /// Verifies a request's signature (see the module documentation), runs the route, and signs
@@ -142,15 +174,36 @@ pub async fn verify_request(
     let path = matched.as_ref().map_or("", MatchedPath::as_str).to_string();
     let received_at_ms = state.now_ms();
     let (request, verified) = match verify(&state, &path, request, received_at_ms).await {
-        Ok(done) => done,
+        Ok(Outcome::Proceed(request, verified)) => (request, verified),
+        Ok(Outcome::Replay(answer, verified)) => {
+            let mut response = Response::new(Body::from(answer.body));
+            *response.status_mut() = axum::http::StatusCode::from_u16(answer.status)
+                .unwrap_or(axum::http::StatusCode::OK);
+            if let Some(value) = answer
+                .content_type
+                .as_deref()
+                .and_then(|value| HeaderValue::from_str(value).ok())
+            {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return sign_response(&state, Some(verified.canonical.nonce()), response)
+                .await
+                .0;
+        }
         Err(error) => return sign_response(&state, None, error.into_response()).await.0,
     };
     let response = next.run(request).await;
     let Some(verified) = verified else {
         return sign_response(&state, None, response).await.0;
     };
-    let (response, parts) =
-        sign_response(&state, Some(verified.canonical.nonce()), response).await;
+    let response = match &verified.idempotency_key {
+        Some(key) => remember(&state, &verified.header.app_id, key, response).await,
+        None => response,
+    };
+    let (response, parts) = sign_response(&state, Some(verified.canonical.nonce()), response).await;
     if verified.keep_evidence
         && let Some(parts) = parts
     {
@@ -191,12 +244,44 @@ pub async fn verify_request(
     response
 }
 
+/// Keeps the answer for the idempotency key (or gives the key back after a server failure).
+async fn remember(state: &AppState, app_id: &str, key: &str, response: Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, RESPONSE_BYTES_MAX).await {
+        Ok(body) => body,
+        Err(error) => {
+            let _ = state.store.idempotency_release(app_id, key).await;
+            return ApiError::new(ErrorCode::Internal)
+                .cause(format!("response body unreadable: {error}"))
+                .into_response();
+        }
+    };
+    let outcome = if parts.status.is_server_error() {
+        state.store.idempotency_release(app_id, key).await
+    } else {
+        let answer = StoredAnswer {
+            status: parts.status.as_u16(),
+            content_type: parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_string),
+            body: body.to_vec(),
+        };
+        state.store.idempotency_finish(app_id, key, &answer).await
+    };
+    if let Err(error) = outcome {
+        tracing::error!(error = %error, app_id, "the idempotent answer was not kept");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
 async fn verify(
     state: &AppState,
     path: &str,
     request: Request,
     now_ms: i64,
-) -> Result<(Request, Option<Verified>), ApiError> {
+) -> Result<Outcome, ApiError> {
     let settings = &state.settings.protocol;
     let authorization = request
         .headers()
@@ -206,7 +291,7 @@ async fn verify(
         .map(str::to_string);
     let Some(authorization) = authorization else {
         if unsigned_allowed(path) || settings.signatures == SignatureMode::Optional {
-            return Ok((request, None));
+            return Ok(Outcome::Proceed(request, None));
         }
         return Err(ApiError::new(ErrorCode::SignatureMissing).detail(
             "see docs/integrator-guide.md, \"Signing requests\"; the SDK does it for you",
@@ -217,17 +302,19 @@ async fn verify(
     })?;
     let now_s = now_ms.div_euclid(1000);
     if (now_s - header.timestamp_s).abs() > settings.window_s {
-        return Err(ApiError::new(ErrorCode::TimestampOutsideWindow).detail(format!(
-            "the server's time is {now_s} (unix seconds); the window is ±{} s",
-            settings.window_s
-        )));
+        return Err(
+            ApiError::new(ErrorCode::TimestampOutsideWindow).detail(format!(
+                "the server's time is {now_s} (unix seconds); the window is ±{} s",
+                settings.window_s
+            )),
+        );
     }
     let sdk = sdk_report(&request, settings.sdk_chars_max);
     let (parts, body) = request.into_parts();
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or_else(|| parts.uri.path().to_string(), |pq| pq.as_str().to_string());
+    let target = parts.uri.path_and_query().map_or_else(
+        || parts.uri.path().to_string(),
+        |pq| pq.as_str().to_string(),
+    );
     let body = axum::body::to_bytes(body, state.settings.limits.body_bytes_max)
         .await
         .map_err(|_| ApiError::new(ErrorCode::BodyTooLarge))?;
@@ -238,7 +325,9 @@ async fn verify(
         &header.nonce,
         &body,
     )
-    .map_err(|error| ApiError::new(ErrorCode::SignatureHeaderMalformed).detail(error.to_string()))?;
+    .map_err(|error| {
+        ApiError::new(ErrorCode::SignatureHeaderMalformed).detail(error.to_string())
+    })?;
     let lookup = state
         .store
         .client_app_key(&header.app_id, header.serial)
@@ -246,8 +335,13 @@ async fn verify(
         .ok_or_else(|| ApiError::new(ErrorCode::UnknownApplication))?;
     let app = lookup.app;
     if app.status != AppStatus::Active {
-        return Err(ApiError::new(ErrorCode::ApplicationNotActive)
-            .cause(format!("application {} is {}", app.id, app.status.name())));
+        return Err(
+            ApiError::new(ErrorCode::ApplicationNotActive).cause(format!(
+                "application {} is {}",
+                app.id,
+                app.status.name()
+            )),
+        );
     }
     let key = lookup
         .key
@@ -324,25 +418,68 @@ async fn verify(
     {
         tracing::warn!(error = %error, "could not record the application's SDK report");
     }
+    let body = fields::open_fields(state, &app.id, body, now_ms).await?;
+    let fund = route_class == Some(AppClass::FundTransaction);
     // Evidence of every fund-transaction request and of every other request that changes
     // something (anything but GET).
-    let keep_evidence =
-        route_class == Some(AppClass::FundTransaction) || parts.method != axum::http::Method::GET;
+    let keep_evidence = fund || parts.method != axum::http::Method::GET;
+    let idempotency_key =
+        match parts.headers.get(inspay_protocol::IDEMPOTENCY_HEADER) {
+            None if fund => {
+                return Err(ApiError::new(ErrorCode::IdempotencyKeyRequired).detail(format!(
+                "send a fresh {} header (16 to 64 of A-Z a-z 0-9 - _) and reuse it on retries",
+                inspay_protocol::IDEMPOTENCY_HEADER
+            )));
+            }
+            None => None,
+            Some(value) => {
+                let key = value
+                    .to_str()
+                    .ok()
+                    .filter(|key| valid_idempotency_key(key))
+                    .ok_or_else(|| {
+                        ApiError::new(ErrorCode::MalformedRequest)
+                            .detail("the Idempotency-Key must be 16 to 64 of A-Z a-z 0-9 - _")
+                    })?;
+                Some(key.to_string())
+            }
+        };
+    let verified = Verified {
+        header,
+        canonical,
+        sdk: sdk_text,
+        keep_evidence,
+        idempotency_key: idempotency_key.clone(),
+    };
+    if let Some(key) = &idempotency_key {
+        let claim = state
+            .store
+            .idempotency_begin(
+                &state.keyring(),
+                &app.id,
+                key,
+                parts.method.as_str(),
+                verified.canonical.target(),
+                &body,
+                now_ms,
+            )
+            .await?;
+        match claim {
+            Claim::Claimed => {}
+            Claim::Replay(answer) => return Ok(Outcome::Replay(answer, verified)),
+            Claim::Mismatch => return Err(ApiError::new(ErrorCode::IdempotencyKeyMismatch)),
+            Claim::InProgress => {
+                return Err(ApiError::new(ErrorCode::IdempotencyInProgress).retry_after(1));
+            }
+        }
+    }
     let mut request = Request::from_parts(parts, Body::from(body));
     request.extensions_mut().insert(SignedBy {
         app_id: app.id.clone(),
         class: app.class,
-        serial: header.serial,
+        serial: verified.header.serial,
     });
-    Ok((
-        request,
-        Some(Verified {
-            header,
-            canonical,
-            sdk: sdk_text,
-            keep_evidence,
-        }),
-    ))
+    Ok(Outcome::Proceed(request, Some(verified)))
 }
 
 /// The signature values of a signed response, for evidence.
@@ -430,7 +567,11 @@ pub async fn sign_response(
 
 /// Signs answers that did not come through a route (unknown paths, methods, edge refusals,
 /// time-outs, panics).
-pub async fn sign_unsigned(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn sign_unsigned(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     if response.extensions().get::<Signed>().is_some() {
         return response;

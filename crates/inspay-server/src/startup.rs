@@ -226,6 +226,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(crate::routes::protocol_keys::router())
+        .merge(crate::routes::field_nonce::router())
         .merge(validate::router())
         .merge(captcha::router())
         .merge(sign_in::router())

@@ -22,6 +22,8 @@ mod migrate;
 pub mod one_time_codes;
 pub mod persons;
 pub mod client_apps;
+pub mod field_nonces;
+pub mod idempotency;
 pub mod request_evidence;
 pub mod request_nonces;
 pub mod sessions;

@@ -3,6 +3,7 @@
 
 pub mod captcha;
 pub mod customers;
+pub mod field_nonce;
 pub mod health;
 pub mod me;
 pub mod mobile;
@@ -31,6 +32,7 @@ pub enum OperationClass {
 pub const SPECS: &[&[RouteSpec]] = &[
     health::SPECS,
     protocol_keys::SPECS,
+    field_nonce::SPECS,
     validate::SPECS,
     captcha::SPECS,
     sign_in::SPECS,

@@ -3,6 +3,7 @@
 //! one test binary so it builds once.
 
 mod edge;
+mod field_encryption;
 mod helpers;
 mod identity_account;
 mod identity_sign_in;

@@ -4,6 +4,10 @@
 //! `reqwest` builder methods the tests use, so `app.client.post(url).json(..).send()` reads as
 //! before. A request that sets its own `Authorization` header (`basic_auth`) or comes from a
 //! client made with [`SigningClient::unsigned`] goes out unsigned.
+//!
+//! Like the SDK, it encrypts the sensitive fields of a JSON body (card, ID and mobile numbers,
+//! passwords...) to the server's field-transport key with a one-time field nonce before it
+//! signs; the nonce is issued through the store directly, to keep the tests quick.
 
 #![allow(dead_code)]
 
@@ -35,7 +39,76 @@ pub fn nonce() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Replaces every sensitive string field of a JSON object with an envelope.
+fn seal_all(value: &mut serde_json::Value, seal: &dyn Fn(&str, &str) -> String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (name, inner) in map.iter_mut() {
+                match inner {
+                    serde_json::Value::String(text)
+                        if inspay_protocol::fields::is_sensitive(name)
+                            && !inspay_protocol::fields::is_envelope(text) =>
+                    {
+                        *text = seal(name, text);
+                    }
+                    serde_json::Value::Array(items)
+                        if inspay_protocol::fields::is_sensitive(name) =>
+                    {
+                        for item in items {
+                            if let serde_json::Value::String(text) = item {
+                                *text = seal(name, text);
+                            } else {
+                                seal_all(item, seal);
+                            }
+                        }
+                    }
+                    _ => seal_all(inner, seal),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|item| seal_all(item, seal)),
+        _ => {}
+    }
+}
+
+fn has_sensitive(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::Object(map) => map.iter().any(|(name, inner)| {
+            (inspay_protocol::fields::is_sensitive(name)
+                && (inner.is_string()
+                    || inner
+                        .as_array()
+                        .is_some_and(|items| items.iter().any(serde_json::Value::is_string))))
+                || has_sensitive(inner)
+        }),
+        serde_json::Value::Array(items) => items.iter().any(has_sensitive),
+        _ => false,
+    }
+}
+
 impl Signer {
+    /// The body with its sensitive fields encrypted, if it is a JSON object holding any.
+    pub async fn encrypt_fields(&self, body: &[u8]) -> Option<Vec<u8>> {
+        let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+        if !value.is_object() || !has_sensitive(&value) {
+            return None;
+        }
+        let (nonce, _) = self
+            .state
+            .store
+            .field_nonce_issue(&self.app_id, self.state.now_ms())
+            .await
+            .expect("field nonce");
+        let keyring = self.state.keyring();
+        let (serial, key) = keyring.transport_public_key().expect("transport key");
+        seal_all(&mut value, &|field, text| {
+            // A value too long to seal goes in clear, for the server to refuse.
+            inspay_protocol::fields::seal(key, serial, &nonce, field, text)
+                .unwrap_or_else(|_| text.to_string())
+        });
+        Some(serde_json::to_vec(&value).expect("json"))
+    }
+
     /// The Authorization header value for a request.
     pub fn header(&self, method: &str, target: &str, body: &[u8]) -> String {
         let now_s = self.state.now_ms().div_euclid(1000);
@@ -166,11 +239,18 @@ impl Builder {
                 Some(query) => format!("{}?{query}", url.path()),
                 None => url.path().to_string(),
             };
-            let body = request
+            let mut body = request
                 .body()
                 .and_then(reqwest::Body::as_bytes)
                 .unwrap_or_default()
                 .to_vec();
+            if let Some(sealed) = signer.encrypt_fields(&body).await {
+                body = sealed.clone();
+                *request.body_mut() = Some(reqwest::Body::from(sealed));
+                request
+                    .headers_mut()
+                    .remove(reqwest::header::CONTENT_LENGTH);
+            }
             let value = signer.header(request.method().as_str(), &target, &body);
             let headers = request.headers_mut();
             headers.insert(

@@ -1,0 +1,75 @@
+//! One-time nonces for client-side field encryption (clauses 5.2.2.1-c/d, 5.6.2-b): a signed
+//! request gets a nonce bound to its application, valid 300 s, for one request, with the
+//! server's field-transport key to encrypt to. The answer is signed, so the client knows the
+//! key is the server's.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::protocol::SignedBy;
+use crate::routes::OperationClass;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::routing::post;
+use axum::{Extension, Json, Router};
+use serde::Serialize;
+
+/// The path.
+pub const PATH: &str = "/v1/protocol/field-nonce";
+
+/// Route declarations.
+pub const SPECS: &[crate::auth::RouteSpec] = &[crate::auth::RouteSpec {
+    method: "POST",
+    path: PATH,
+    class: OperationClass::InformationQuery,
+    need: crate::auth::Need::Public,
+    permission: None,
+}];
+
+/// The route.
+pub fn router() -> Router<AppState> {
+    Router::new().route(PATH, post(issue))
+}
+
+#[derive(Serialize)]
+struct TransportKey {
+    serial: u32,
+    algorithm: &'static str,
+    public_key_pem: String,
+}
+
+#[derive(Serialize)]
+struct Issued {
+    nonce: String,
+    expires_at: i64,
+    key: TransportKey,
+    fields: &'static [&'static str],
+}
+
+/// Issues a nonce to the signing application. Unsigned requests (development mode) are
+/// refused: a nonce belongs to an application.
+async fn issue(
+    State(state): State<AppState>,
+    signed: Option<Extension<SignedBy>>,
+) -> Result<Json<Issued>, ApiError> {
+    let Some(Extension(signed)) = signed else {
+        return Err(ApiError::new(ErrorCode::SignatureMissing)
+            .detail("a field nonce is issued to a signed application request"));
+    };
+    let keyring = state.keyring();
+    let (serial, public) = keyring.transport_public_key().map_err(|error| {
+        ApiError::new(ErrorCode::KeysUnavailable).cause(format!("field-transport key: {error}"))
+    })?;
+    let (nonce, expires_at_ms) = state
+        .store
+        .field_nonce_issue(&signed.app_id, state.now_ms())
+        .await?;
+    Ok(Json(Issued {
+        nonce,
+        expires_at: expires_at_ms.div_euclid(1000),
+        key: TransportKey {
+            serial,
+            algorithm: "SM2-C1C3C2",
+            public_key_pem: public.to_spki_pem(),
+        },
+        fields: inspay_protocol::fields::SENSITIVE_FIELDS,
+    }))
+}

@@ -1,0 +1,166 @@
+//! Idempotency keys: the first answer to each (application, key) pair is kept at least
+//! [`IDEMPOTENCY_TTL_MS`], so a retried fund request gets the same answer and is executed once.
+//!
+//! [`Store::idempotency_begin`] claims a key in one insert (the primary key makes two nodes
+//! take turns); the request runs; [`Store::idempotency_finish`] stores its answer. A retry
+//! with the same request finds the stored answer; with a different request, a conflict; while
+//! the first is still running, "in progress". A request that failed before it could do
+//! anything (the server answered 5xx) releases its key with [`Store::idempotency_release`], so
+//! a retry runs again rather than replaying a failure.
+
+use crate::{Store, StoreError};
+use inspay_kms::Keyring;
+use inspay_kms::sealed::Sealed;
+
+/// How long a key and its answer are kept (24 h).
+pub const IDEMPOTENCY_TTL_MS: i64 = 24 * 3_600_000;
+
+/// A stored answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    /// HTTP status.
+    pub status: u16,
+    /// Content type.
+    pub content_type: Option<String>,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+/// What claiming a key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is new and now held by this request.
+    Claimed,
+    /// The same request was answered before: here is the answer.
+    Replay(StoredAnswer),
+    /// The key was used with a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InProgress,
+}
+
+fn request_parts<'a>(method: &'a str, target: &'a str, body: &'a [u8]) -> [&'a [u8]; 4] {
+    [b"idempotency", method.as_bytes(), target.as_bytes(), body]
+}
+
+impl Store {
+    /// Claims `key` for a request (method, target and the body as the handler sees it, after
+    /// field decryption), or finds what an earlier request with it got.
+    pub async fn idempotency_begin(
+        &self,
+        keyring: &Keyring,
+        app_id: &str,
+        key: &str,
+        method: &str,
+        target: &str,
+        body: &[u8],
+        now_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let parts = request_parts(method, target, body);
+        // Expired keys are gone for good: remove this one's old row first.
+        sqlx::query(
+            "DELETE FROM idempotency_keys
+             WHERE app_id = $1 AND idempotency_key = $2 AND expires_at_ms <= $3",
+        )
+        .bind(app_id)
+        .bind(key)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        let mac = keyring.record_mac(&parts)?.to_text();
+        let inserted = sqlx::query(
+            "INSERT INTO idempotency_keys (app_id, idempotency_key, request_mac, state,
+                                           created_at_ms, expires_at_ms)
+             VALUES ($1, $2, $3, 'in-progress', $4, $5)
+             ON CONFLICT (app_id, idempotency_key) DO NOTHING",
+        )
+        .bind(app_id)
+        .bind(key)
+        .bind(&mac)
+        .bind(now_ms)
+        .bind(now_ms + IDEMPOTENCY_TTL_MS)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            return Ok(Claim::Claimed);
+        }
+        let row: Option<(String, String, Option<i32>, Option<String>, Option<Vec<u8>>)> =
+            sqlx::query_as(
+                "SELECT request_mac, state, response_status, response_content_type, response_body
+                 FROM idempotency_keys WHERE app_id = $1 AND idempotency_key = $2",
+            )
+            .bind(app_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some((stored_mac, state, status, content_type, body)) = row else {
+            // Released between the insert and the read: the caller may retry.
+            return Ok(Claim::InProgress);
+        };
+        let same = match Sealed::parse(&stored_mac) {
+            Ok(sealed) => keyring.verify_record_mac(&parts, &sealed)?,
+            Err(_) => false,
+        };
+        if !same {
+            return Ok(Claim::Mismatch);
+        }
+        if state != "done" {
+            return Ok(Claim::InProgress);
+        }
+        Ok(Claim::Replay(StoredAnswer {
+            status: status
+                .and_then(|status| u16::try_from(status).ok())
+                .ok_or(StoreError::Malformed("idempotent answer status"))?,
+            content_type,
+            body: body.unwrap_or_default(),
+        }))
+    }
+
+    /// Stores the answer to the request that holds `key`.
+    pub async fn idempotency_finish(
+        &self,
+        app_id: &str,
+        key: &str,
+        answer: &StoredAnswer,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE idempotency_keys
+             SET state = 'done', response_status = $3, response_content_type = $4,
+                 response_body = $5
+             WHERE app_id = $1 AND idempotency_key = $2",
+        )
+        .bind(app_id)
+        .bind(key)
+        .bind(i32::from(answer.status))
+        .bind(&answer.content_type)
+        .bind(&answer.body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Gives a key back after a request that did nothing (a server-side failure).
+    pub async fn idempotency_release(&self, app_id: &str, key: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM idempotency_keys
+             WHERE app_id = $1 AND idempotency_key = $2 AND state = 'in-progress'",
+        )
+        .bind(app_id)
+        .bind(key)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes expired keys; returns how many.
+    pub async fn idempotency_purge(&self, now_ms: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM idempotency_keys WHERE expires_at_ms <= $1")
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
+    }
+}
