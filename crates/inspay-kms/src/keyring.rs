@@ -265,7 +265,9 @@ impl Keyring {
             Use::Open,
         )?;
         let KeyMaterial::Sm2(key) = material else {
-            return Err(KmsError::Format("field-transport key is not an SM2 key".into()));
+            return Err(KmsError::Format(
+                "field-transport key is not an SM2 key".into(),
+            ));
         };
         Ok(key.decrypt(ciphertext)?)
     }

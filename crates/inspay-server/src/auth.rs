@@ -119,6 +119,17 @@ pub struct RouteSpec {
     /// signed-in account may use on itself (sign-out, its own password). Data scope (whose
     /// data) is checked by the handler, which knows the target.
     pub permission: Option<Permission>,
+    /// One line: what the route does (the summary in the OpenAPI description, clause
+    /// 5.4.2.2).
+    pub summary: &'static str,
+    /// The schema of the JSON request body, from the type the handler parses it into; `None`
+    /// for routes that take no body.
+    pub body: Option<fn(&mut schemars::SchemaGenerator) -> schemars::Schema>,
+    /// The schema of the JSON body of a success answer, from the type the handler answers
+    /// with; `None` when a success answer has no body.
+    pub response: Option<fn(&mut schemars::SchemaGenerator) -> schemars::Schema>,
+    /// The status codes of a success answer.
+    pub success: &'static [u16],
 }
 
 /// The signed-in caller, for handlers.
@@ -191,6 +202,32 @@ pub async fn authorize(
     else {
         return Err(ApiError::new(ErrorCode::AuthenticationRequired));
     };
+    if let Err(refusal) = crate::defence::limit(
+        &state,
+        "account",
+        &session.account_id,
+        state.settings.protection.account_per_minute,
+    )
+    .await
+    {
+        let client = request
+            .extensions()
+            .get::<crate::defence::ClientAddr>()
+            .map(|addr| addr.0);
+        crate::defence::record(
+            &state,
+            crate::defence::Seen {
+                kind: "rate-limited",
+                app_id: None,
+                account_id: Some(&session.account_id),
+                client,
+                route: Some(path),
+                detail: "the per-account request limit was reached",
+            },
+        )
+        .await;
+        return Err(refusal);
+    }
     let level = session.auth_level.as_str();
     let full_or_refusal = || -> Result<(), ApiError> {
         if level.starts_with(RESUME_PREFIX) {

@@ -51,6 +51,8 @@ pub struct Settings {
     pub sms: crate::sms::SmsSettings,
     /// The signed request protocol.
     pub protocol: crate::protocol::ProtocolSettings,
+    /// Rate limits, attack detection and the administration allow-list.
+    pub protection: crate::defence::ProtectionSettings,
 }
 
 /// Listener addresses.
@@ -202,6 +204,7 @@ impl Default for Settings {
             identity: crate::identity_settings::IdentitySettings::default(),
             sms: crate::sms::SmsSettings::default(),
             protocol: crate::protocol::ProtocolSettings::default(),
+            protection: crate::defence::ProtectionSettings::default(),
         }
     }
 }
@@ -318,6 +321,15 @@ impl Settings {
                     .to_string(),
                 "5.2.2.1-c",
             ));
+        }
+        for network in &self.protection.admin_networks {
+            if crate::defence::Network::parse(network).is_none() {
+                return Err(refuse(
+                    "protection.admin_networks",
+                    format!("'{network}' is not an address or CIDR network (10.0.0.0/8, ::1/128)"),
+                    "5.4.3.2",
+                ));
+            }
         }
         let limits = &self.limits;
         if limits.body_bytes_max == 0 || limits.body_bytes_max > BODY_BYTES_MAX_CEILING {

@@ -271,7 +271,7 @@ mod tests {
                 "{text}"
             );
             match family {
-                "REQ" | "AUTH" => assert!(code.status().is_client_error(), "{text}"),
+                "REQ" | "AUTH" | "SIG" => assert!(code.status().is_client_error(), "{text}"),
                 "SYS" => assert!(code.status().is_server_error(), "{text}"),
                 other => panic!("unknown family {other}"),
             }

@@ -129,6 +129,11 @@ async fn identity_housekeeping(state: &AppState, now: i64) {
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "request nonce purge failed"),
     }
+    match state.store.rate_counters_purge(now).await {
+        Ok(purged) if purged > 0 => tracing::info!(purged, "old rate-limit windows purged"),
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "rate counter purge failed"),
+    }
     match state.store.field_nonces_purge(now).await {
         Ok(purged) if purged > 0 => tracing::info!(purged, "expired field nonces purged"),
         Ok(_) => {}

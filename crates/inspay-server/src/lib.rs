@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod defence;
 pub mod edge;
 pub mod error;
 pub mod extract;

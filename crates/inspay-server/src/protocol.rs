@@ -22,10 +22,11 @@
 //! with a different request a conflict.
 //!
 //! Routes exempt from request signing ([`unsigned_allowed`]): the health probes, which load
-//! balancers call, and the protocol's own public-key document, which a client needs before it
-//! can verify anything. Their answers are still signed.
+//! balancers call, the protocol's own public-key document, which a client needs before it
+//! can verify anything, and the OpenAPI description. Their answers are still signed.
 
 use crate::auth::spec_for;
+use crate::defence::{self, ClientAddr, Seen};
 use crate::error::{ApiError, ErrorCode};
 use crate::routes::OperationClass;
 use crate::startup::ClientCertificate;
@@ -105,9 +106,14 @@ pub struct SignedBy {
 #[derive(Debug, Clone, Copy)]
 struct Signed;
 
+/// Where the OpenAPI description is published.
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
 /// Whether a route may be called without a request signature (its answer is still signed).
 pub fn unsigned_allowed(path: &str) -> bool {
-    path.starts_with("/health/") || path == crate::routes::protocol_keys::PATH
+    path.starts_with("/health/")
+        || path == crate::routes::protocol_keys::PATH
+        || path == OPENAPI_PATH
 }
 
 fn app_class(class: OperationClass) -> AppClass {
@@ -122,8 +128,11 @@ fn header_detail(error: HeaderError) -> String {
     error.to_string()
 }
 
+/// An SDK report and the version in it, if it has one.
+type SdkReport = (String, Option<(u32, u32, u32)>);
+
 /// The SDK report, if it has the documented shape `name/major.minor.patch`.
-fn sdk_report(request: &Request, max: usize) -> Option<(String, Option<(u32, u32, u32)>)> {
+fn sdk_report(request: &Request, max: usize) -> Option<SdkReport> {
     let text = request.headers().get(SDK_HEADER)?.to_str().ok()?;
     let ok = !text.is_empty()
         && text.len() <= max
@@ -276,6 +285,34 @@ async fn remember(state: &AppState, app_id: &str, key: &str, response: Response)
     Response::from_parts(parts, Body::from(body))
 }
 
+/// Refuses a query string: no route takes query parameters, and unknown input is refused
+/// rather than ignored (clause 5.4.2.2).
+fn refuse_query(uri: &axum::http::Uri) -> Result<(), ApiError> {
+    match uri.query() {
+        Some(query) if !query.is_empty() => Err(ApiError::new(ErrorCode::MalformedRequest)
+            .detail("this operation takes no query parameters")),
+        _ => Ok(()),
+    }
+}
+
+/// A security event seen while verifying a request.
+fn seen<'s>(
+    client: Option<std::net::IpAddr>,
+    route: &'s str,
+    kind: &'static str,
+    app_id: Option<&'s str>,
+    detail: &'static str,
+) -> Seen<'s> {
+    Seen {
+        kind,
+        app_id,
+        account_id: None,
+        client,
+        route: Some(route),
+        detail,
+    }
+}
+
 async fn verify(
     state: &AppState,
     path: &str,
@@ -291,6 +328,7 @@ async fn verify(
         .map(str::to_string);
     let Some(authorization) = authorization else {
         if unsigned_allowed(path) || settings.signatures == SignatureMode::Optional {
+            refuse_query(request.uri())?;
             return Ok(Outcome::Proceed(request, None));
         }
         return Err(ApiError::new(ErrorCode::SignatureMissing).detail(
@@ -328,11 +366,25 @@ async fn verify(
     .map_err(|error| {
         ApiError::new(ErrorCode::SignatureHeaderMalformed).detail(error.to_string())
     })?;
-    let lookup = state
+    let client = parts.extensions.get::<ClientAddr>().map(|addr| addr.0);
+    let Some(lookup) = state
         .store
         .client_app_key(&header.app_id, header.serial)
         .await?
-        .ok_or_else(|| ApiError::new(ErrorCode::UnknownApplication))?;
+    else {
+        defence::record(
+            state,
+            seen(
+                client,
+                path,
+                "unknown-application",
+                None,
+                "a request named an application that is not registered",
+            ),
+        )
+        .await;
+        return Err(ApiError::new(ErrorCode::UnknownApplication));
+    };
     let app = lookup.app;
     if app.status != AppStatus::Active {
         return Err(
@@ -350,14 +402,53 @@ async fn verify(
         return Err(ApiError::new(ErrorCode::KeyRevoked));
     }
     if !header.verifies(&key.public_key, &canonical) {
-        tracing::warn!(
-            target: "security",
-            event = "signature-invalid",
-            app_id = %app.id,
-            serial = header.serial,
-            "request signature does not verify"
-        );
+        defence::record(
+            state,
+            seen(
+                client,
+                path,
+                "signature-invalid",
+                Some(&app.id),
+                "a request signature did not verify",
+            ),
+        )
+        .await;
         return Err(ApiError::new(ErrorCode::SignatureInvalid));
+    }
+    refuse_query(&parts.uri)?;
+    if let Err(refusal) = defence::limit(
+        state,
+        "app",
+        &app.id,
+        state.settings.protection.app_per_minute,
+    )
+    .await
+    {
+        defence::record(
+            state,
+            seen(
+                client,
+                path,
+                "rate-limited",
+                Some(&app.id),
+                "the per-application request limit was reached",
+            ),
+        )
+        .await;
+        return Err(refusal);
+    }
+    if defence::injection_shaped(&String::from_utf8_lossy(&body)) {
+        defence::record(
+            state,
+            seen(
+                client,
+                path,
+                "injection-shaped-input",
+                Some(&app.id),
+                "a signed request body looks like an injection attempt",
+            ),
+        )
+        .await;
     }
     let route_class = spec_for(&parts.method, path).map(|spec| app_class(spec.class));
     if let Some(route_class) = route_class
@@ -401,12 +492,17 @@ async fn verify(
         NonceCheck::Accepted => {}
         NonceCheck::OutsideWindow => return Err(ApiError::new(ErrorCode::TimestampOutsideWindow)),
         NonceCheck::Replayed => {
-            tracing::warn!(
-                target: "security",
-                event = "nonce-replayed",
-                app_id = %app.id,
-                "a signed request was replayed"
-            );
+            defence::record(
+                state,
+                seen(
+                    client,
+                    path,
+                    "nonce-replayed",
+                    Some(&app.id),
+                    "a signed request was sent again",
+                ),
+            )
+            .await;
             return Err(ApiError::new(ErrorCode::NonceReplayed));
         }
     }

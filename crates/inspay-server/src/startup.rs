@@ -226,6 +226,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(crate::routes::protocol_keys::router())
+        .merge(crate::routes::openapi::router())
         .merge(crate::routes::field_nonce::router())
         .merge(validate::router())
         .merge(captcha::router())
@@ -241,12 +242,20 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::protocol::verify_request,
         ))
+        .route_layer(from_fn_with_state(
+            state.clone(),
+            crate::defence::admin_guard,
+        ))
         .fallback(edge::not_found)
         .method_not_allowed_fallback(edge::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))
         .layer(from_fn_with_state(limits, edge::limits))
         .layer(CatchPanicLayer::custom(edge::panic_response))
-        .layer(from_fn_with_state(state.clone(), crate::protocol::sign_unsigned))
+        .layer(from_fn_with_state(state.clone(), crate::defence::guard))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::protocol::sign_unsigned,
+        ))
         .layer(from_fn(edge::request_context))
         .with_state(state)
 }
@@ -307,8 +316,10 @@ async fn serve(
                 .map(|leaf| ClientCertificate {
                     fingerprint_sm3: hex::encode(inspay_crypto::sm3::sm3(leaf.as_ref())),
                 });
+            let address = crate::defence::ClientAddr(peer.ip());
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(address);
                     if let Some(client) = &client {
                         request.extensions_mut().insert(client.clone());
                     }

@@ -289,12 +289,18 @@ impl Store {
                 "the application name must be 1 to 128 characters",
             ));
         }
-        if app.tls_fingerprint.is_some_and(|f| !valid_tls_fingerprint(f)) {
+        if app
+            .tls_fingerprint
+            .is_some_and(|f| !valid_tls_fingerprint(f))
+        {
             return Err(StoreError::Refused(
                 "the certificate fingerprint must be 64 lower-case hex digits (SM3 of the DER certificate)",
             ));
         }
-        if app.sdk_version_min.is_some_and(|v| parse_version(v).is_none()) {
+        if app
+            .sdk_version_min
+            .is_some_and(|v| parse_version(v).is_none())
+        {
             return Err(StoreError::Refused(
                 "the minimum SDK version must be major.minor.patch",
             ));
@@ -330,7 +336,14 @@ impl Store {
                 ("class", AuditValue::Word(app.class.name())),
                 ("key_serial", AuditValue::Number(1)),
                 ("key_fingerprint", AuditValue::Fingerprint(fingerprint)),
-                ("mtls", AuditValue::Word(if app.tls_fingerprint.is_some() { "required" } else { "off" })),
+                (
+                    "mtls",
+                    AuditValue::Word(if app.tls_fingerprint.is_some() {
+                        "required"
+                    } else {
+                        "off"
+                    }),
+                ),
             ],
             now_ms,
         )
@@ -349,10 +362,11 @@ impl Store {
         now_ms: i64,
     ) -> Result<u32, StoreError> {
         let mut tx = self.begin_write().await?;
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM client_apps WHERE id = $1")
-            .bind(app_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM client_apps WHERE id = $1")
+                .bind(app_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         match status.as_deref() {
             None => return Err(StoreError::NotFound("client application")),
             Some("revoked") => {
@@ -415,10 +429,11 @@ impl Store {
         if updated == 0 {
             return Err(StoreError::NotFound("live key with this serial"));
         }
-        let status: Option<String> = sqlx::query_scalar("SELECT status FROM client_apps WHERE id = $1")
-            .bind(app_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM client_apps WHERE id = $1")
+                .bind(app_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if live <= 1 && status.as_deref() == Some("active") {
             return Err(StoreError::Refused(
                 "this is the application's last live key: add a new key first, or suspend the application",
@@ -460,7 +475,9 @@ impl Store {
         .await?
         .rows_affected();
         if updated == 0 {
-            return Err(StoreError::NotFound("client application that is not revoked"));
+            return Err(StoreError::NotFound(
+                "client application that is not revoked",
+            ));
         }
         if status == AppStatus::Revoked {
             sqlx::query(
@@ -513,7 +530,9 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         if exists.is_none() {
-            return Err(StoreError::NotFound("client application that is not revoked"));
+            return Err(StoreError::NotFound(
+                "client application that is not revoked",
+            ));
         }
         let mut details = vec![];
         if let Some(version) = sdk_version_min {
@@ -533,10 +552,25 @@ impl Store {
                 .bind(fingerprint)
                 .execute(&mut *tx)
                 .await?;
-            details.push(("mtls", AuditValue::Word(if fingerprint.is_some() { "required" } else { "off" })));
+            details.push((
+                "mtls",
+                AuditValue::Word(if fingerprint.is_some() {
+                    "required"
+                } else {
+                    "off"
+                }),
+            ));
         }
         touch(&mut tx, app_id, now_ms).await?;
-        audit(&mut tx, who, "client-app.configure", app_id, &details, now_ms).await?;
+        audit(
+            &mut tx,
+            who,
+            "client-app.configure",
+            app_id,
+            &details,
+            now_ms,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -653,7 +687,16 @@ mod tests {
     fn versions_parse_strictly() {
         assert_eq!(parse_version("1.2.3"), Some((1, 2, 3)));
         assert_eq!(parse_version("10.0.12"), Some((10, 0, 12)));
-        for bad in ["1.2", "1.2.3.4", "1..3", "a.b.c", "1.2.-3", "", "123456.0.0", "1.2.3 "] {
+        for bad in [
+            "1.2",
+            "1.2.3.4",
+            "1..3",
+            "a.b.c",
+            "1.2.-3",
+            "",
+            "123456.0.0",
+            "1.2.3 ",
+        ] {
             assert_eq!(parse_version(bad), None, "{bad:?}");
         }
         assert!(parse_version("1.10.0") > parse_version("1.9.9"));

@@ -46,6 +46,7 @@ fn request_parts<'a>(method: &'a str, target: &'a str, body: &'a [u8]) -> [&'a [
 impl Store {
     /// Claims `key` for a request (method, target and the body as the handler sees it, after
     /// field decryption), or finds what an earlier request with it got.
+    #[allow(clippy::too_many_arguments)]
     pub async fn idempotency_begin(
         &self,
         keyring: &Keyring,
@@ -85,15 +86,15 @@ impl Store {
         if inserted == 1 {
             return Ok(Claim::Claimed);
         }
-        let row: Option<(String, String, Option<i32>, Option<String>, Option<Vec<u8>>)> =
-            sqlx::query_as(
-                "SELECT request_mac, state, response_status, response_content_type, response_body
+        type Row = (String, String, Option<i32>, Option<String>, Option<Vec<u8>>);
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT request_mac, state, response_status, response_content_type, response_body
                  FROM idempotency_keys WHERE app_id = $1 AND idempotency_key = $2",
-            )
-            .bind(app_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        )
+        .bind(app_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
         let Some((stored_mac, state, status, content_type, body)) = row else {
             // Released between the insert and the read: the caller may retry.
             return Ok(Claim::InProgress);

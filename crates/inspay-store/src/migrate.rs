@@ -37,7 +37,16 @@ const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_sign_in_flows", "sign_in_flows"),
     migration!(12, "0012_request_nonces", "request_nonces"),
     migration!(13, "0013_client_apps", "client_apps"),
-    migration!(14, "0014_field_nonces_idempotency", "field_nonces_idempotency"),
+    migration!(
+        14,
+        "0014_field_nonces_idempotency",
+        "field_nonces_idempotency"
+    ),
+    migration!(
+        15,
+        "0015_rate_limits_security_events",
+        "rate_limits_security_events"
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -40,6 +40,10 @@ enum Command {
     /// Manage staff accounts, roles and assignments; print the permission review report.
     #[command(subcommand)]
     Users(commands::users::UsersCommand),
+    /// Register client applications, rotate their keys, suspend or revoke them; verify the
+    /// evidence of their signed requests.
+    #[command(subcommand)]
+    Apps(commands::apps::AppsCommand),
     /// Run benchmarks and compare them with a reference measured in the same run.
     #[command(subcommand, after_help = "Example:\n  inspay bench crypto")]
     Bench(bench::BenchCommand),
@@ -68,6 +72,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::audit::run(cli.config.as_deref(), command))),
         Command::Users(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::users::run(cli.config.as_deref(), command))),
+        Command::Apps(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::apps::run(cli.config.as_deref(), command))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -57,6 +57,15 @@ fn every_command_has_help_with_an_example() {
         vec!["users", "add-key"],
         vec!["users", "reactivate"],
         vec!["users", "review"],
+        vec!["apps", "register"],
+        vec!["apps", "list"],
+        vec!["apps", "add-key"],
+        vec!["apps", "revoke-key"],
+        vec!["apps", "suspend"],
+        vec!["apps", "resume"],
+        vec!["apps", "revoke"],
+        vec!["apps", "configure"],
+        vec!["apps", "evidence"],
     ];
     for command in commands {
         let mut args = command.clone();
@@ -69,7 +78,7 @@ fn every_command_has_help_with_an_example() {
             "{command:?} --help has no example:\n{help}"
         );
     }
-    for group in ["keys", "audit", "bench", "users"] {
+    for group in ["keys", "audit", "bench", "users", "apps"] {
         let output = inspay(dir.path(), &[group, "--help"]);
         assert!(output.status.success(), "{group}");
     }
@@ -98,7 +107,7 @@ fn keys_and_audit_from_the_console() {
     let list = inspay(dir.path(), &["keys", "list"]);
     assert!(list.status.success(), "{}", text(&list));
     let listing = text(&list);
-    assert_eq!(listing.matches(" active ").count(), 5, "{listing}");
+    assert_eq!(listing.matches(" active ").count(), 6, "{listing}");
 
     let rotate = inspay(dir.path(), &["keys", "rotate", "field-encryption"]);
     assert!(rotate.status.success(), "{}", text(&rotate));
@@ -221,7 +230,7 @@ fn master_key_rotation_from_the_console() {
     );
     assert!(rotated.status.success(), "{}", text(&rotated));
     assert!(
-        text(&rotated).contains("5 data key(s) rewrapped"),
+        text(&rotated).contains("6 data key(s) rewrapped"),
         "{}",
         text(&rotated)
     );

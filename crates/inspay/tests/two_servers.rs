@@ -227,13 +227,46 @@ async fn captcha(store: &Store, master: &MasterKey) -> serde_json::Value {
     serde_json::json!({ "id": id, "answer": "ACDEF" })
 }
 
+/// What a client needs to encrypt its sensitive fields: a field nonce and the server's
+/// field-transport key.
+struct Sealer {
+    nonce: String,
+    serial: u32,
+    key: inspay_crypto::sm2::Sm2PublicKey,
+}
+
+impl Sealer {
+    fn seal(&self, field: &str, value: &str) -> String {
+        inspay_protocol::fields::seal(&self.key, self.serial, &self.nonce, field, value)
+            .expect("seal")
+    }
+}
+
+async fn sealer(store: &Store, master: &MasterKey) -> Sealer {
+    let keyring = store.keyring_load(master).await.expect("keyring");
+    let (serial, key) = keyring.transport_public_key().expect("transport key");
+    let (nonce, _) = store
+        .field_nonce_issue(APP_ID, inspay_store::now_ms())
+        .await
+        .expect("field nonce");
+    Sealer {
+        nonce,
+        serial,
+        key: key.clone(),
+    }
+}
+
 fn attempt(
     node: &Node,
+    sealer: Sealer,
     mobile: &str,
     password: &str,
     captcha: Option<serde_json::Value>,
 ) -> (u16, String) {
-    let mut body = serde_json::json!({ "login_name": mobile, "password": password });
+    let mut body = serde_json::json!({
+        "login_name": sealer.seal("login_name", mobile),
+        "password": sealer.seal("password", password),
+    });
     if let Some(captcha) = captcha {
         body["captcha"] = captcha;
     }
@@ -273,15 +306,28 @@ async fn the_lockout_holds_across_two_server_processes() {
     // One after another, alternating nodes.
     let mobile = "13912345670";
     let account = customer(&store, &master, mobile).await;
-    let (status, first) = attempt(&node_a, mobile, "Wrong!Password9x", None);
+    let (status, first) = attempt(
+        &node_a,
+        sealer(&store, &master).await,
+        mobile,
+        "Wrong!Password9x",
+        None,
+    );
     assert_eq!(status, 401, "{first}");
-    let (status, body) = attempt(&node_b, mobile, "Wrong!Password9x", None);
+    let (status, body) = attempt(
+        &node_b,
+        sealer(&store, &master).await,
+        mobile,
+        "Wrong!Password9x",
+        None,
+    );
     assert_eq!(
         status, 422,
         "node B knows about node A's failure: a CAPTCHA first: {body}"
     );
     let (status, _) = attempt(
         &node_b,
+        sealer(&store, &master).await,
         mobile,
         "Wrong!Password9x",
         Some(captcha(&store, &master).await),
@@ -291,6 +337,7 @@ async fn the_lockout_holds_across_two_server_processes() {
     assert_eq!(failures.consecutive, 2);
     let (status, _) = attempt(
         &node_a,
+        sealer(&store, &master).await,
         mobile,
         "Wrong!Password9x",
         Some(captcha(&store, &master).await),
@@ -302,7 +349,13 @@ async fn the_lockout_holds_across_two_server_processes() {
         "locked after three failures at two nodes"
     );
     for node in [&node_a, &node_b] {
-        let (status, body) = attempt(node, mobile, PASSWORD, Some(captcha(&store, &master).await));
+        let (status, body) = attempt(
+            node,
+            sealer(&store, &master).await,
+            mobile,
+            PASSWORD,
+            Some(captcha(&store, &master).await),
+        );
         assert_eq!(status, 401, "the lock holds at every node");
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&body).expect("json")["code"],
@@ -316,19 +369,24 @@ async fn the_lockout_holds_across_two_server_processes() {
     let account = customer(&store, &master, mobile).await;
     let mut captchas = vec![];
     for _ in 0..8 {
-        captchas.push(captcha(&store, &master).await);
+        captchas.push((
+            captcha(&store, &master).await,
+            sealer(&store, &master).await,
+        ));
     }
     let (node_a, node_b) = (std::sync::Arc::new(node_a), std::sync::Arc::new(node_b));
     let handles: Vec<_> = captchas
         .into_iter()
         .enumerate()
-        .map(|(i, captcha)| {
+        .map(|(i, (captcha, sealer))| {
             let node = if i % 2 == 0 {
                 node_a.clone()
             } else {
                 node_b.clone()
             };
-            std::thread::spawn(move || attempt(&node, mobile, "Wrong!Password9x", Some(captcha)).0)
+            std::thread::spawn(move || {
+                attempt(&node, sealer, mobile, "Wrong!Password9x", Some(captcha)).0
+            })
         })
         .collect();
     for handle in handles {
@@ -373,7 +431,7 @@ async fn two_processes_never_both_accept_one_signed_request() {
         .expect("store");
     register_app(&store).await;
 
-    let body = serde_json::json!({ "mobile": "13812345678" }).to_string();
+    let body = serde_json::json!({ "legal_name": "Wang Wei" }).to_string();
     for round in 0..20 {
         let header = authorization("POST", "/v1/validate", body.as_bytes());
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));

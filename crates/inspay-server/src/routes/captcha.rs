@@ -11,6 +11,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::Serialize;
 
 /// Route declarations.
@@ -20,6 +21,10 @@ pub const SPECS: &[RouteSpec] = &[RouteSpec {
     class: OperationClass::InformationQuery,
     need: Need::Public,
     permission: None,
+    summary: "Draws a CAPTCHA image; the answer is kept only as a keyed MAC.",
+    body: None,
+    response: Some(SchemaGenerator::subschema_for::<CaptchaResponse>),
+    success: &[200],
 }];
 
 /// The route.
@@ -27,12 +32,19 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/captcha", get(issue))
 }
 
-#[derive(Serialize)]
+/// A CAPTCHA to solve.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "Captcha")]
 struct CaptchaResponse {
+    /// The id to send back with the answer.
     id: String,
+    /// The PNG image, base64.
     image_png_base64: String,
+    /// Image width, pixels.
     width: u32,
+    /// Image height, pixels.
     height: u32,
+    /// Validity, seconds.
     expires_in_s: i64,
 }
 

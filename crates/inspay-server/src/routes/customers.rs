@@ -17,6 +17,7 @@ use inspay_core::sensitive::{Masked, PersonalField};
 use inspay_identity::authorization::{FieldView, Permission};
 use inspay_store::authorization::Target;
 use inspay_store::persons::Person;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::Serialize;
 
 /// Route declarations.
@@ -27,6 +28,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationQuery,
         need: Need::Full,
         permission: Some(Permission::CustomerRead),
+        summary: "A customer in the caller's data scope, personal fields masked.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<Customer>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -34,6 +39,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationQuery,
         need: Need::Enhanced(Operation::FullDisplay),
         permission: Some(Permission::CustomerRead),
+        summary: "Shows a customer's fields in full after a fresh step-up, with the customer.read-full permission; audited.",
+        body: Some(SchemaGenerator::subschema_for::<FullDisplayRequest>),
+        response: Some(SchemaGenerator::subschema_for::<FullValues>),
+        success: &[200],
     },
 ];
 
@@ -47,12 +56,16 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Serialize)]
+/// A customer; personal fields are masked.
+#[derive(Serialize, JsonSchema)]
 struct Customer {
     account_id: String,
     status: String,
+    #[schemars(with = "String")]
     legal_name: Masked,
+    #[schemars(with = "String")]
     mobile: Masked,
+    #[schemars(with = "String")]
     id_number: Masked,
 }
 

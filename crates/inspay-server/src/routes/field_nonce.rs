@@ -10,6 +10,7 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Extension, Json, Router};
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::Serialize;
 
 /// The path.
@@ -22,6 +23,10 @@ pub const SPECS: &[crate::auth::RouteSpec] = &[crate::auth::RouteSpec {
     class: OperationClass::InformationQuery,
     need: crate::auth::Need::Public,
     permission: None,
+    summary: "Issues a one-time field nonce and the field-transport key to encrypt sensitive fields to.",
+    body: None,
+    response: Some(SchemaGenerator::subschema_for::<Issued>),
+    success: &[200],
 }];
 
 /// The route.
@@ -29,18 +34,28 @@ pub fn router() -> Router<AppState> {
     Router::new().route(PATH, post(issue))
 }
 
-#[derive(Serialize)]
+/// The server's field-transport public key.
+#[derive(Serialize, JsonSchema)]
 struct TransportKey {
+    /// The key serial, as envelopes name it.
     serial: u32,
+    /// `SM2-C1C3C2`.
     algorithm: &'static str,
+    /// The SM2 public key, SPKI PEM.
     public_key_pem: String,
 }
 
-#[derive(Serialize)]
+/// A field nonce.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "FieldNonce")]
 struct Issued {
+    /// The nonce, for one request of this application.
     nonce: String,
+    /// When it expires, Unix seconds.
     expires_at: i64,
+    /// The key to encrypt to.
     key: TransportKey,
+    /// The field names whose values must arrive encrypted.
     fields: &'static [&'static str],
 }
 

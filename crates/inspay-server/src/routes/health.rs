@@ -7,7 +7,8 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use serde_json::{Value, json};
+use schemars::{JsonSchema, SchemaGenerator};
+use serde::Serialize;
 
 /// Class of the probes: they reveal nothing but liveness.
 pub const CLASS: OperationClass = OperationClass::InformationQuery;
@@ -20,6 +21,10 @@ pub const SPECS: &[crate::auth::RouteSpec] = &[
         class: CLASS,
         need: crate::auth::Need::Public,
         permission: None,
+        summary: "Liveness probe: the process is up.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<Status>),
+        success: &[200],
     },
     crate::auth::RouteSpec {
         method: "GET",
@@ -27,6 +32,10 @@ pub const SPECS: &[crate::auth::RouteSpec] = &[
         class: CLASS,
         need: crate::auth::Need::Public,
         permission: None,
+        summary: "Readiness probe: the database answers and every key purpose has an active key.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<Status>),
+        success: &[200],
     },
 ];
 
@@ -37,13 +46,21 @@ pub fn router() -> Router<AppState> {
         .route("/health/ready", get(ready))
 }
 
+/// A probe's answer.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "ProbeStatus")]
+struct Status {
+    /// `live` or `ready`.
+    status: &'static str,
+}
+
 /// The process is up.
-async fn live() -> Json<Value> {
-    Json(json!({ "status": "live" }))
+async fn live() -> Json<Status> {
+    Json(Status { status: "live" })
 }
 
 /// The process can serve: the database answers and keys are loaded.
-async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn ready(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
     state
         .store
         .ping()
@@ -58,5 +75,5 @@ async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
             ApiError::new(ErrorCode::KeysUnavailable).cause("a key purpose has no active key")
         );
     }
-    Ok(Json(json!({ "status": "ready" })))
+    Ok(Json(Status { status: "ready" }))
 }

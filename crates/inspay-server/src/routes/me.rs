@@ -26,6 +26,7 @@ use inspay_store::audit::{AuditEvent, AuditValue, Outcome};
 use inspay_store::credentials::ChangeRefused;
 use inspay_store::keys::Actor;
 use inspay_store::persons::Person;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
@@ -41,6 +42,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: QUERY,
         need: Need::Full,
         permission: None,
+        summary: "The signed-in person's profile, personal fields masked, and enrolled factors.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<Profile>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -48,6 +53,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: QUERY,
         need: Need::Enhanced(Operation::FullDisplay),
         permission: Some(Permission::ProfileReadOwn),
+        summary: "Shows the person's own fields in full after a fresh step-up; audited.",
+        body: Some(SchemaGenerator::subschema_for::<FullDisplayRequest>),
+        response: Some(SchemaGenerator::subschema_for::<FullValues>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -55,6 +64,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: COLLECT,
         need: Need::PasswordChange,
         permission: None,
+        summary: "Changes the login password (with a step-up, or in an initial-password session); ends every session.",
+        body: Some(SchemaGenerator::subschema_for::<ChangePassword>),
+        response: Some(SchemaGenerator::subschema_for::<SecretChanged>),
+        success: &[200],
     },
     RouteSpec {
         method: "PUT",
@@ -62,6 +75,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: COLLECT,
         need: Need::Enhanced(Operation::TransactionPassword),
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Sets or changes the 6-digit transaction password.",
+        body: Some(SchemaGenerator::subschema_for::<SecretUpdate>),
+        response: Some(SchemaGenerator::subschema_for::<SecretChanged>),
+        success: &[200],
     },
     RouteSpec {
         method: "PUT",
@@ -69,6 +86,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: COLLECT,
         need: Need::Enhanced(Operation::Gesture),
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Enrols or changes the gesture pattern.",
+        body: Some(SchemaGenerator::subschema_for::<SecretUpdate>),
+        response: Some(SchemaGenerator::subschema_for::<SecretChanged>),
+        success: &[200],
     },
     RouteSpec {
         method: "GET",
@@ -76,6 +97,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: QUERY,
         need: Need::Full,
         permission: Some(Permission::ProfileReadOwn),
+        summary: "The account's device keys and certificates.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<Vec<Device>>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -83,6 +108,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: COLLECT,
         need: Need::Enhanced(Operation::DeviceEnrol),
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Enrols a device key (public key only).",
+        body: Some(SchemaGenerator::subschema_for::<EnrolDevice>),
+        response: Some(SchemaGenerator::subschema_for::<Enrolled>),
+        success: &[201],
     },
     RouteSpec {
         method: "DELETE",
@@ -90,6 +119,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: COLLECT,
         need: Need::Full,
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Revokes a device key.",
+        body: None,
+        response: None,
+        success: &[204],
     },
     RouteSpec {
         method: "GET",
@@ -97,6 +130,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: QUERY,
         need: Need::Full,
         permission: Some(Permission::ProfileReadOwn),
+        summary: "The person's current answer to every purpose of the privacy notice.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<Consents>),
+        success: &[200],
     },
     RouteSpec {
         method: "PUT",
@@ -104,6 +141,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: COLLECT,
         need: Need::Full,
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Grants or withdraws optional purposes of the privacy notice.",
+        body: Some(SchemaGenerator::subschema_for::<ConsentUpdate>),
+        response: Some(SchemaGenerator::subschema_for::<Consents>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -111,6 +152,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: COLLECT,
         need: Need::Enhanced(Operation::AccountClose),
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Closes the account: sessions and device keys end now; personal data is erased after the retention period.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<ClosedResponse>),
+        success: &[200],
     },
 ];
 
@@ -128,17 +173,23 @@ pub fn router() -> Router<AppState> {
         .route("/v1/me/close", post(close))
 }
 
-#[derive(Serialize)]
+/// The profile; personal fields are masked.
+#[derive(Serialize, JsonSchema)]
 struct Profile {
     account_id: String,
+    /// `customer` or `staff`.
     population: &'static str,
     login_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     legal_name: Option<Masked>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     mobile: Option<Masked>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     id_number: Option<Masked>,
+    /// The factors enrolled.
     factors: Vec<String>,
 }
 
@@ -230,14 +281,19 @@ async fn full_display(
     Ok(Json(shown))
 }
 
-#[derive(Deserialize)]
+/// The current and the new login password.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PasswordChangeRequest")]
 struct ChangePassword {
+    #[schemars(with = "String")]
     current_password: Zeroizing<String>,
+    #[schemars(with = "String")]
     new_password: Zeroizing<String>,
 }
 
-#[derive(Serialize)]
+/// The secret was set or changed.
+#[derive(Serialize, JsonSchema)]
 struct SecretChanged {
     sessions_ended: u64,
     next: &'static str,
@@ -286,10 +342,14 @@ async fn change_password(
     }))
 }
 
-#[derive(Deserialize)]
+/// A new secret; `current` is needed to change one already enrolled.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SecretUpdateRequest")]
 struct SecretUpdate {
+    #[schemars(with = "Option<String>")]
     current: Option<Zeroizing<String>>,
+    #[schemars(with = "String")]
     new: Zeroizing<String>,
 }
 
@@ -391,7 +451,8 @@ async fn set_or_change(
     }
 }
 
-#[derive(Serialize)]
+/// A device key or certificate of the account.
+#[derive(Serialize, JsonSchema)]
 struct Device {
     key_id: String,
     kind: &'static str,
@@ -425,15 +486,18 @@ async fn devices(
 
 /// A device key to enrol: the public key only. There is no field for anything biometric:
 /// the device checks its owner locally and proves it by signing (clause 5.2.1.1-d3).
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "DeviceEnrolRequest")]
 struct EnrolDevice {
     /// SM2 public key: SEC1 point (base64) or SPKI PEM.
     public_key: String,
     label: String,
 }
 
-#[derive(Serialize)]
+/// The enrolled key's id.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "DeviceEnrolled")]
 struct Enrolled {
     key_id: String,
 }
@@ -492,7 +556,8 @@ async fn revoke_device(
     }
 }
 
-#[derive(Serialize)]
+/// The current answer to the notice, by purpose id.
+#[derive(Serialize, JsonSchema)]
 struct Consents {
     notice_version: &'static str,
     choices: BTreeMap<String, bool>,
@@ -508,8 +573,10 @@ async fn consents(
     }))
 }
 
-#[derive(Deserialize)]
+/// A new answer to the notice, by purpose id.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ConsentUpdateRequest")]
 struct ConsentUpdate {
     notice_version: String,
     choices: BTreeMap<String, bool>,
@@ -553,7 +620,9 @@ async fn update_consents(
     consents(State(state), Extension(caller)).await
 }
 
-#[derive(Serialize)]
+/// The account is closed.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "AccountClosed")]
 struct ClosedResponse {
     sessions_ended: u64,
     keys_revoked: u64,

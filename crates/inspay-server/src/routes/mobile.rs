@@ -19,6 +19,7 @@ use inspay_identity::authorization::Permission;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_store::one_time_codes::CodeCheck;
 use inspay_store::sessions::EndReason;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -30,6 +31,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationCollection,
         need: Need::Full,
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Sends a code to the new mobile number (needs a CAPTCHA).",
+        body: Some(SchemaGenerator::subschema_for::<CodeRequest>),
+        response: Some(SchemaGenerator::subschema_for::<CodeSent>),
+        success: &[202],
     },
     RouteSpec {
         method: "POST",
@@ -37,6 +42,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationCollection,
         need: Need::Enhanced(Operation::MobileChange),
         permission: Some(Permission::ProfileUpdateOwn),
+        summary: "Changes the bound mobile number (the login name) with a step-up and the code; ends every session.",
+        body: Some(SchemaGenerator::subschema_for::<ChangeRequest>),
+        response: Some(SchemaGenerator::subschema_for::<Changed>),
+        success: &[200],
     },
 ];
 
@@ -56,15 +65,21 @@ fn binding(state: &AppState, caller: &Caller, mobile: &MobileNumber) -> Result<S
     ))
 }
 
-#[derive(Deserialize)]
+/// The new number and a CAPTCHA (required).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "MobileChangeCodeRequest")]
 struct CodeRequest {
+    #[schemars(with = "String")]
     new_mobile: Zeroizing<String>,
     captcha: Option<CaptchaReply>,
 }
 
-#[derive(Serialize)]
+/// Where the code went (masked) and how long it is valid.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MobileChangeCodeSent")]
 struct CodeSent {
+    #[schemars(with = "String")]
     sent_to: Masked,
     expires_in_s: u32,
 }
@@ -96,15 +111,22 @@ async fn send_new_number_code(
     ))
 }
 
-#[derive(Deserialize)]
+/// The new number and the code sent to it.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "MobileChangeRequest")]
 struct ChangeRequest {
+    #[schemars(with = "String")]
     new_mobile: Zeroizing<String>,
+    #[schemars(with = "String")]
     code: Zeroizing<String>,
 }
 
-#[derive(Serialize)]
+/// The number was changed.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "MobileChanged")]
 struct Changed {
+    #[schemars(with = "String")]
     mobile: Masked,
     sessions_ended: u64,
     next: &'static str,

@@ -7,6 +7,7 @@ pub mod field_nonce;
 pub mod health;
 pub mod me;
 pub mod mobile;
+pub mod openapi;
 pub mod protocol_keys;
 pub mod registration;
 pub mod session;
@@ -32,6 +33,7 @@ pub enum OperationClass {
 pub const SPECS: &[&[RouteSpec]] = &[
     health::SPECS,
     protocol_keys::SPECS,
+    openapi::SPECS,
     field_nonce::SPECS,
     validate::SPECS,
     captcha::SPECS,

@@ -35,6 +35,7 @@ use inspay_identity::secret_hash::{SecretHash, SecretKind};
 use inspay_store::credentials::ChangeRefused;
 use inspay_store::one_time_codes::CodeCheck;
 use inspay_store::persons::NewPerson;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use zeroize::Zeroizing;
@@ -47,6 +48,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationQuery,
         need: Need::Public,
         permission: None,
+        summary: "The current privacy notice: its version, full text and every purpose.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<NoticeResponse>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -54,6 +59,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationCollection,
         need: Need::Public,
         permission: None,
+        summary: "Registration step one: the answer to the notice, the mobile number and a CAPTCHA; sends a code.",
+        body: Some(SchemaGenerator::subschema_for::<RegistrationCodeRequest>),
+        response: Some(SchemaGenerator::subschema_for::<CodeSent>),
+        success: &[202],
     },
     RouteSpec {
         method: "POST",
@@ -61,6 +70,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationCollection,
         need: Need::Public,
         permission: None,
+        summary: "Registration: the code, personal data, login password and consent; creates the account and a session.",
+        body: Some(SchemaGenerator::subschema_for::<Register>),
+        response: Some(SchemaGenerator::subschema_for::<Registered>),
+        success: &[201],
     },
     RouteSpec {
         method: "POST",
@@ -68,6 +81,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationCollection,
         need: Need::Public,
         permission: None,
+        summary: "Password reset step one: the mobile number and a CAPTCHA; answers alike whether or not it has an account.",
+        body: Some(SchemaGenerator::subschema_for::<CodeRequest>),
+        response: Some(SchemaGenerator::subschema_for::<CodeSent>),
+        success: &[202],
     },
     RouteSpec {
         method: "POST",
@@ -75,6 +92,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationCollection,
         need: Need::Public,
         permission: None,
+        summary: "Password reset: the code, the ID number given at registration and the new password.",
+        body: Some(SchemaGenerator::subschema_for::<Reset>),
+        response: Some(SchemaGenerator::subschema_for::<ResetDone>),
+        success: &[200],
     },
 ];
 
@@ -88,11 +109,36 @@ pub fn router() -> Router<AppState> {
         .route("/v1/password-reset", post(reset))
 }
 
-#[derive(Serialize)]
+/// The privacy notice.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "PrivacyNotice")]
 struct NoticeResponse {
+    /// The version a consent answer names.
     version: &'static str,
+    /// The full text, as published.
     text: String,
+    /// Every purpose, each to be answered.
+    #[schemars(with = "Vec<PurposeSchema>")]
     purposes: &'static [notice::PurposeText],
+}
+
+/// The schema of [`notice::PurposeText`] as it serializes (that type lives outside the
+/// routes); the `purpose_schema_matches_the_notice` test keeps the two in step.
+#[derive(JsonSchema)]
+#[schemars(
+    rename = "NoticePurpose",
+    description = "One purpose of the privacy notice."
+)]
+#[allow(dead_code)]
+struct PurposeSchema {
+    /// Stable id.
+    id: String,
+    /// Needed to provide the service.
+    required: bool,
+    /// What is collected and why, in Chinese.
+    description_zh: String,
+    /// The same in English.
+    description_en: String,
 }
 
 async fn privacy_notice() -> Json<NoticeResponse> {
@@ -103,14 +149,18 @@ async fn privacy_notice() -> Json<NoticeResponse> {
     })
 }
 
-#[derive(Deserialize)]
+/// The mobile number and a CAPTCHA (required).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PasswordResetCodeRequest")]
 struct CodeRequest {
+    #[schemars(with = "String")]
     mobile: Zeroizing<String>,
     captcha: Option<CaptchaReply>,
 }
 
-#[derive(Serialize)]
+/// A code was sent (or, for a reset, the answer is the same as if it had been).
+#[derive(Serialize, JsonSchema)]
 struct CodeSent {
     /// Registration or reset id, to send back with the code.
     id: String,
@@ -121,9 +171,11 @@ fn code_binding(kind: &str, id: &str, mobile_index: &str) -> String {
     format!("{kind}:{id}:{mobile_index}")
 }
 
-#[derive(Deserialize)]
+/// The mobile number, a CAPTCHA (required) and the answer to the notice.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RegistrationCodeRequest {
+    #[schemars(with = "String")]
     mobile: Zeroizing<String>,
     captcha: Option<CaptchaReply>,
     consent: Consent,
@@ -161,26 +213,39 @@ async fn registration_sms(
     ))
 }
 
-#[derive(Deserialize)]
+/// The person's answer to the privacy notice.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ConsentAnswer")]
 struct Consent {
+    /// The notice version answered.
     notice_version: String,
+    /// Every purpose id, granted or not.
     choices: BTreeMap<String, bool>,
 }
 
-#[derive(Deserialize)]
+/// The registration.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "RegistrationRequest")]
 struct Register {
+    /// The id from `POST /v1/registration/sms`.
     registration_id: String,
+    #[schemars(with = "String")]
     code: Zeroizing<String>,
+    #[schemars(with = "String")]
     mobile: Zeroizing<String>,
+    #[schemars(with = "String")]
     legal_name: Zeroizing<String>,
+    #[schemars(with = "String")]
     id_number: Zeroizing<String>,
+    #[schemars(with = "String")]
     password: Zeroizing<String>,
     consent: Consent,
 }
 
-#[derive(Serialize)]
+/// The new account and its first session.
+#[derive(Serialize, JsonSchema)]
 struct Registered {
     account_id: String,
     #[serde(flatten)]
@@ -355,17 +420,26 @@ async fn reset_sms(
     ))
 }
 
-#[derive(Deserialize)]
+/// The password reset.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "PasswordResetRequest")]
 struct Reset {
+    /// The id from `POST /v1/password-reset/sms`.
     reset_id: String,
+    #[schemars(with = "String")]
     mobile: Zeroizing<String>,
+    #[schemars(with = "String")]
     code: Zeroizing<String>,
+    #[schemars(with = "String")]
     id_number: Zeroizing<String>,
+    #[schemars(with = "String")]
     new_password: Zeroizing<String>,
 }
 
-#[derive(Serialize)]
+/// The password was reset.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "PasswordResetDone")]
 struct ResetDone {
     sessions_ended: u64,
     next: &'static str,
@@ -473,5 +547,31 @@ async fn reset(
             .detail("the new password must differ from the current one and the last 5")),
         Err(_) => Err(ApiError::new(ErrorCode::WeakSecret)
             .detail("the login password must differ from the transaction password")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written schema of a notice purpose names exactly the fields the notice's
+    /// purposes serialize with, so the OpenAPI description cannot drift from the answer.
+    /// req: 5.4.2.2
+    #[test]
+    fn purpose_schema_matches_the_notice() {
+        let schema = schemars::schema_for!(PurposeSchema);
+        let mut declared: Vec<&String> = schema
+            .get("properties")
+            .and_then(serde_json::Value::as_object)
+            .expect("properties")
+            .keys()
+            .collect();
+        declared.sort();
+        for purpose in notice::PURPOSES {
+            let value = serde_json::to_value(purpose).expect("purpose serializes");
+            let mut sent: Vec<&String> = value.as_object().expect("an object").keys().collect();
+            sent.sort();
+            assert_eq!(declared, sent);
+        }
     }
 }

@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use inspay_core::sensitive::{IdNumber, PersonalField};
 use inspay_store::sessions::{EndReason, RESUME_PREFIX};
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -27,6 +28,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::AnySession,
         permission: None,
+        summary: "The current session: its account and level.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<SessionState>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -34,6 +39,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::AnySession,
         permission: None,
+        summary: "Signs out: ends this session.",
+        body: None,
+        response: None,
+        success: &[204],
     },
     RouteSpec {
         method: "POST",
@@ -41,6 +50,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::AnySession,
         permission: None,
+        summary: "Signs out everywhere: ends every session of the account.",
+        body: None,
+        response: None,
+        success: &[204],
     },
     RouteSpec {
         method: "POST",
@@ -48,6 +61,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::AnySession,
         permission: None,
+        summary: "Re-authenticates after the background limit with the password or gesture; returns a new token.",
+        body: Some(SchemaGenerator::subschema_for::<Resume>),
+        response: Some(SchemaGenerator::subschema_for::<Reissued>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -55,6 +72,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::AnySession,
         permission: None,
+        summary: "The extra factor of an account back after the dormant period: the ID number given at registration.",
+        body: Some(SchemaGenerator::subschema_for::<VerifyIdentity>),
+        response: Some(SchemaGenerator::subschema_for::<Reissued>),
+        success: &[200],
     },
 ];
 
@@ -68,7 +89,8 @@ pub fn router() -> Router<AppState> {
         .route("/v1/session/verify-identity", post(verify_identity))
 }
 
-#[derive(Serialize)]
+/// The session's account and level.
+#[derive(Serialize, JsonSchema)]
 struct SessionState {
     account_id: String,
     level: String,
@@ -108,14 +130,20 @@ async fn sign_out_all(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// Exactly one of `password` or `gesture`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "ResumeRequest")]
 struct Resume {
+    #[schemars(with = "Option<String>")]
     password: Option<Zeroizing<String>>,
+    #[schemars(with = "Option<String>")]
     gesture: Option<Zeroizing<String>>,
 }
 
-#[derive(Serialize)]
+/// A new session token, replacing the one presented.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "SessionReissued")]
 struct Reissued {
     session_token: String,
     level: String,
@@ -168,9 +196,12 @@ async fn reissue(
     }))
 }
 
-#[derive(Deserialize)]
+/// The ID number given at registration.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "VerifyIdentityRequest")]
 struct VerifyIdentity {
+    #[schemars(with = "String")]
     id_number: Zeroizing<String>,
 }
 

@@ -30,6 +30,7 @@ use inspay_store::accounts::{Population, SignIn, SignInStep};
 use inspay_store::credential_keys::{KeyKind, KeyProof};
 use inspay_store::one_time_codes::CodeCheck;
 use inspay_store::sign_in_flows::StoredFlow;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -43,6 +44,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::Public,
         permission: None,
+        summary: "First sign-in step: the login name and a knowledge factor (password or gesture); starts a sign-in flow.",
+        body: Some(SchemaGenerator::subschema_for::<FirstFactor>),
+        response: Some(SchemaGenerator::subschema_for::<FlowStarted>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -50,6 +55,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::Public,
         permission: None,
+        summary: "Sends the sign-in SMS code of a flow to the account's mobile number (needs a CAPTCHA).",
+        body: Some(SchemaGenerator::subschema_for::<SmsSend>),
+        response: Some(SchemaGenerator::subschema_for::<SmsSent>),
+        success: &[202],
     },
     RouteSpec {
         method: "POST",
@@ -57,6 +66,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::Public,
         permission: None,
+        summary: "Second sign-in step by SMS code: completes the flow and starts a session.",
+        body: Some(SchemaGenerator::subschema_for::<SmsCode>),
+        response: Some(SchemaGenerator::subschema_for::<SessionStarted>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -64,6 +77,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::Public,
         permission: None,
+        summary: "Issues a challenge for a device key or staff certificate to sign.",
+        body: Some(SchemaGenerator::subschema_for::<KeyChallengeRequest>),
+        response: Some(SchemaGenerator::subschema_for::<ChallengeIssued>),
+        success: &[200],
     },
     RouteSpec {
         method: "POST",
@@ -71,6 +88,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::Public,
         permission: None,
+        summary: "Second sign-in step by key: checks the signed challenge, completes the flow and starts a session.",
+        body: Some(SchemaGenerator::subschema_for::<KeyAnswer>),
+        response: Some(SchemaGenerator::subschema_for::<SessionStarted>),
+        success: &[200],
     },
 ];
 
@@ -84,20 +105,31 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sign-in/{flow_id}/key", post(key_answer))
 }
 
-#[derive(Deserialize)]
+/// The first sign-in step: exactly one of `password` or `gesture`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SignInRequest")]
 struct FirstFactor {
+    /// A customer's mobile number, or a staff login name with `staff: true`.
+    #[schemars(with = "String")]
     login_name: Zeroizing<String>,
+    /// Whether this is a staff sign-in.
     #[serde(default)]
     staff: bool,
+    #[schemars(with = "Option<String>")]
     password: Option<Zeroizing<String>>,
+    #[schemars(with = "Option<String>")]
     gesture: Option<Zeroizing<String>>,
+    /// Needed after a failed attempt for this name.
     captcha: Option<CaptchaReply>,
 }
 
-#[derive(Serialize)]
+/// A sign-in flow waiting for its second factor.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "SignInFlowStarted")]
 struct FlowStarted {
     flow_id: String,
+    /// The second factors this account can use.
     next: &'static [&'static str],
     expires_in_s: i64,
 }
@@ -193,14 +225,18 @@ async fn live_flow(state: &AppState, flow_id: &str, now_ms: i64) -> Result<Store
     }
 }
 
-#[derive(Deserialize)]
+/// Sends the sign-in code; the CAPTCHA is required.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SignInSmsRequest")]
 struct SmsSend {
     captcha: Option<CaptchaReply>,
 }
 
-#[derive(Serialize)]
+/// Where the code went (masked) and how long it is valid.
+#[derive(Serialize, JsonSchema)]
 struct SmsSent {
+    #[schemars(with = "String")]
     sent_to: Masked,
     expires_in_s: u32,
 }
@@ -242,14 +278,17 @@ async fn sms_send(
     ))
 }
 
-#[derive(Deserialize)]
+/// The SMS code received.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SignInSmsCodeRequest")]
 struct SmsCode {
+    #[schemars(with = "String")]
     code: Zeroizing<String>,
 }
 
 /// What a completed sign-in returns.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct SessionStarted {
     /// The bearer token (shown once; the server keeps only its digest).
     pub session_token: String,
@@ -363,14 +402,16 @@ async fn sms_code(
     complete(&state, &flow.id, step, &request_id, now).await
 }
 
-#[derive(Deserialize)]
+/// The device key or certificate to be challenged.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SignInKeyChallengeRequest")]
 struct KeyChallengeRequest {
     key_id: String,
 }
 
 /// A challenge for a device key or certificate to sign.
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
 pub struct ChallengeIssued {
     /// Challenge id.
     pub challenge_id: String,
@@ -411,10 +452,13 @@ pub fn key_error(error: inspay_store::StoreError) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+/// The signed challenge.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "SignInKeyAnswer")]
 struct KeyAnswer {
     challenge_id: String,
+    /// SM2 signature (default user id) over the challenge message.
     signature_base64: String,
 }
 

@@ -23,6 +23,7 @@ use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::sign_in_flow::Factor;
 use inspay_store::credential_keys::{KeyKind, KeyProof};
 use inspay_store::one_time_codes::CodeCheck;
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -34,6 +35,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationQuery,
         need: Need::Full,
         permission: None,
+        summary: "Starts a step-up for one operation: sends an SMS code (202) or issues a key challenge (200).",
+        body: Some(SchemaGenerator::subschema_for::<Begin>),
+        response: Some(SchemaGenerator::subschema_for::<Begun>),
+        success: &[200, 202],
     },
     RouteSpec {
         method: "POST",
@@ -41,6 +46,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::InformationQuery,
         need: Need::Full,
         permission: None,
+        summary: "Answers a step-up; returns a single-use proof for the operation, sent in X-Inspay-Step-Up.",
+        body: Some(SchemaGenerator::subschema_for::<Verify>),
+        response: Some(SchemaGenerator::subschema_for::<Proof>),
+        success: &[200],
     },
 ];
 
@@ -51,20 +60,28 @@ pub fn router() -> Router<AppState> {
         .route("/v1/step-up/verify", post(verify))
 }
 
-#[derive(Deserialize)]
+/// A step-up for one operation.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StepUpRequest")]
 struct Begin {
+    /// The operation: password-change, transaction-password, gesture, device-enrol,
+    /// full-display, account-close or mobile-change.
     operation: String,
+    /// `sms-code` (needs `captcha`), `device-key` or `certificate` (need `key_id`).
     method: String,
     key_id: Option<String>,
     captcha: Option<CaptchaReply>,
 }
 
-#[derive(Serialize)]
+/// The code sent, or the challenge to sign.
+#[derive(Serialize, JsonSchema)]
 #[serde(untagged)]
+#[schemars(rename = "StepUpBegun")]
 enum Begun {
     Sms {
         method: &'static str,
+        #[schemars(with = "String")]
         sent_to: Masked,
         expires_in_s: u32,
     },
@@ -153,16 +170,21 @@ async fn begin(
     }
 }
 
-#[derive(Deserialize)]
+/// The answer: either `code`, or `challenge_id` and `signature_base64`.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "StepUpVerifyRequest")]
 struct Verify {
     operation: String,
+    #[schemars(with = "Option<String>")]
     code: Option<Zeroizing<String>>,
     challenge_id: Option<String>,
     signature_base64: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A step-up proof for one operation in this session, single use.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "StepUpProof")]
 struct Proof {
     step_up_token: String,
     operation: &'static str,

@@ -14,6 +14,7 @@ use inspay_identity::password_policy::PasswordRejection;
 use inspay_identity::secret_hash::SecretKind;
 use inspay_store::one_time_codes::IssueRefused;
 use inspay_store::persons::Person;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -33,12 +34,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Rid {
 }
 
 /// A CAPTCHA answer as a request carries it.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaptchaReply {
     /// The id from `GET /v1/captcha`.
     pub id: String,
     /// What the person read.
+    #[schemars(with = "String")]
     pub answer: Zeroizing<String>,
 }
 
@@ -167,7 +169,7 @@ pub fn base64(bytes: &[u8]) -> String {
 }
 
 /// A request to show personal fields in full.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FullDisplayRequest {
     /// Field names: `legal_name`, `mobile`, `id_number`.
@@ -192,13 +194,17 @@ impl FullDisplayRequest {
 
 /// Personal fields shown in full (clause 5.2.2.2-c2), only those asked for. Sent with
 /// `Cache-Control: no-store` like every response; wiped when dropped.
-#[derive(Serialize, Default)]
+#[derive(Serialize, Default, JsonSchema)]
+#[schemars(description = "The personal fields asked for, in full.")]
 pub struct FullValues {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     legal_name: Option<Zeroizing<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     mobile: Option<Zeroizing<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     id_number: Option<Zeroizing<String>>,
 }
 

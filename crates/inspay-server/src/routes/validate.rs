@@ -13,6 +13,7 @@ use axum::routing::post;
 use inspay_core::sensitive::{
     CardNumber, IdNumber, LegalName, Masked, MobileNumber, PersonalField,
 };
+use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -26,6 +27,10 @@ pub const SPECS: &[crate::auth::RouteSpec] = &[crate::auth::RouteSpec {
     class: CLASS,
     need: crate::auth::Need::Public,
     permission: None,
+    summary: "Checks the format of personal fields and answers with each one's masked form; stores nothing.",
+    body: Some(SchemaGenerator::subschema_for::<ValidateRequest>),
+    response: Some(SchemaGenerator::subschema_for::<ValidateResponse>),
+    success: &[200],
 }];
 
 /// The route.
@@ -34,24 +39,34 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Raw input as it arrives: zeroised strings, parsed into domain types below and dropped.
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(description = "Personal fields to check, any of them.")]
 struct ValidateRequest {
+    #[schemars(with = "Option<String>")]
     card_number: Option<Zeroizing<String>>,
+    #[schemars(with = "Option<String>")]
     mobile: Option<Zeroizing<String>>,
+    #[schemars(with = "Option<String>")]
     id_number: Option<Zeroizing<String>>,
+    #[schemars(with = "Option<String>")]
     legal_name: Option<Zeroizing<String>>,
 }
 
-#[derive(Serialize, Default)]
+/// The masked form of each field sent.
+#[derive(Serialize, Default, JsonSchema)]
 struct ValidateResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     card_number: Option<Masked>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     mobile: Option<Masked>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     id_number: Option<Masked>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     legal_name: Option<Masked>,
 }
 

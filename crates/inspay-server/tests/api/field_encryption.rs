@@ -75,7 +75,7 @@ async fn code(response: reqwest::Response) -> (u16, String) {
 /// opened at the edge; the handler sees the value. A reused, unknown, expired or foreign
 /// nonce, a field in clear, an envelope moved to another field or made for another key are
 /// each refused, and the value never appears in a log.
-/// req: 5.2.2.1-c, 5.2.2.1-d, 5.6.2-b, 5.6.1-a2
+/// req: 5.2.2.1-c, 5.2.2.1-d, 5.6.2-b1, 5.6.2-b3, 5.6.1-a2
 #[tokio::test]
 async fn sensitive_fields_are_encrypted_with_one_time_nonces() {
     for app in spawn_apps().await {

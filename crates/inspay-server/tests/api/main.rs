@@ -2,6 +2,7 @@
 //! database and, when `INSPAY_TEST_POSTGRES_URL` is set, a fresh PostgreSQL database. All in
 //! one test binary so it builds once.
 
+mod defence;
 mod edge;
 mod field_encryption;
 mod helpers;
@@ -10,6 +11,7 @@ mod identity_sign_in;
 mod identity_staff;
 mod integrity;
 mod leaks;
+mod openapi;
 mod people;
 mod profile;
 mod protocol;

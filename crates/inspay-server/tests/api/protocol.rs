@@ -26,6 +26,26 @@ fn body() -> Vec<u8> {
     serde_json::to_vec(&json!({ "legal_name": "Wang Wei" })).expect("json")
 }
 
+/// Registers a fund-transaction application with this key (serial 1).
+pub async fn register_with_key(app: &TestApp, id: &str, key: &Sm2PrivateKey) {
+    app.state
+        .store
+        .client_app_register(
+            &NewClientApp {
+                id,
+                name: "Protocol test app",
+                class: AppClass::FundTransaction,
+                public_key: key.public_key(),
+                tls_fingerprint: None,
+                sdk_version_min: None,
+            },
+            OPERATOR,
+            app.state.now_ms(),
+        )
+        .await
+        .expect("register");
+}
+
 /// Registers another application and returns its signer (key serial 1).
 pub async fn register(
     app: &TestApp,

@@ -1,5 +1,6 @@
 //! Subcommands that need the configuration, the store or the server.
 
+pub mod apps;
 pub mod audit;
 pub mod keys;
 pub mod serve;

@@ -61,6 +61,11 @@ pub const PUBLISHED_KEYS: &[PublishedKey] = &[
         hex: "3945208f7b2144b13f36e38ac6d39f95889393692860b51a42fb81ef4df7c5b8",
         reason: "the SM2 example private key of GB/T 32918.5-2017 appendix A",
     },
+    PublishedKey {
+        hex: "0409f9df311e5421a150dd7d161e4bc5c672179fad1833fc076bb08ff356f35020ccea490ce26775a52dc6ea718cc1aa600aed05fbf35e084a6632f6072da9ad13",
+        reason: "the public half of that example key (SEC1, uncompressed), printed in the \
+                 integrator guide's worked signing example",
+    },
 ];
 
 pub fn published_key(value: &str) -> bool {

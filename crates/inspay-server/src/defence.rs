@@ -1,0 +1,422 @@
+//! Rate limits and attack detection (clause 5.4.3.2).
+//!
+//! - Limits per client IP (every request, before anything else is read), per application
+//!   (after its signature verifies) and per account (after its session is found), counted in
+//!   the shared database in one-minute windows, so a client cannot spread its requests over
+//!   nodes. Over the limit: `INSPAY-AUTH-008` with `Retry-After`.
+//! - Security events: signature failures, replayed nonces, unknown applications,
+//!   injection-shaped input, rate-limit refusals and administration calls from outside the
+//!   allowed networks are kept ([`inspay_store::security_events`]); the
+//!   [`ProtectionSettings::alert_threshold`]th event of a kind from one subject within a minute
+//!   raises an alert (an `ERROR` log line on target `inspay::security_alert` that monitoring
+//!   pages on, and the event row marked). Past [`EVENTS_KEPT_PER_MINUTE`] per subject and kind,
+//!   a flood is counted but not stored row by row.
+//! - An allow-list of networks for the administration interface: routes that need a staff
+//!   permission are refused from any other address.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use inspay_store::security_events::{SecurityEvent, Subject};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Most events of one kind from one subject stored per minute.
+pub const EVENTS_KEPT_PER_MINUTE: i64 = 20;
+
+/// The client's address, set by the listener on every request.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub IpAddr);
+
+/// `[protection]` settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectionSettings {
+    /// Requests per minute from one IP address (0: no limit).
+    pub ip_per_minute: i64,
+    /// Requests per minute from one application.
+    pub app_per_minute: i64,
+    /// Requests per minute for one account.
+    pub account_per_minute: i64,
+    /// Events of one kind from one subject within a minute that raise an alert.
+    pub alert_threshold: i64,
+    /// Networks (CIDR) the administration interface (staff routes) may be called from.
+    pub admin_networks: Vec<String>,
+}
+
+impl Default for ProtectionSettings {
+    fn default() -> Self {
+        ProtectionSettings {
+            ip_per_minute: 1_200,
+            app_per_minute: 60_000,
+            account_per_minute: 300,
+            alert_threshold: 5,
+            admin_networks: vec![
+                "127.0.0.0/8".into(),
+                "::1/128".into(),
+                "10.0.0.0/8".into(),
+                "172.16.0.0/12".into(),
+                "192.168.0.0/16".into(),
+            ],
+        }
+    }
+}
+
+/// A network in CIDR notation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    address: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    /// Parses `address/prefix` (a bare address is a single host).
+    pub fn parse(text: &str) -> Option<Network> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address, Some(prefix)),
+            None => (text, None),
+        };
+        let address: IpAddr = address.trim().parse().ok()?;
+        let max = if address.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(prefix) => prefix.trim().parse::<u8>().ok().filter(|p| *p <= max)?,
+            None => max,
+        };
+        Some(Network { address, prefix })
+    }
+
+    /// Whether `ip` is inside.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.address, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What a detector saw, for [`record`].
+pub struct Seen<'a> {
+    /// Event kind.
+    pub kind: &'static str,
+    /// Application id, if known.
+    pub app_id: Option<&'a str>,
+    /// Account id, if known.
+    pub account_id: Option<&'a str>,
+    /// Client address, if known.
+    pub client: Option<IpAddr>,
+    /// Route template, if matched.
+    pub route: Option<&'a str>,
+    /// Fixed text.
+    pub detail: &'static str,
+}
+
+/// Records a security event, counting it per subject (the application if known, else the IP
+/// address) and raising an alert at the threshold. Never fails the request: a storage error is
+/// logged.
+pub async fn record(state: &AppState, seen: Seen<'_>) {
+    let now_ms = state.now_ms();
+    let subject = seen
+        .app_id
+        .map(|app| format!("app:{app}"))
+        .or_else(|| seen.client.map(|ip| format!("ip:{ip}")))
+        .unwrap_or_else(|| "unknown".to_string());
+    let scope = format!("event:{}", seen.kind);
+    let count = match state
+        .store
+        .rate_hit(
+            &[Subject {
+                scope: &scope,
+                subject: &subject,
+            }],
+            now_ms,
+        )
+        .await
+    {
+        Ok(counts) => counts.first().copied().unwrap_or(0),
+        Err(error) => {
+            tracing::error!(error = %error, kind = seen.kind, "security event not counted");
+            return;
+        }
+    };
+    let threshold = state.settings.protection.alert_threshold.max(1);
+    let alert = count == threshold;
+    tracing::warn!(
+        target: "inspay::security",
+        kind = seen.kind,
+        subject = %subject,
+        count,
+        route = seen.route.unwrap_or("-"),
+        "{}",
+        seen.detail
+    );
+    if alert {
+        tracing::error!(
+            target: "inspay::security_alert",
+            kind = seen.kind,
+            subject = %subject,
+            count,
+            "security alert: {count} '{}' events from {subject} within a minute",
+            seen.kind
+        );
+    }
+    if count > EVENTS_KEPT_PER_MINUTE && !alert {
+        return;
+    }
+    let event = SecurityEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        kind: seen.kind.to_string(),
+        app_id: seen.app_id.map(str::to_string),
+        account_id: seen.account_id.map(str::to_string),
+        client_ip: seen.client.map(|ip| ip.to_string()),
+        route: seen.route.map(str::to_string),
+        detail: seen.detail.to_string(),
+        alert,
+        at_ms: now_ms,
+    };
+    if let Err(error) = state.store.security_event_record(&event).await {
+        tracing::error!(error = %error, kind = seen.kind, "security event not kept");
+    }
+}
+
+/// Counts a hit against a limit; `Err` with the refusal when over it.
+pub async fn limit(
+    state: &AppState,
+    scope: &'static str,
+    subject: &str,
+    per_minute: i64,
+) -> Result<(), ApiError> {
+    if per_minute <= 0 {
+        return Ok(());
+    }
+    let now_ms = state.now_ms();
+    let counts = state
+        .store
+        .rate_hit(&[Subject { scope, subject }], now_ms)
+        .await?;
+    if counts.first().copied().unwrap_or(0) > per_minute {
+        let wait_s = (inspay_store::security_events::window_start(now_ms)
+            + inspay_store::security_events::WINDOW_MS
+            - now_ms)
+            .div_euclid(1000)
+            + 1;
+        return Err(ApiError::new(ErrorCode::TooManyRequests)
+            .detail(format!(
+                "at most {per_minute} requests a minute per {scope}"
+            ))
+            .retry_after(wait_s));
+    }
+    Ok(())
+}
+
+/// Lower-cased fragments that SQL injection, script injection and path traversal attempts
+/// carry and no legitimate request to this API does.
+const INJECTION_MARKERS: &[&str] = &[
+    "' or ",
+    "\" or ",
+    "'--",
+    "' --",
+    "union select",
+    "union all select",
+    "; drop ",
+    ";drop ",
+    "sleep(",
+    "benchmark(",
+    "waitfor delay",
+    "pg_sleep",
+    "information_schema",
+    "<script",
+    "javascript:",
+    "onerror=",
+    "../",
+    "..\\",
+    "%00",
+    "\u{0}",
+    "${jndi",
+    "{{",
+];
+
+/// Whether text looks like an injection attempt (after percent-decoding).
+pub fn injection_shaped(text: &str) -> bool {
+    let decoded = percent_decode(text).to_lowercase();
+    INJECTION_MARKERS
+        .iter()
+        .any(|marker| decoded.contains(marker))
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        if byte == b'%'
+            && index + 2 < bytes.len()
+            && let Some(hex) = text.get(index + 1..index + 3)
+            && let Ok(value) = u8::from_str_radix(hex, 16)
+        {
+            out.push(value);
+            index += 3;
+            continue;
+        }
+        out.push(if byte == b'+' { b' ' } else { byte });
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The edge guard, on every request before routing: the per-IP limit and injection-shaped
+/// targets.
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let client = request.extensions().get::<ClientAddr>().map(|addr| addr.0);
+    let settings = &state.settings.protection;
+    if let Some(ip) = client
+        && let Err(refusal) = limit(&state, "ip", &ip.to_string(), settings.ip_per_minute).await
+    {
+        if refusal.code() == ErrorCode::TooManyRequests {
+            record(
+                &state,
+                Seen {
+                    kind: "rate-limited",
+                    app_id: None,
+                    account_id: None,
+                    client,
+                    route: None,
+                    detail: "the per-IP request limit was reached",
+                },
+            )
+            .await;
+        }
+        return refusal.into_response();
+    }
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("", |target| target.as_str());
+    if injection_shaped(target) {
+        record(
+            &state,
+            Seen {
+                kind: "injection-shaped-input",
+                app_id: None,
+                account_id: None,
+                client,
+                route: None,
+                detail: "the request path or query looks like an injection attempt",
+            },
+        )
+        .await;
+    }
+    next.run(request).await
+}
+
+/// The administration allow-list, on matched routes: a route that needs a staff permission is
+/// refused from outside [`ProtectionSettings::admin_networks`].
+pub async fn admin_guard(
+    State(state): State<AppState>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = matched.as_ref().map(MatchedPath::as_str);
+    let admin = route
+        .and_then(|path| crate::auth::spec_for(request.method(), path))
+        .and_then(|spec| spec.permission)
+        .is_some_and(|permission| !permission.is_own());
+    if admin {
+        let client = request.extensions().get::<ClientAddr>().map(|addr| addr.0);
+        let allowed = client.is_some_and(|ip| {
+            state
+                .settings
+                .protection
+                .admin_networks
+                .iter()
+                .filter_map(|network| Network::parse(network))
+                .any(|network| network.contains(ip))
+        });
+        if !allowed {
+            record(
+                &state,
+                Seen {
+                    kind: "admin-network-refused",
+                    app_id: None,
+                    account_id: None,
+                    client,
+                    route,
+                    detail: "an administration route was called from outside the allowed networks",
+                },
+            )
+            .await;
+            return ApiError::new(ErrorCode::PermissionDenied)
+                .detail("the administration interface is not reachable from this network")
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_parse_and_match() {
+        let private = Network::parse("10.0.0.0/8").expect("cidr");
+        assert!(private.contains("10.1.2.3".parse().expect("ip")));
+        assert!(!private.contains("11.0.0.1".parse().expect("ip")));
+        let host = Network::parse("192.168.1.7").expect("host");
+        assert!(host.contains("192.168.1.7".parse().expect("ip")));
+        assert!(!host.contains("192.168.1.8".parse().expect("ip")));
+        let mapped: IpAddr = "::ffff:10.0.0.9".parse().expect("ip");
+        assert!(
+            private.contains(mapped),
+            "IPv4-mapped IPv6 matches the IPv4 network"
+        );
+        let all = Network::parse("0.0.0.0/0").expect("all");
+        assert!(all.contains("8.8.8.8".parse().expect("ip")));
+        let v6 = Network::parse("fd00::/8").expect("v6");
+        assert!(v6.contains("fd12::1".parse().expect("ip")));
+        assert!(!v6.contains("fe80::1".parse().expect("ip")));
+        for bad in ["10.0.0.0/33", "nonsense", "::/129", "10.0.0.0/x", ""] {
+            assert!(Network::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn injection_shapes_are_recognised_and_ordinary_input_is_not() {
+        for attack in [
+            "/v1/customers/1'%20OR%201=1--",
+            "/v1/x?id=1 UNION SELECT password FROM accounts",
+            "/v1/x?q=%3Cscript%3Ealert(1)%3C/script%3E",
+            "/v1/files/..%2F..%2Fetc%2Fpasswd",
+            "/v1/x?id=1;DROP TABLE accounts",
+            "/v1/x?id=1 AND pg_sleep(5)",
+        ] {
+            assert!(injection_shaped(attack), "{attack}");
+        }
+        for ordinary in [
+            "/v1/customers/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
+            "/v1/sign-in",
+            "/v1/captcha",
+            "/v1/x?page=2&size=20",
+        ] {
+            assert!(!injection_shaped(ordinary), "{ordinary}");
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! `inspay bench api`: signed requests through the SDK over TLS on loopback against a real
+//! server in this process, beside the bound SM2 alone would set on this machine, measured in
+//! the same run.
+//!
+//! Two scenarios, each for `--seconds` with `--concurrency` requests in flight:
+//! - **signed read**: `GET /v1/privacy-notice`;
+//! - **signed fund request**: `POST /v1/validate` with an `Idempotency-Key` (a new one each
+//!   time), so it carries every step of the protocol a fund-transaction request does:
+//!   signature check, nonce insert in the shared database, rate counters, idempotency claim and
+//!   answer, evidence row under a record MAC, signed answer. (The payments API of issue 5 adds
+//!   its own business work on top.)
+//!
+//! The bound: each request costs two SM2 signatures (client request, server answer) and two
+//! verifications; with `sign` and `verify` seconds measured single-threaded here, the machine
+//! could serve at most `cores / (2 sign + 2 verify)` requests a second if that were all.
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use inspay_crypto::sm2::Sm2PrivateKey;
+use inspay_kms::KeyPurpose;
+use inspay_protocol::canonical::CanonicalRequest;
+use inspay_server::{Application, Settings};
+use inspay_store::client_apps::{AppClass, NewClientApp};
+use inspay_store::keys::Actor;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// `inspay bench api` options.
+#[derive(Debug, clap::Args)]
+pub struct ApiArgs {
+    /// Seconds per scenario.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Database for the benchmark server (default: SQLite in a temporary directory), e.g.
+    /// postgres://postgres@127.0.0.1/bench (the database must exist and be empty).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Exit with an error if signed fund requests reach less than 50 % of the bound.
+    #[arg(long)]
+    pub check: bool,
+}
+
+/// The target: signed fund requests reach this share of the SM2 bound.
+const TARGET_SHARE: f64 = 0.5;
+
+struct Outcome {
+    name: &'static str,
+    requests: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+impl Outcome {
+    fn rate(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn percentile_ms(&self, share: f64) -> f64 {
+        if self.latencies.is_empty() {
+            return 0.0;
+        }
+        let index = ((self.latencies.len() - 1) as f64 * share).round() as usize;
+        self.latencies[index].as_secs_f64() * 1000.0
+    }
+}
+
+/// Runs the benchmark.
+pub fn run(args: &ApiArgs) -> Result<()> {
+    if args.concurrency == 0 || args.seconds == 0 {
+        bail!("--concurrency and --seconds must be at least 1");
+    }
+    crate::commands::runtime()?.block_on(measure(args))
+}
+
+/// Seconds per SM2 signature and per verification, single-threaded, over a canonical request
+/// of the size the benchmark sends.
+fn sm2_costs() -> Result<(f64, f64)> {
+    let key = Sm2PrivateKey::generate()?;
+    let canonical = CanonicalRequest::new(
+        "POST",
+        "/v1/validate",
+        1_764_100_000,
+        "k3J9x0Qm2b7T5nYwAbCdEfGh",
+        br#"{"legal_name":"Wang Wei"}"#,
+    )?
+    .to_bytes();
+    let signature = key.sign(&canonical)?;
+    let time = |operation: &dyn Fn() -> Result<()>| -> Result<f64> {
+        let mut rounds = 0u32;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(1_500) {
+            operation()?;
+            rounds += 1;
+        }
+        Ok(started.elapsed().as_secs_f64() / f64::from(rounds))
+    };
+    let sign = time(&|| {
+        key.sign(&canonical)?;
+        Ok(())
+    })?;
+    let verify = time(&|| {
+        key.public_key().verify(&canonical, &signature)?;
+        Ok(())
+    })?;
+    Ok((sign, verify))
+}
+
+async fn measure(args: &ApiArgs) -> Result<()> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let steps = 4;
+    let bar = ProgressBar::new(steps).with_style(
+        ProgressStyle::with_template("{msg:28} {bar:40} {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message("SM2 sign and verify");
+    let (sign_s, verify_s) = tokio::task::spawn_blocking(sm2_costs)
+        .await
+        .context("the SM2 measurement stopped")??;
+    let bound = cores as f64 / (2.0 * sign_s + 2.0 * verify_s);
+    bar.inc(1);
+
+    bar.set_message("starting the server");
+    let dir = std::env::temp_dir().join(format!(
+        "inspay-bench-api-{}-{}",
+        std::process::id(),
+        inspay_store::now_ms()
+    ));
+    std::fs::create_dir_all(&dir).context("cannot create a temporary directory")?;
+    let mut settings = Settings {
+        data_dir: dir.clone(),
+        database_url: args.database_url.clone().unwrap_or_default(),
+        ..Settings::default()
+    };
+    settings.listen.address = "127.0.0.1:0".parse().context("address")?;
+    settings.log.filter = "error".into();
+    // The limits stay on (their counters are part of every request's cost) but high enough
+    // for one client to load the server.
+    settings.protection.ip_per_minute = 1_000_000_000;
+    settings.protection.app_per_minute = 1_000_000_000;
+    let app = Application::build(settings)
+        .await
+        .context("cannot start a benchmark server")?;
+    let state = app.state().clone();
+    let address = app.address();
+    let ca_path = app
+        .development_ca
+        .clone()
+        .context("the benchmark server has no development CA")?;
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run());
+
+    let key = Sm2PrivateKey::generate()?;
+    state
+        .store
+        .client_app_register(
+            &NewClientApp {
+                id: "bench-app",
+                name: "inspay bench api",
+                class: AppClass::FundTransaction,
+                public_key: key.public_key(),
+                tls_fingerprint: None,
+                sdk_version_min: None,
+            },
+            Actor {
+                actor: "operator:bench",
+                request_id: "bench-api",
+            },
+            state.now_ms(),
+        )
+        .await?;
+    let keyring = state.keyring();
+    let serial = keyring
+        .active_version(KeyPurpose::ResponseSigning)
+        .context("no active response-signing key")?;
+    let server_key = keyring
+        .public_key(KeyPurpose::ResponseSigning, serial)?
+        .clone();
+    let ca = std::fs::read_to_string(&ca_path).context("cannot read the development CA")?;
+    let client = inspay_sdk::Client::builder(format!("https://localhost:{}", address.port()))
+        .app_id("bench-app")
+        .key(1, key)
+        .trust_ca_pem(&ca)?
+        .server_key(serial, server_key)
+        .retry(inspay_sdk::RetryPolicy::none())
+        .build()?;
+    bar.inc(1);
+
+    let duration = Duration::from_secs(args.seconds);
+    bar.set_message("signed read");
+    let read = scenario("signed read", &client, args.concurrency, duration, false).await?;
+    bar.inc(1);
+    bar.set_message("signed fund request");
+    let fund = scenario(
+        "signed fund request",
+        &client,
+        args.concurrency,
+        duration,
+        true,
+    )
+    .await?;
+    bar.inc(1);
+    bar.finish_and_clear();
+    shutdown.cancel();
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    println!(
+        "inspay bench api: {} s per scenario, {} in flight, {} cores, database {}",
+        args.seconds,
+        args.concurrency,
+        cores,
+        if args.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    );
+    println!(
+        "SM2 on this machine, one core: sign {:.1} µs, verify {:.1} µs; bound = {cores} / (2 sign + 2 verify) = {bound:.0} requests/s",
+        sign_s * 1e6,
+        verify_s * 1e6
+    );
+    println!();
+    println!(
+        "{:<22} {:>10} {:>8} {:>10} {:>10} {:>9}",
+        "scenario", "requests/s", "errors", "p50 ms", "p99 ms", "of bound"
+    );
+    for outcome in [&read, &fund] {
+        println!(
+            "{:<22} {:>10.0} {:>8} {:>10.2} {:>10.2} {:>8.0}%",
+            outcome.name,
+            outcome.rate(),
+            outcome.errors,
+            outcome.percentile_ms(0.5),
+            outcome.percentile_ms(0.99),
+            outcome.rate() / bound * 100.0
+        );
+    }
+    println!();
+    let widest = bound.max(read.rate()).max(fund.rate());
+    for (name, value) in [
+        ("SM2 bound", bound),
+        (read.name, read.rate()),
+        (fund.name, fund.rate()),
+    ] {
+        let width = ((value / widest) * 50.0).round() as usize;
+        println!("{name:<22} {} {value:.0}/s", "█".repeat(width.max(1)));
+    }
+    let share = fund.rate() / bound;
+    println!();
+    println!(
+        "signed fund requests: {:.0}% of the bound (target at least {:.0}%): {}",
+        share * 100.0,
+        TARGET_SHARE * 100.0,
+        if share >= TARGET_SHARE {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    if read.errors + fund.errors > 0 {
+        bail!(
+            "{} requests failed; the figures above count only the successful ones",
+            read.errors + fund.errors
+        );
+    }
+    if args.check && share < TARGET_SHARE {
+        bail!(
+            "signed fund requests reached {:.0}% of the bound",
+            share * 100.0
+        );
+    }
+    Ok(())
+}
+
+async fn scenario(
+    name: &'static str,
+    client: &inspay_sdk::Client,
+    concurrency: usize,
+    duration: Duration,
+    fund: bool,
+) -> Result<Outcome> {
+    // A short warm-up: connections, caches, the SQLite page cache.
+    let warm_until = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < warm_until {
+        let _ = one(client, fund).await;
+    }
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let client = Arc::new(client.clone());
+    let mut tasks = vec![];
+    for _ in 0..concurrency {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = vec![];
+            let mut errors = 0usize;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                match one(&client, fund).await {
+                    Ok(()) => latencies.push(sent.elapsed()),
+                    Err(_) => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let mut latencies = vec![];
+    let mut errors = 0;
+    for task in tasks {
+        let (mut own, failed) = task.await.context("a load task stopped")?;
+        latencies.append(&mut own);
+        errors += failed;
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    Ok(Outcome {
+        name,
+        requests: latencies.len(),
+        errors,
+        elapsed,
+        latencies,
+    })
+}
+
+async fn one(client: &inspay_sdk::Client, fund: bool) -> Result<()> {
+    let response = if fund {
+        client
+            .post("/v1/validate")
+            .json(&serde_json::json!({ "legal_name": "Wang Wei" }))?
+            .idempotent()
+            .send()
+            .await?
+    } else {
+        client.get("/v1/privacy-notice").send().await?
+    };
+    if response.status() != 200 {
+        bail!("answered {}", response.status());
+    }
+    Ok(())
+}
