@@ -1,4 +1,4 @@
-//! The worked example of `docs/integrator-guide.md` ("Signing requests"), checked: every value
+//! The worked example of `docs/integrator-guide.md` (section 10.2, "Signing a request"), checked: every value
 //! the guide prints is computed here from the guide's inputs, so the guide cannot drift from
 //! the code and a reader can reproduce each step with any SM2/SM3 implementation.
 

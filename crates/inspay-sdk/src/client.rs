@@ -227,7 +227,7 @@ impl ClientBuilder {
         self
     }
 
-    /// Pins a server response-signing key given as an SPKI PEM (as `inspay keys export`
+    /// Pins a server response-signing key given as an SPKI PEM (as `inspay keys export-public response-signing`
     /// writes it).
     pub fn server_key_pem(self, serial: u32, pem: &str) -> Result<Self, Error> {
         let key = Sm2PublicKey::from_spki_pem(pem).map_err(|_| {

@@ -28,7 +28,7 @@
 //!     .key(1, key)
 //!     .trust_ca_pem(&ca_pem)?;
 //! // Development: trust on first use. Production: pin the keys your operator exports
-//! // (`inspay keys export`) with `.server_key_pem(serial, pem)` instead.
+//! // (`inspay keys export-public response-signing`) with `.server_key_pem(serial, pem)` instead.
 //! let server_keys = builder.fetch_server_keys().await?;
 //! let client = builder.server_keys(&server_keys).build()?;
 //!

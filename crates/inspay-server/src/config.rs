@@ -303,6 +303,26 @@ impl Settings {
                 "5.6.2-e",
             ));
         }
+        if !(1..=inspay_store::client_apps::SDK_CHARS_MAX).contains(&self.protocol.sdk_chars_max) {
+            return Err(refuse(
+                "protocol.sdk_chars_max",
+                format!(
+                    "must be 1..={} (the longest SDK report the evidence keeps)",
+                    inspay_store::client_apps::SDK_CHARS_MAX
+                ),
+                "6.4.6",
+            ));
+        }
+        if !(0..=crate::protocol::APP_CACHE_MS_MAX).contains(&self.protocol.app_cache_ms) {
+            return Err(refuse(
+                "protocol.app_cache_ms",
+                format!(
+                    "must be 0..={} ms: a revoked application or key must stop working within seconds",
+                    crate::protocol::APP_CACHE_MS_MAX
+                ),
+                "5.4.2.1",
+            ));
+        }
         if self.profile == Profile::Production
             && self.protocol.signatures != crate::protocol::SignatureMode::Required
         {

@@ -1,9 +1,10 @@
 //! Rate limits and attack detection (clause 5.4.3.2).
 //!
 //! - Limits per client IP (every request, before anything else is read), per application
-//!   (after its signature verifies) and per account (after its session is found), counted in
-//!   the shared database in one-minute windows, so a client cannot spread its requests over
-//!   nodes. Over the limit: `INSPAY-AUTH-008` with `Retry-After`.
+//!   (after its signature verifies) and per account (after its session is found), in
+//!   one-minute windows counted by every node together in the shared database (each node
+//!   hands over its hits twice a second, [`RateBook`]), so a client cannot spread its requests
+//!   over nodes. Over the limit: `INSPAY-AUTH-008` with `Retry-After`.
 //! - Security events: signature failures, replayed nonces, unknown applications,
 //!   injection-shaped input, rate-limit refusals and administration calls from outside the
 //!   allowed networks are kept ([`inspay_store::security_events`]); the
@@ -195,6 +196,47 @@ pub async fn record(state: &AppState, seen: Seen<'_>) {
     }
 }
 
+/// How often, at most, a node hands its local hits for one subject to the shared counter and
+/// reads back the total of every node.
+pub const RATE_SYNC_MS: i64 = 500;
+
+#[derive(Debug, Default)]
+struct RateEntry {
+    window_start_ms: i64,
+    /// The shared total at the last hand-over (every node's hits, ours included).
+    shared: i64,
+    /// Hits counted here and not handed over yet.
+    local: i64,
+    /// Hits being handed over right now.
+    in_flight: i64,
+    last_sync_ms: i64,
+}
+
+/// Request counters per subject, kept in memory and handed to the shared database at most
+/// every [`RATE_SYNC_MS`] per subject, so a limit costs a database write per subject twice a
+/// second rather than one per request. A node decides on the shared total it last read plus
+/// its own hits since; across `n` nodes a client can exceed a limit by at most what the other
+/// nodes counted in the last half second.
+#[derive(Debug, Default)]
+pub struct RateBook {
+    entries: std::sync::Mutex<std::collections::HashMap<(&'static str, String), RateEntry>>,
+}
+
+/// Most subjects tracked at once; past it, windows that ended are dropped.
+const RATE_BOOK_SUBJECTS_MAX: usize = 100_000;
+
+impl RateBook {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<(&'static str, String), RateEntry>>
+    {
+        match self.entries.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+}
+
 /// Counts a hit against a limit; `Err` with the refusal when over it.
 pub async fn limit(
     state: &AppState,
@@ -206,16 +248,54 @@ pub async fn limit(
         return Ok(());
     }
     let now_ms = state.now_ms();
-    let counts = state
-        .store
-        .rate_hit(&[Subject { scope, subject }], now_ms)
-        .await?;
-    if counts.first().copied().unwrap_or(0) > per_minute {
-        let wait_s = (inspay_store::security_events::window_start(now_ms)
-            + inspay_store::security_events::WINDOW_MS
-            - now_ms)
-            .div_euclid(1000)
-            + 1;
+    let window = inspay_store::security_events::window_start(now_ms);
+    let book = state.rate_book();
+    let (estimate, hand_over) = {
+        let mut entries = book.lock();
+        if entries.len() >= RATE_BOOK_SUBJECTS_MAX {
+            entries.retain(|_, entry| entry.window_start_ms == window);
+        }
+        let entry = entries.entry((scope, subject.to_string())).or_default();
+        if entry.window_start_ms != window {
+            *entry = RateEntry {
+                window_start_ms: window,
+                ..RateEntry::default()
+            };
+        }
+        entry.local += 1;
+        let estimate = entry.shared + entry.in_flight + entry.local;
+        let due = entry.in_flight == 0
+            && (now_ms - entry.last_sync_ms >= RATE_SYNC_MS || estimate > per_minute);
+        let hand_over = due.then(|| {
+            entry.in_flight = entry.local;
+            entry.local = 0;
+            entry.last_sync_ms = now_ms;
+            entry.in_flight
+        });
+        (estimate, hand_over)
+    };
+    let mut estimate = estimate;
+    if let Some(hits) = hand_over {
+        let outcome = state
+            .store
+            .rate_add(Subject { scope, subject }, window, hits)
+            .await;
+        let mut entries = book.lock();
+        if let Some(entry) = entries.get_mut(&(scope, subject.to_string()))
+            && entry.window_start_ms == window
+        {
+            entry.in_flight = 0;
+            match &outcome {
+                Ok(total) => entry.shared = entry.shared.max(*total),
+                Err(_) => entry.local += hits,
+            }
+            estimate = entry.shared + entry.local;
+        }
+        outcome?;
+    }
+    if estimate > per_minute {
+        let wait_s =
+            (window + inspay_store::security_events::WINDOW_MS - now_ms).div_euclid(1000) + 1;
         return Err(ApiError::new(ErrorCode::TooManyRequests)
             .detail(format!(
                 "at most {per_minute} requests a minute per {scope}"

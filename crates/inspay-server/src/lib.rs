@@ -2,6 +2,7 @@
 //! and background jobs. The only crate that knows HTTP.
 
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod defence;
 pub mod edge;

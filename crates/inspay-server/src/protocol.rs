@@ -78,6 +78,63 @@ pub struct ProtocolSettings {
     /// `required` (default): sensitive fields must arrive encrypted to the server's
     /// field-transport key; `optional` (development profile only) accepts them in clear.
     pub field_encryption: FieldEncryptionMode,
+    /// How long a node keeps an application and key it read, ms (0: read on every request).
+    /// A suspension, revocation or key revocation takes effect on every node within this time.
+    pub app_cache_ms: i64,
+}
+
+/// The longest `app_cache_ms` allowed.
+pub const APP_CACHE_MS_MAX: i64 = 5_000;
+
+/// Applications and keys read for requests, kept for [`ProtocolSettings::app_cache_ms`] so a
+/// busy application costs one read a second per node, not one per request.
+#[derive(Debug, Default)]
+pub struct AppCache {
+    entries: std::sync::Mutex<std::collections::HashMap<(String, u32), CachedApp>>,
+}
+
+/// When an application and key were read, and what was found.
+type CachedApp = (i64, Option<inspay_store::client_apps::AppKeyLookup>);
+
+/// Most entries kept; past it the cache starts afresh.
+const APP_CACHE_ENTRIES_MAX: usize = 10_000;
+
+impl AppCache {
+    /// The application and key, from the cache if fresh, else from the store.
+    pub async fn lookup(
+        &self,
+        state: &AppState,
+        app_id: &str,
+        serial: u32,
+        now_ms: i64,
+    ) -> Result<Option<inspay_store::client_apps::AppKeyLookup>, inspay_store::StoreError> {
+        let ttl = state.settings.protocol.app_cache_ms;
+        let key = (app_id.to_string(), serial);
+        if ttl > 0 {
+            let entries = match self.entries.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some((fetched, found)) = entries.get(&key)
+                && now_ms - fetched < ttl
+                && now_ms >= *fetched
+            {
+                return Ok(found.clone());
+            }
+        }
+        let found = state.store.client_app_key(app_id, serial).await?;
+        if ttl > 0 {
+            let mut entries = match self.entries.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if entries.len() >= APP_CACHE_ENTRIES_MAX {
+                entries.clear();
+            }
+            entries.insert(key, (now_ms, found.clone()));
+        }
+        Ok(found)
+    }
 }
 
 impl Default for ProtocolSettings {
@@ -87,6 +144,7 @@ impl Default for ProtocolSettings {
             window_s: inspay_protocol::WINDOW_S,
             sdk_chars_max: inspay_store::client_apps::SDK_CHARS_MAX,
             field_encryption: FieldEncryptionMode::Required,
+            app_cache_ms: 1_000,
         }
     }
 }
@@ -208,23 +266,20 @@ pub async fn verify_request(
     let Some(verified) = verified else {
         return sign_response(&state, None, response).await.0;
     };
-    let response = match &verified.idempotency_key {
+    let (response, answer) = match &verified.idempotency_key {
         Some(key) => remember(&state, &verified.header.app_id, key, response).await,
-        None => response,
+        None => (response, None),
     };
     let (response, parts) = sign_response(&state, Some(verified.canonical.nonce()), response).await;
-    if verified.keep_evidence
-        && let Some(parts) = parts
-    {
-        let caller = response
-            .extensions()
-            .get::<crate::auth::CallerAccount>()
-            .map(|caller| caller.0.clone());
-        let evidence = Evidence {
+    let evidence = match parts {
+        Some(parts) if verified.keep_evidence => Some(Evidence {
             id: uuid::Uuid::now_v7().to_string(),
             app_id: verified.header.app_id.clone(),
             serial: verified.header.serial,
-            account_id: caller,
+            account_id: response
+                .extensions()
+                .get::<crate::auth::CallerAccount>()
+                .map(|caller| caller.0.clone()),
             method: verified.canonical.method().to_string(),
             target: verified.canonical.target().to_string(),
             timestamp_s: verified.header.timestamp_s,
@@ -240,49 +295,66 @@ pub async fn verify_request(
             response_serial: parts.serial,
             response_signature: parts.signature,
             received_at_ms,
-        };
-        if let Err(error) = state
-            .store
-            .request_evidence_record(&state.keyring(), &evidence)
+        }),
+        _ => None,
+    };
+    let idempotent = match (&verified.idempotency_key, answer) {
+        (Some(key), Some(answer)) => Some((verified.header.app_id.clone(), key.clone(), answer)),
+        _ => None,
+    };
+    if (evidence.is_some() || idempotent.is_some())
+        && let Err(error) = state
+            .writes()
+            .completions
+            .submit((evidence, idempotent))
             .await
-        {
-            // The operation already happened; the answer goes out, and the gap is loud.
-            tracing::error!(error = %error, app_id = %evidence.app_id, "request evidence was not kept");
-        }
+    {
+        // The operation already happened; the answer goes out, and the gap is loud. An
+        // idempotency key left in progress makes a retry wait rather than run twice.
+        tracing::error!(
+            error = %error,
+            app_id = %verified.header.app_id,
+            "request evidence or the idempotent answer was not kept"
+        );
     }
     response
 }
 
-/// Keeps the answer for the idempotency key (or gives the key back after a server failure).
-async fn remember(state: &AppState, app_id: &str, key: &str, response: Response) -> Response {
+/// Reads the answer for the idempotency key, to keep with the evidence; after a server failure
+/// gives the key back instead, so a retry runs.
+async fn remember(
+    state: &AppState,
+    app_id: &str,
+    key: &str,
+    response: Response,
+) -> (Response, Option<StoredAnswer>) {
     let (parts, body) = response.into_parts();
     let body = match axum::body::to_bytes(body, RESPONSE_BYTES_MAX).await {
         Ok(body) => body,
         Err(error) => {
             let _ = state.store.idempotency_release(app_id, key).await;
-            return ApiError::new(ErrorCode::Internal)
+            let refused = ApiError::new(ErrorCode::Internal)
                 .cause(format!("response body unreadable: {error}"))
                 .into_response();
+            return (refused, None);
         }
     };
-    let outcome = if parts.status.is_server_error() {
-        state.store.idempotency_release(app_id, key).await
-    } else {
-        let answer = StoredAnswer {
-            status: parts.status.as_u16(),
-            content_type: parts
-                .headers
-                .get(header::CONTENT_TYPE)
-                .and_then(|value| value.to_str().ok())
-                .map(str::to_string),
-            body: body.to_vec(),
-        };
-        state.store.idempotency_finish(app_id, key, &answer).await
-    };
-    if let Err(error) = outcome {
-        tracing::error!(error = %error, app_id, "the idempotent answer was not kept");
+    if parts.status.is_server_error() {
+        if let Err(error) = state.store.idempotency_release(app_id, key).await {
+            tracing::error!(error = %error, app_id, "the idempotency key was not released");
+        }
+        return (Response::from_parts(parts, Body::from(body)), None);
     }
-    Response::from_parts(parts, Body::from(body))
+    let answer = StoredAnswer {
+        status: parts.status.as_u16(),
+        content_type: parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string),
+        body: body.to_vec(),
+    };
+    (Response::from_parts(parts, Body::from(body)), Some(answer))
 }
 
 /// Refuses a query string: no route takes query parameters, and unknown input is refused
@@ -332,7 +404,7 @@ async fn verify(
             return Ok(Outcome::Proceed(request, None));
         }
         return Err(ApiError::new(ErrorCode::SignatureMissing).detail(
-            "see docs/integrator-guide.md, \"Signing requests\"; the SDK does it for you",
+            "see docs/integrator-guide.md section 10.2, \"Signing a request\"; the SDK does it for you",
         ));
     };
     let header = SignedHeader::parse(&authorization).map_err(|error| {
@@ -368,8 +440,8 @@ async fn verify(
     })?;
     let client = parts.extensions.get::<ClientAddr>().map(|addr| addr.0);
     let Some(lookup) = state
-        .store
-        .client_app_key(&header.app_id, header.serial)
+        .app_cache()
+        .lookup(state, &header.app_id, header.serial, now_ms)
         .await?
     else {
         defence::record(
@@ -479,14 +551,15 @@ async fn verify(
         }
     }
     match state
-        .store
-        .request_nonce_accept(
-            &app.id,
-            &header.nonce,
+        .writes()
+        .nonces
+        .submit((
+            app.id.clone(),
+            header.nonce.clone(),
             header.timestamp_s,
             settings.window_s,
             now_ms,
-        )
+        ))
         .await?
     {
         NonceCheck::Accepted => {}
@@ -549,16 +622,16 @@ async fn verify(
     };
     if let Some(key) = &idempotency_key {
         let claim = state
-            .store
-            .idempotency_begin(
-                &state.keyring(),
-                &app.id,
-                key,
-                parts.method.as_str(),
-                verified.canonical.target(),
-                &body,
+            .writes()
+            .claims
+            .submit(inspay_store::idempotency::ClaimJob {
+                app_id: app.id.clone(),
+                key: key.clone(),
+                method: parts.method.as_str().to_string(),
+                target: verified.canonical.target().to_string(),
+                body: zeroize::Zeroizing::new(body.to_vec()),
                 now_ms,
-            )
+            })
             .await?;
         match claim {
             Claim::Claimed => {}

@@ -24,6 +24,9 @@ pub struct AppState {
     /// cross time limits (idle sessions, send intervals, lock durations) without waiting.
     clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
     keyring: Arc<RwLock<Arc<Keyring>>>,
+    rate_book: Arc<crate::defence::RateBook>,
+    app_cache: Arc<crate::protocol::AppCache>,
+    writes: Arc<crate::batch::ProtocolWrites>,
 }
 
 impl AppState {
@@ -35,14 +38,41 @@ impl AppState {
         keyring: Keyring,
         sms: Arc<dyn SmsGateway>,
     ) -> Self {
+        let keyring = Arc::new(RwLock::new(Arc::new(keyring)));
+        let current = keyring.clone();
+        let writes = crate::batch::ProtocolWrites::new(
+            &store,
+            Arc::new(move || match current.read() {
+                Ok(guard) => guard.clone(),
+                Err(poisoned) => poisoned.into_inner().clone(),
+            }),
+        );
         Self {
             store,
             settings,
             master,
             sms,
             clock_offset_ms: Arc::default(),
-            keyring: Arc::new(RwLock::new(Arc::new(keyring))),
+            keyring,
+            rate_book: Arc::default(),
+            app_cache: Arc::default(),
+            writes: Arc::new(writes),
         }
+    }
+
+    /// The protocol's group-committed writes.
+    pub fn writes(&self) -> &crate::batch::ProtocolWrites {
+        &self.writes
+    }
+
+    /// This node's request counters.
+    pub fn rate_book(&self) -> &crate::defence::RateBook {
+        &self.rate_book
+    }
+
+    /// This node's short-lived cache of client applications and their keys.
+    pub fn app_cache(&self) -> &crate::protocol::AppCache {
+        &self.app_cache
     }
 
     /// The keyring in force (a snapshot; reloads replace it whole).

@@ -39,8 +39,126 @@ pub enum Claim {
     InProgress,
 }
 
+/// Stores an answer on any connection (the caller's transaction, to keep it with evidence).
+pub(crate) async fn finish(
+    connection: &mut sqlx::AnyConnection,
+    app_id: &str,
+    key: &str,
+    answer: &StoredAnswer,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE idempotency_keys
+         SET state = 'done', response_status = $3, response_content_type = $4,
+             response_body = $5
+         WHERE app_id = $1 AND idempotency_key = $2",
+    )
+    .bind(app_id)
+    .bind(key)
+    .bind(i32::from(answer.status))
+    .bind(&answer.content_type)
+    .bind(&answer.body)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
+}
+
 fn request_parts<'a>(method: &'a str, target: &'a str, body: &'a [u8]) -> [&'a [u8]; 4] {
     [b"idempotency", method.as_bytes(), target.as_bytes(), body]
+}
+
+/// One claim, for a batch: the request as the handler sees it (its body after field
+/// decryption, so it is wiped when the job is dropped).
+pub struct ClaimJob {
+    /// The application.
+    pub app_id: String,
+    /// The idempotency key.
+    pub key: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// The body.
+    pub body: zeroize::Zeroizing<Vec<u8>>,
+    /// The server's time.
+    pub now_ms: i64,
+}
+
+impl std::fmt::Debug for ClaimJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClaimJob")
+            .field("app_id", &self.app_id)
+            .field("method", &self.method)
+            .field("body", &"<redacted>")
+            .finish()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn claim_on(
+    connection: &mut sqlx::AnyConnection,
+    keyring: &Keyring,
+    app_id: &str,
+    key: &str,
+    method: &str,
+    target: &str,
+    body: &[u8],
+    now_ms: i64,
+) -> Result<Claim, StoreError> {
+    let parts = request_parts(method, target, body);
+    let mac = keyring.record_mac(&parts)?.to_text();
+    // One statement: a new key is inserted; an expired one is taken over as new (its old
+    // answer is gone for good); a live one is left as it is.
+    let inserted = sqlx::query(
+        "INSERT INTO idempotency_keys (app_id, idempotency_key, request_mac, state,
+                                       created_at_ms, expires_at_ms)
+         VALUES ($1, $2, $3, 'in-progress', $4, $5)
+         ON CONFLICT (app_id, idempotency_key) DO UPDATE
+         SET request_mac = excluded.request_mac, state = 'in-progress',
+             response_status = NULL, response_content_type = NULL, response_body = NULL,
+             created_at_ms = excluded.created_at_ms, expires_at_ms = excluded.expires_at_ms
+         WHERE idempotency_keys.expires_at_ms <= excluded.created_at_ms",
+    )
+    .bind(app_id)
+    .bind(key)
+    .bind(&mac)
+    .bind(now_ms)
+    .bind(now_ms + IDEMPOTENCY_TTL_MS)
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Claim::Claimed);
+    }
+    type Row = (String, String, Option<i32>, Option<String>, Option<Vec<u8>>);
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT request_mac, state, response_status, response_content_type, response_body
+             FROM idempotency_keys WHERE app_id = $1 AND idempotency_key = $2",
+    )
+    .bind(app_id)
+    .bind(key)
+    .fetch_optional(&mut *connection)
+    .await?;
+    let Some((stored_mac, state, status, content_type, body)) = row else {
+        // Released between the insert and the read: the caller may retry.
+        return Ok(Claim::InProgress);
+    };
+    let same = match Sealed::parse(&stored_mac) {
+        Ok(sealed) => keyring.verify_record_mac(&parts, &sealed)?,
+        Err(_) => false,
+    };
+    if !same {
+        return Ok(Claim::Mismatch);
+    }
+    if state != "done" {
+        return Ok(Claim::InProgress);
+    }
+    Ok(Claim::Replay(StoredAnswer {
+        status: status
+            .and_then(|status| u16::try_from(status).ok())
+            .ok_or(StoreError::Malformed("idempotent answer status"))?,
+        content_type,
+        body: body.unwrap_or_default(),
+    }))
 }
 
 impl Store {
@@ -57,65 +175,46 @@ impl Store {
         body: &[u8],
         now_ms: i64,
     ) -> Result<Claim, StoreError> {
-        let parts = request_parts(method, target, body);
-        // Expired keys are gone for good: remove this one's old row first.
-        sqlx::query(
-            "DELETE FROM idempotency_keys
-             WHERE app_id = $1 AND idempotency_key = $2 AND expires_at_ms <= $3",
+        let mut connection = self.pool.acquire().await?;
+        claim_on(
+            &mut connection,
+            keyring,
+            app_id,
+            key,
+            method,
+            target,
+            body,
+            now_ms,
         )
-        .bind(app_id)
-        .bind(key)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?;
-        let mac = keyring.record_mac(&parts)?.to_text();
-        let inserted = sqlx::query(
-            "INSERT INTO idempotency_keys (app_id, idempotency_key, request_mac, state,
-                                           created_at_ms, expires_at_ms)
-             VALUES ($1, $2, $3, 'in-progress', $4, $5)
-             ON CONFLICT (app_id, idempotency_key) DO NOTHING",
-        )
-        .bind(app_id)
-        .bind(key)
-        .bind(&mac)
-        .bind(now_ms)
-        .bind(now_ms + IDEMPOTENCY_TTL_MS)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            return Ok(Claim::Claimed);
+        .await
+    }
+
+    /// Many claims in one transaction and one commit (group commit), answered in order. Two
+    /// claims of one key in a batch: the first holds it, the second finds it in progress.
+    pub async fn idempotency_begin_many(
+        &self,
+        keyring: &Keyring,
+        jobs: &[ClaimJob],
+    ) -> Result<Vec<Claim>, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let mut claims = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            claims.push(
+                claim_on(
+                    &mut tx,
+                    keyring,
+                    &job.app_id,
+                    &job.key,
+                    &job.method,
+                    &job.target,
+                    &job.body,
+                    job.now_ms,
+                )
+                .await?,
+            );
         }
-        type Row = (String, String, Option<i32>, Option<String>, Option<Vec<u8>>);
-        let row: Option<Row> = sqlx::query_as(
-            "SELECT request_mac, state, response_status, response_content_type, response_body
-                 FROM idempotency_keys WHERE app_id = $1 AND idempotency_key = $2",
-        )
-        .bind(app_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((stored_mac, state, status, content_type, body)) = row else {
-            // Released between the insert and the read: the caller may retry.
-            return Ok(Claim::InProgress);
-        };
-        let same = match Sealed::parse(&stored_mac) {
-            Ok(sealed) => keyring.verify_record_mac(&parts, &sealed)?,
-            Err(_) => false,
-        };
-        if !same {
-            return Ok(Claim::Mismatch);
-        }
-        if state != "done" {
-            return Ok(Claim::InProgress);
-        }
-        Ok(Claim::Replay(StoredAnswer {
-            status: status
-                .and_then(|status| u16::try_from(status).ok())
-                .ok_or(StoreError::Malformed("idempotent answer status"))?,
-            content_type,
-            body: body.unwrap_or_default(),
-        }))
+        tx.commit().await?;
+        Ok(claims)
     }
 
     /// Stores the answer to the request that holds `key`.
@@ -125,20 +224,8 @@ impl Store {
         key: &str,
         answer: &StoredAnswer,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE idempotency_keys
-             SET state = 'done', response_status = $3, response_content_type = $4,
-                 response_body = $5
-             WHERE app_id = $1 AND idempotency_key = $2",
-        )
-        .bind(app_id)
-        .bind(key)
-        .bind(i32::from(answer.status))
-        .bind(&answer.content_type)
-        .bind(&answer.body)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut connection = self.pool.acquire().await?;
+        finish(&mut connection, app_id, key, answer).await
     }
 
     /// Gives a key back after a request that did nothing (a server-side failure).

@@ -76,6 +76,14 @@ pub enum StoreError {
     Erased,
 }
 
+impl StoreError {
+    /// A database failure reported second-hand, by a batch that ran on another task: it keeps
+    /// its kind, so the client still gets "temporarily unavailable".
+    pub fn database_relayed(message: String) -> StoreError {
+        StoreError::Database(sqlx::Error::Protocol(message))
+    }
+}
+
 /// The current time in unix milliseconds, for bookkeeping columns. Business rules take the
 /// time as a parameter so tests can move the clock.
 pub fn now_ms() -> i64 {

@@ -1,4 +1,5 @@
-//! Evidence of signed fund-transaction requests, for non-repudiation (clause 5.6.2-d1).
+//! Evidence of signed requests, for non-repudiation (clause 5.6.2-d1): every fund-transaction
+//! request, and every other signed request that changes something (any method but GET).
 //!
 //! For each such request the server answered, the row keeps what the client signed (method,
 //! target, timestamp, nonce and the SM3 of the body), its signature and key serial, and the
@@ -126,6 +127,44 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<(Evidence, String), StoreError> {
     ))
 }
 
+async fn insert(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    keyring: &Keyring,
+    evidence: &Evidence,
+) -> Result<(), StoreError> {
+    let parts = evidence.mac_parts();
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let mac = keyring.record_mac(&refs)?.to_text();
+    let number = |value: u32| i32::try_from(value).map_err(|_| StoreError::Refused("serial"));
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO request_evidence ({COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                 $18, $19)"
+    )))
+    .bind(&evidence.id)
+    .bind(&evidence.app_id)
+    .bind(number(evidence.serial)?)
+    .bind(&evidence.account_id)
+    .bind(&evidence.method)
+    .bind(&evidence.target)
+    .bind(evidence.timestamp_s)
+    .bind(&evidence.nonce)
+    .bind(&evidence.body_sm3)
+    .bind(&evidence.signature)
+    .bind(&evidence.sdk)
+    .bind(i32::from(evidence.response_status))
+    .bind(evidence.response_timestamp_s)
+    .bind(&evidence.response_nonce)
+    .bind(&evidence.response_body_sm3)
+    .bind(number(evidence.response_serial)?)
+    .bind(&evidence.response_signature)
+    .bind(evidence.received_at_ms)
+    .bind(mac)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Keeps one request's evidence under a record MAC.
     pub async fn request_evidence_record(
@@ -133,36 +172,48 @@ impl Store {
         keyring: &Keyring,
         evidence: &Evidence,
     ) -> Result<(), StoreError> {
-        let parts = evidence.mac_parts();
-        let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-        let mac = keyring.record_mac(&refs)?.to_text();
-        let number = |value: u32| i32::try_from(value).map_err(|_| StoreError::Refused("serial"));
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO request_evidence ({COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19)"
-        )))
-        .bind(&evidence.id)
-        .bind(&evidence.app_id)
-        .bind(number(evidence.serial)?)
-        .bind(&evidence.account_id)
-        .bind(&evidence.method)
-        .bind(&evidence.target)
-        .bind(evidence.timestamp_s)
-        .bind(&evidence.nonce)
-        .bind(&evidence.body_sm3)
-        .bind(&evidence.signature)
-        .bind(&evidence.sdk)
-        .bind(i32::from(evidence.response_status))
-        .bind(evidence.response_timestamp_s)
-        .bind(&evidence.response_nonce)
-        .bind(&evidence.response_body_sm3)
-        .bind(number(evidence.response_serial)?)
-        .bind(&evidence.response_signature)
-        .bind(evidence.received_at_ms)
-        .bind(mac)
-        .execute(&self.pool)
-        .await?;
+        self.request_complete(keyring, Some(evidence), None).await
+    }
+
+    /// What the server keeps when it has answered a signed request, in one transaction: the
+    /// evidence, and the answer for the idempotency key it held.
+    pub async fn request_complete(
+        &self,
+        keyring: &Keyring,
+        evidence: Option<&Evidence>,
+        idempotent: Option<(&str, &str, &crate::idempotency::StoredAnswer)>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        if let Some(evidence) = evidence {
+            insert(&mut tx, keyring, evidence).await?;
+        }
+        if let Some((app_id, key, answer)) = idempotent {
+            crate::idempotency::finish(&mut tx, app_id, key, answer).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Many requests' completions in one transaction and one commit (group commit).
+    #[allow(clippy::type_complexity)]
+    pub async fn requests_complete(
+        &self,
+        keyring: &Keyring,
+        jobs: &[(
+            Option<Evidence>,
+            Option<(String, String, crate::idempotency::StoredAnswer)>,
+        )],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for (evidence, idempotent) in jobs {
+            if let Some(evidence) = evidence {
+                insert(&mut tx, keyring, evidence).await?;
+            }
+            if let Some((app_id, key, answer)) = idempotent {
+                crate::idempotency::finish(&mut tx, app_id, key, answer).await?;
+            }
+        }
+        tx.commit().await?;
         Ok(())
     }
 

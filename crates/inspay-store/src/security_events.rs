@@ -100,6 +100,31 @@ impl Store {
         Ok(counts)
     }
 
+    /// Adds `hits` to a subject's counter for the window starting at `window_start_ms` and
+    /// returns the new total: how a node hands over the hits it counted locally.
+    pub async fn rate_add(
+        &self,
+        subject: Subject<'_>,
+        window_start_ms: i64,
+        hits: i64,
+    ) -> Result<i64, StoreError> {
+        let hits = i32::try_from(hits).unwrap_or(i32::MAX);
+        let total: i32 = sqlx::query_scalar(
+            "INSERT INTO rate_counters (scope, subject, window_start_ms, hits)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (scope, subject, window_start_ms) DO UPDATE
+             SET hits = rate_counters.hits + excluded.hits
+             RETURNING hits",
+        )
+        .bind(subject.scope)
+        .bind(subject.subject)
+        .bind(window_start_ms)
+        .bind(hits)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(i64::from(total))
+    }
+
     /// Deletes counters of windows that ended before `now_ms`; returns how many.
     pub async fn rate_counters_purge(&self, now_ms: i64) -> Result<u64, StoreError> {
         Ok(

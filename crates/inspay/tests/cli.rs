@@ -114,7 +114,7 @@ fn keys_and_audit_from_the_console() {
     assert!(text(&rotate).contains("key:field-encryption:v2 is now active"));
     let json = inspay(dir.path(), &["keys", "list", "--json"]);
     let records: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
-    assert_eq!(records.as_array().expect("array").len(), 6);
+    assert_eq!(records.as_array().expect("array").len(), 7);
     assert!(
         !String::from_utf8_lossy(&json.stdout).contains("wrapped"),
         "no key material in listings"

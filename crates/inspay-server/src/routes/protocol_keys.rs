@@ -1,7 +1,7 @@
 //! The server's public keys for the signed protocol (clause 5.6.2-d1): the response-signing
 //! keys, by serial, that clients verify answers with. Callable unsigned (a client needs it
 //! before it can verify anything); its answer is signed like every other. Clients should pin
-//! the keys they receive out of band (the operator exports them with `inspay keys export`) and
+//! the keys they receive out of band (the operator exports them with `inspay keys export-public response-signing`) and
 //! use this document only to learn of a new serial during a rotation.
 
 use crate::routes::OperationClass;

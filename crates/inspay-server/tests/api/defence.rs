@@ -261,3 +261,49 @@ fn malformed_admin_networks_are_refused() {
     let error = settings.validate().expect_err("refused").to_string();
     assert!(error.contains("protection.admin_networks"), "{error}");
 }
+
+/// Protocol settings that would break a clause are refused at start-up: unsigned requests or
+/// clear sensitive fields in production, a replay window over 300 s, an application cache
+/// that would delay revocations by more than 5 s, an SDK report longer than evidence keeps.
+/// req: 5.6.2-c, 5.6.2-e, 5.2.2.1-c, 5.4.2.1
+#[test]
+fn protocol_settings_that_break_clauses_are_refused() {
+    use inspay_server::config::Profile;
+    use inspay_server::protocol::{FieldEncryptionMode, SignatureMode};
+    type Change = Box<dyn Fn(&mut Settings)>;
+    let cases: Vec<(&str, Change)> = vec![
+        (
+            "protocol.signatures",
+            Box::new(|settings: &mut Settings| {
+                settings.profile = Profile::Production;
+                settings.protocol.signatures = SignatureMode::Optional;
+            }),
+        ),
+        (
+            "protocol.field_encryption",
+            Box::new(|settings: &mut Settings| {
+                settings.profile = Profile::Production;
+                settings.protocol.field_encryption = FieldEncryptionMode::Optional;
+            }),
+        ),
+        (
+            "protocol.window_s",
+            Box::new(|settings: &mut Settings| settings.protocol.window_s = 301),
+        ),
+        (
+            "protocol.app_cache_ms",
+            Box::new(|settings: &mut Settings| settings.protocol.app_cache_ms = 6_000),
+        ),
+        (
+            "protocol.sdk_chars_max",
+            Box::new(|settings: &mut Settings| settings.protocol.sdk_chars_max = 200),
+        ),
+    ];
+    for (setting, change) in cases {
+        let mut settings = Settings::default();
+        change(&mut settings);
+        let error = settings.validate().expect_err(setting).to_string();
+        assert!(error.contains(setting), "{setting}: {error}");
+    }
+    Settings::default().validate().expect("the defaults pass");
+}

@@ -377,6 +377,8 @@ async fn each_bad_signature_is_refused_with_its_own_code() {
             .client_app_key_revoke("rotating-app", 1, OPERATOR, app.state.now_ms())
             .await
             .expect("revoke");
+        // Every node re-reads an application within app_cache_ms (1 s).
+        app.state.advance_clock(1_001);
         assert_eq!(
             post(Some(signer.header("POST", VALIDATE, &body)), body.clone()).await,
             unauthorized("INSPAY-SIG-006")
@@ -393,6 +395,8 @@ async fn each_bad_signature_is_refused_with_its_own_code() {
             )
             .await
             .expect("suspend");
+        // Every node re-reads an application within app_cache_ms (1 s).
+        app.state.advance_clock(1_001);
         assert_eq!(
             post(Some(rotated.header("POST", VALIDATE, &body)), body.clone()).await,
             (403, "INSPAY-SIG-004".to_string())
@@ -407,6 +411,8 @@ async fn each_bad_signature_is_refused_with_its_own_code() {
             )
             .await
             .expect("resume");
+        // Every node re-reads an application within app_cache_ms (1 s).
+        app.state.advance_clock(1_001);
         let ok = raw(
             &app,
             reqwest::Method::POST,
@@ -427,6 +433,8 @@ async fn each_bad_signature_is_refused_with_its_own_code() {
             )
             .await
             .expect("revoke");
+        // Every node re-reads an application within app_cache_ms (1 s).
+        app.state.advance_clock(1_001);
         assert_eq!(
             post(Some(rotated.header("POST", VALIDATE, &body)), body.clone()).await,
             (403, "INSPAY-SIG-004".to_string())
