@@ -190,7 +190,7 @@ async fn verified_body(
 /// A signed request is served; its answer carries the server's timestamp, nonce, key serial
 /// and SM2 signature over the status, the request's nonce and the body, and the SDK it
 /// reported is recorded against the application.
-/// req: 5.6.2-c, 5.6.2-a3, 5.6.2-d1, 6.4.5
+/// req: 5.6.2-c, 5.6.2-a3, 5.6.2-d1, 6.4.6
 #[tokio::test]
 async fn signed_requests_are_served_and_every_answer_is_signed() {
     for app in spawn_apps().await {
@@ -572,7 +572,7 @@ async fn applications_cannot_call_above_their_class() {
 
 /// An application with a minimum SDK version set gets "update required" (426) from an older
 /// or unnamed SDK, and is served from that version on.
-/// req: 6.4.6
+/// req: 6.4.5
 #[tokio::test]
 async fn old_sdks_are_told_to_update() {
     for app in spawn_apps().await {
