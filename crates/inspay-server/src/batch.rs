@@ -8,7 +8,8 @@
 //! the previous commit ran.
 
 use inspay_store::StoreError;
-use inspay_store::request_evidence::Evidence;
+use inspay_store::idempotency::{Claim, ClaimJob};
+use inspay_store::protocol_writes::{Completion, NonceJob, WriteDone, WriteJob};
 use inspay_store::request_nonces::NonceCheck;
 use std::future::Future;
 use std::pin::Pin;
@@ -108,56 +109,56 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
     }
 }
 
-/// A nonce to accept: application, nonce, the request's timestamp, the window in seconds and
-/// the server's time in ms.
-pub type NonceJob = (String, String, i64, i64, i64);
-
-/// What a request keeps after its answer: evidence, and the idempotent answer.
-pub type CompleteJob = (
-    Option<Evidence>,
-    Option<(String, String, inspay_store::idempotency::StoredAnswer)>,
-);
-
-/// The protocol's batched writes.
+/// The protocol's writes, all through one batcher: one transaction, one commit per batch.
 pub struct ProtocolWrites {
-    /// Nonce acceptance.
-    pub nonces: Batcher<NonceJob, NonceCheck>,
-    /// Idempotency-key claims.
-    pub claims: Batcher<inspay_store::idempotency::ClaimJob, inspay_store::idempotency::Claim>,
-    /// Evidence and idempotent answers.
-    pub completions: Batcher<CompleteJob, ()>,
+    writes: Batcher<WriteJob, WriteDone>,
 }
 
 impl ProtocolWrites {
-    /// Batchers over a store; `keyring` gives the keyring in force when a batch runs.
+    /// A batcher over a store; `keyring` gives the keyring in force when a batch runs.
     pub fn new(
         store: &inspay_store::Store,
         keyring: Arc<dyn Fn() -> Arc<inspay_kms::Keyring> + Send + Sync>,
     ) -> Self {
-        let nonce_store = store.clone();
-        let claim_store = store.clone();
-        let completion_store = store.clone();
-        let claim_keyring = keyring.clone();
+        let store = store.clone();
         ProtocolWrites {
-            claims: Batcher::new(Arc::new(
-                move |jobs: Vec<inspay_store::idempotency::ClaimJob>| {
-                    let store = claim_store.clone();
-                    let keyring = claim_keyring();
-                    Box::pin(async move { store.idempotency_begin_many(&keyring, &jobs).await })
-                },
-            )),
-            nonces: Batcher::new(Arc::new(move |jobs: Vec<NonceJob>| {
-                let store = nonce_store.clone();
-                Box::pin(async move { store.request_nonces_accept(&jobs).await })
-            })),
-            completions: Batcher::new(Arc::new(move |jobs: Vec<CompleteJob>| {
-                let store = completion_store.clone();
+            writes: Batcher::new(Arc::new(move |jobs: Vec<WriteJob>| {
+                let store = store.clone();
                 let keyring = keyring();
-                Box::pin(async move {
-                    store.requests_complete(&keyring, &jobs).await?;
-                    Ok(vec![(); jobs.len()])
-                })
+                Box::pin(async move { store.protocol_writes(&keyring, &jobs).await })
             })),
+        }
+    }
+
+    /// Accepts a request's nonce, or finds it replayed or outside the window.
+    pub async fn nonce(&self, job: NonceJob) -> Result<NonceCheck, StoreError> {
+        match self.writes.submit(WriteJob::Nonce(job)).await? {
+            WriteDone::Nonce(check) => Ok(check),
+            _ => Err(StoreError::Integrity(
+                "a nonce write got another answer".into(),
+            )),
+        }
+    }
+
+    /// Claims an idempotency key.
+    pub async fn claim(&self, job: ClaimJob) -> Result<Claim, StoreError> {
+        match self.writes.submit(WriteJob::Claim(job)).await? {
+            WriteDone::Claim(claim) => Ok(claim),
+            _ => Err(StoreError::Integrity("a claim got another answer".into())),
+        }
+    }
+
+    /// Keeps a request's evidence and idempotent answer.
+    pub async fn complete(&self, completion: Completion) -> Result<(), StoreError> {
+        match self
+            .writes
+            .submit(WriteJob::Complete(Box::new(completion)))
+            .await?
+        {
+            WriteDone::Complete => Ok(()),
+            _ => Err(StoreError::Integrity(
+                "a completion got another answer".into(),
+            )),
         }
     }
 }

@@ -303,11 +303,7 @@ pub async fn verify_request(
         _ => None,
     };
     if (evidence.is_some() || idempotent.is_some())
-        && let Err(error) = state
-            .writes()
-            .completions
-            .submit((evidence, idempotent))
-            .await
+        && let Err(error) = state.writes().complete((evidence, idempotent)).await
     {
         // The operation already happened; the answer goes out, and the gap is loud. An
         // idempotency key left in progress makes a retry wait rather than run twice.
@@ -552,8 +548,7 @@ async fn verify(
     }
     match state
         .writes()
-        .nonces
-        .submit((
+        .nonce((
             app.id.clone(),
             header.nonce.clone(),
             header.timestamp_s,
@@ -623,8 +618,7 @@ async fn verify(
     if let Some(key) = &idempotency_key {
         let claim = state
             .writes()
-            .claims
-            .submit(inspay_store::idempotency::ClaimJob {
+            .claim(inspay_store::idempotency::ClaimJob {
                 app_id: app.id.clone(),
                 key: key.clone(),
                 method: parts.method.as_str().to_string(),

@@ -94,7 +94,7 @@ impl std::fmt::Debug for ClaimJob {
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn claim_on(
+pub(crate) async fn claim_on(
     connection: &mut sqlx::AnyConnection,
     keyring: &Keyring,
     app_id: &str,

@@ -24,6 +24,7 @@ pub mod keys;
 mod migrate;
 pub mod one_time_codes;
 pub mod persons;
+pub mod protocol_writes;
 pub mod request_evidence;
 pub mod request_nonces;
 pub mod security_events;

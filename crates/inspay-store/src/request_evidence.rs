@@ -127,7 +127,7 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<(Evidence, String), StoreError> {
     ))
 }
 
-async fn insert(
+pub(crate) async fn insert(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     keyring: &Keyring,
     evidence: &Evidence,

@@ -61,63 +61,8 @@ impl Store {
         &self,
         jobs: &[(String, String, i64, i64, i64)],
     ) -> Result<Vec<NonceCheck>, StoreError> {
-        let mut answers = vec![NonceCheck::OutsideWindow; jobs.len()];
-        let mut seen = std::collections::HashSet::new();
-        let mut candidates = vec![];
-        for (index, (app_id, nonce, timestamp_s, window_s, now_ms)) in jobs.iter().enumerate() {
-            if (now_ms.div_euclid(1000) - timestamp_s).abs() > *window_s {
-                continue;
-            }
-            if !seen.insert((app_id.as_str(), nonce.as_str())) {
-                answers[index] = NonceCheck::Replayed;
-                continue;
-            }
-            candidates.push(index);
-        }
-        if candidates.is_empty() {
-            return Ok(answers);
-        }
-        let mut sql = String::from(
-            "INSERT INTO request_nonces (app_id, nonce, seen_at_ms, expires_at_ms) VALUES ",
-        );
-        for (position, _) in candidates.iter().enumerate() {
-            if position > 0 {
-                sql.push_str(", ");
-            }
-            let base = position * 4;
-            sql.push_str(&format!(
-                "(${}, ${}, ${}, ${})",
-                base + 1,
-                base + 2,
-                base + 3,
-                base + 4
-            ));
-        }
-        sql.push_str(" ON CONFLICT (app_id, nonce) DO NOTHING RETURNING app_id, nonce");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for &index in &candidates {
-            let (app_id, nonce, _, window_s, now_ms) = &jobs[index];
-            query = query
-                .bind(app_id.as_str())
-                .bind(nonce.as_str())
-                .bind(*now_ms)
-                .bind(now_ms + 2 * window_s * 1000);
-        }
-        let inserted: std::collections::HashSet<(String, String)> = query
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-            .collect::<Result<_, sqlx::Error>>()?;
-        for index in candidates {
-            let (app_id, nonce, ..) = &jobs[index];
-            answers[index] = if inserted.contains(&(app_id.clone(), nonce.clone())) {
-                NonceCheck::Accepted
-            } else {
-                NonceCheck::Replayed
-            };
-        }
-        Ok(answers)
+        let mut connection = self.pool.acquire().await?;
+        accept_many(&mut connection, jobs).await
     }
 
     /// Deletes nonces whose window is over; returns how many.
@@ -130,4 +75,70 @@ impl Store {
                 .rows_affected(),
         )
     }
+}
+
+/// Checks and records many requests' nonces in one statement, on any connection (a caller's
+/// transaction, for group commit): each job is (application, nonce, timestamp, window
+/// seconds, server time ms). Answers in the jobs' order. A pair given twice is accepted once.
+pub(crate) async fn accept_many(
+    connection: &mut sqlx::AnyConnection,
+    jobs: &[(String, String, i64, i64, i64)],
+) -> Result<Vec<NonceCheck>, StoreError> {
+    let mut answers = vec![NonceCheck::OutsideWindow; jobs.len()];
+    let mut seen = std::collections::HashSet::new();
+    let mut candidates = vec![];
+    for (index, (app_id, nonce, timestamp_s, window_s, now_ms)) in jobs.iter().enumerate() {
+        if (now_ms.div_euclid(1000) - timestamp_s).abs() > *window_s {
+            continue;
+        }
+        if !seen.insert((app_id.as_str(), nonce.as_str())) {
+            answers[index] = NonceCheck::Replayed;
+            continue;
+        }
+        candidates.push(index);
+    }
+    if candidates.is_empty() {
+        return Ok(answers);
+    }
+    let mut sql = String::from(
+        "INSERT INTO request_nonces (app_id, nonce, seen_at_ms, expires_at_ms) VALUES ",
+    );
+    for (position, _) in candidates.iter().enumerate() {
+        if position > 0 {
+            sql.push_str(", ");
+        }
+        let base = position * 4;
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${})",
+            base + 1,
+            base + 2,
+            base + 3,
+            base + 4
+        ));
+    }
+    sql.push_str(" ON CONFLICT (app_id, nonce) DO NOTHING RETURNING app_id, nonce");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for &index in &candidates {
+        let (app_id, nonce, _, window_s, now_ms) = &jobs[index];
+        query = query
+            .bind(app_id.as_str())
+            .bind(nonce.as_str())
+            .bind(*now_ms)
+            .bind(now_ms + 2 * window_s * 1000);
+    }
+    let inserted: std::collections::HashSet<(String, String)> = query
+        .fetch_all(&mut *connection)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    for index in candidates {
+        let (app_id, nonce, ..) = &jobs[index];
+        answers[index] = if inserted.contains(&(app_id.clone(), nonce.clone())) {
+            NonceCheck::Accepted
+        } else {
+            NonceCheck::Replayed
+        };
+    }
+    Ok(answers)
 }

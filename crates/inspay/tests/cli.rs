@@ -249,5 +249,5 @@ fn master_key_rotation_from_the_console() {
         .output()
         .expect("inspay runs");
     assert!(with_new.status.success(), "{}", text(&with_new));
-    assert_eq!(text(&with_new).matches(" active ").count(), 5);
+    assert_eq!(text(&with_new).matches(" active ").count(), 6);
 }

@@ -24,6 +24,14 @@ async fn spawn_tuned(tune: impl Fn(&mut Settings)) -> Vec<TestApp> {
     apps
 }
 
+/// Moves the server's clock to just after the start of a one-minute window, so counting is
+/// never cut short by the minute turning.
+fn to_window_start(app: &TestApp) {
+    let now = app.state.now_ms();
+    app.state
+        .advance_clock(60_000 - now.rem_euclid(60_000) + 10);
+}
+
 async fn events(app: &TestApp, kind: &str) -> Vec<inspay_store::security_events::SecurityEvent> {
     app.state
         .store
@@ -41,6 +49,7 @@ async fn events(app: &TestApp, kind: &str) -> Vec<inspay_store::security_events:
 #[tokio::test]
 async fn the_per_ip_limit_holds_and_is_recorded() {
     for app in spawn_tuned(|settings| settings.protection.ip_per_minute = 5).await {
+        to_window_start(&app);
         for _ in 0..5 {
             let response = app
                 .client
@@ -90,6 +99,7 @@ async fn per_application_and_per_account_limits_hold() {
     })
     .await
     {
+        to_window_start(&app);
         let mobile = fresh_mobile();
         customer(&app, &mobile, false).await;
         let token = sign_in(&app, &mobile, PASSWORD).await;
