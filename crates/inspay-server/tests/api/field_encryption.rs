@@ -317,3 +317,24 @@ async fn concurrent_requests_with_one_key_run_once() {
         app.stop().await;
     }
 }
+
+/// A sensitive field name spelt with JSON escapes is still recognised and refused in clear.
+/// req: 5.2.2.1-d
+#[tokio::test]
+async fn escaped_field_names_do_not_slip_through_in_clear() {
+    let app = spawn_apps().await.remove(0);
+    let body = br#"{"\u006dobile":"13812345678"}"#.to_vec();
+    let authorization = signer(&app).header("POST", VALIDATE, &body);
+    let response = app
+        .client
+        .unsigned()
+        .post(app.url(VALIDATE))
+        .header("content-type", "application/json")
+        .header("authorization", authorization)
+        .body(body)
+        .send()
+        .await
+        .expect("response");
+    assert_eq!(code(response).await, (422, "INSPAY-SIG-014".into()));
+    app.stop().await;
+}

@@ -31,8 +31,9 @@ pub struct ApiArgs {
     /// Seconds per scenario.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 16)]
+    /// Requests in flight at once (the group commit of nonces, claims and evidence takes
+    /// whatever is waiting, so more in flight means fewer commits per request).
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Database for the benchmark server (default: SQLite in a temporary directory), e.g.
     /// postgres://postgres@127.0.0.1/bench (the database must exist and be empty).
