@@ -1,8 +1,9 @@
 //! Idempotency keys: the first answer to each (application, key) pair is kept at least
 //! [`IDEMPOTENCY_TTL_MS`], so a retried fund request gets the same answer and is executed once.
 //!
-//! [`Store::idempotency_begin`] claims a key in one insert (the primary key makes two nodes
-//! take turns); the request runs; [`Store::idempotency_finish`] stores its answer. A retry
+//! A [`ClaimJob`] claims a key in one insert (the primary key makes two nodes take turns); the
+//! request runs; its answer is stored with its evidence. Both go through the group-committed
+//! batch of [`crate::protocol_writes`]. A retry
 //! with the same request finds the stored answer; with a different request, a conflict; while
 //! the first is still running, "in progress". A request that failed before it could do
 //! anything (the server answered 5xx) releases its key with [`Store::idempotency_release`], so
@@ -93,18 +94,15 @@ impl std::fmt::Debug for ClaimJob {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Claims a job's key on any connection (the batch's transaction), or finds what an earlier
+/// request with it got.
 pub(crate) async fn claim_on(
     connection: &mut sqlx::AnyConnection,
     keyring: &Keyring,
-    app_id: &str,
-    key: &str,
-    method: &str,
-    target: &str,
-    body: &[u8],
-    now_ms: i64,
+    job: &ClaimJob,
 ) -> Result<Claim, StoreError> {
-    let parts = request_parts(method, target, body);
+    let (app_id, key, now_ms) = (job.app_id.as_str(), job.key.as_str(), job.now_ms);
+    let parts = request_parts(&job.method, &job.target, &job.body);
     let mac = keyring.record_mac(&parts)?.to_text();
     // One statement: a new key is inserted; an expired one is taken over as new (its old
     // answer is gone for good); a live one is left as it is.
@@ -162,72 +160,6 @@ pub(crate) async fn claim_on(
 }
 
 impl Store {
-    /// Claims `key` for a request (method, target and the body as the handler sees it, after
-    /// field decryption), or finds what an earlier request with it got.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn idempotency_begin(
-        &self,
-        keyring: &Keyring,
-        app_id: &str,
-        key: &str,
-        method: &str,
-        target: &str,
-        body: &[u8],
-        now_ms: i64,
-    ) -> Result<Claim, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        claim_on(
-            &mut connection,
-            keyring,
-            app_id,
-            key,
-            method,
-            target,
-            body,
-            now_ms,
-        )
-        .await
-    }
-
-    /// Many claims in one transaction and one commit (group commit), answered in order. Two
-    /// claims of one key in a batch: the first holds it, the second finds it in progress.
-    pub async fn idempotency_begin_many(
-        &self,
-        keyring: &Keyring,
-        jobs: &[ClaimJob],
-    ) -> Result<Vec<Claim>, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let mut claims = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            claims.push(
-                claim_on(
-                    &mut tx,
-                    keyring,
-                    &job.app_id,
-                    &job.key,
-                    &job.method,
-                    &job.target,
-                    &job.body,
-                    job.now_ms,
-                )
-                .await?,
-            );
-        }
-        tx.commit().await?;
-        Ok(claims)
-    }
-
-    /// Stores the answer to the request that holds `key`.
-    pub async fn idempotency_finish(
-        &self,
-        app_id: &str,
-        key: &str,
-        answer: &StoredAnswer,
-    ) -> Result<(), StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        finish(&mut connection, app_id, key, answer).await
-    }
-
     /// Gives a key back after a request that did nothing (a server-side failure).
     pub async fn idempotency_release(&self, app_id: &str, key: &str) -> Result<(), StoreError> {
         sqlx::query(

@@ -68,17 +68,7 @@ impl Store {
             match job {
                 WriteJob::Nonce(_) => {}
                 WriteJob::Claim(claim) => {
-                    let found = crate::idempotency::claim_on(
-                        &mut tx,
-                        keyring,
-                        &claim.app_id,
-                        &claim.key,
-                        &claim.method,
-                        &claim.target,
-                        &claim.body,
-                        claim.now_ms,
-                    )
-                    .await?;
+                    let found = crate::idempotency::claim_on(&mut tx, keyring, claim).await?;
                     done[index] = Some(WriteDone::Claim(found));
                 }
                 WriteJob::Complete(completion) => {

@@ -172,47 +172,8 @@ impl Store {
         keyring: &Keyring,
         evidence: &Evidence,
     ) -> Result<(), StoreError> {
-        self.request_complete(keyring, Some(evidence), None).await
-    }
-
-    /// What the server keeps when it has answered a signed request, in one transaction: the
-    /// evidence, and the answer for the idempotency key it held.
-    pub async fn request_complete(
-        &self,
-        keyring: &Keyring,
-        evidence: Option<&Evidence>,
-        idempotent: Option<(&str, &str, &crate::idempotency::StoredAnswer)>,
-    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        if let Some(evidence) = evidence {
-            insert(&mut tx, keyring, evidence).await?;
-        }
-        if let Some((app_id, key, answer)) = idempotent {
-            crate::idempotency::finish(&mut tx, app_id, key, answer).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-
-    /// Many requests' completions in one transaction and one commit (group commit).
-    #[allow(clippy::type_complexity)]
-    pub async fn requests_complete(
-        &self,
-        keyring: &Keyring,
-        jobs: &[(
-            Option<Evidence>,
-            Option<(String, String, crate::idempotency::StoredAnswer)>,
-        )],
-    ) -> Result<(), StoreError> {
-        let mut tx = self.begin_write().await?;
-        for (evidence, idempotent) in jobs {
-            if let Some(evidence) = evidence {
-                insert(&mut tx, keyring, evidence).await?;
-            }
-            if let Some((app_id, key, answer)) = idempotent {
-                crate::idempotency::finish(&mut tx, app_id, key, answer).await?;
-            }
-        }
+        insert(&mut tx, keyring, evidence).await?;
         tx.commit().await?;
         Ok(())
     }

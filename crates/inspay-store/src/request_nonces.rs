@@ -54,17 +54,6 @@ impl Store {
         })
     }
 
-    /// Checks and records many requests' nonces in one statement and one commit (group
-    /// commit): each job is (application, nonce, timestamp, window seconds, server time ms).
-    /// Answers in the jobs' order. A pair given twice in one batch is accepted once.
-    pub async fn request_nonces_accept(
-        &self,
-        jobs: &[(String, String, i64, i64, i64)],
-    ) -> Result<Vec<NonceCheck>, StoreError> {
-        let mut connection = self.pool.acquire().await?;
-        accept_many(&mut connection, jobs).await
-    }
-
     /// Deletes nonces whose window is over; returns how many.
     pub async fn request_nonces_purge(&self, now_ms: i64) -> Result<u64, StoreError> {
         Ok(
