@@ -383,7 +383,9 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
             )
             .await;
         }
-        return refusal.into_response();
+        let mut response = refusal.into_response();
+        crate::edge::close_after(request.version(), &mut response);
+        return response;
     }
     let target = request
         .uri()
@@ -443,9 +445,14 @@ pub async fn admin_guard(
                 },
             )
             .await;
-            return ApiError::new(ErrorCode::PermissionDenied)
+            let version = request.version();
+            let mut response = ApiError::new(ErrorCode::PermissionDenied)
                 .detail("the administration interface is not reachable from this network")
                 .into_response();
+            if !crate::edge::drain(request.into_body()).await {
+                crate::edge::close_after(version, &mut response);
+            }
+            return response;
         }
     }
     next.run(request).await

@@ -124,14 +124,18 @@ pub async fn limits(
     // hyper bounds the header count for HTTP/1.1 only; HTTP/2 bounds the total size. Count
     // here too, so both protocols answer the same.
     if request.headers().len() > limits.headers_count_max {
-        return ApiError::new(ErrorCode::HeadersTooLarge)
+        let mut response = ApiError::new(ErrorCode::HeadersTooLarge)
             .detail(format!("at most {} headers", limits.headers_count_max))
             .into_response();
+        close_after(request.version(), &mut response);
+        return response;
     }
     if declared.is_some_and(|length| length > limits.body_bytes_max) {
-        return ApiError::new(ErrorCode::BodyTooLarge)
+        let mut response = ApiError::new(ErrorCode::BodyTooLarge)
             .detail(format!("at most {} bytes", limits.body_bytes_max))
             .into_response();
+        close_after(request.version(), &mut response);
+        return response;
     }
     match tokio::time::timeout(limits.request_timeout, next.run(request)).await {
         Ok(response) => response,
@@ -150,14 +154,44 @@ pub struct EdgeLimits {
     pub headers_count_max: usize,
 }
 
+/// Most bytes of an unwanted body read and thrown away so the connection can carry the next
+/// request; past it the connection is closed instead.
+pub const DRAIN_BYTES_MAX: usize = 1024 * 1024;
+
+/// Reads and discards a request body the server refuses without using, so an HTTP/1.1 client
+/// that keeps the connection open gets its answer and can send its next request (hyper closes
+/// a connection whose request body was left unread). Returns whether it was read to the end.
+pub async fn drain(body: axum::body::Body) -> bool {
+    axum::body::to_bytes(body, DRAIN_BYTES_MAX).await.is_ok()
+}
+
+/// Marks an HTTP/1.x answer as the connection's last: for refusals that leave the body unread
+/// (HTTP/2 streams need no such header, and may not carry it).
+pub fn close_after(version: axum::http::Version, response: &mut Response) {
+    if version < axum::http::Version::HTTP_2 {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+}
+
 /// The answer for paths that match no route.
-pub async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound)
+pub async fn not_found(request: Request) -> Response {
+    refuse_after_drain(request, ErrorCode::NotFound).await
 }
 
 /// The answer for a method a route does not have.
-pub async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed)
+pub async fn method_not_allowed(request: Request) -> Response {
+    refuse_after_drain(request, ErrorCode::MethodNotAllowed).await
+}
+
+async fn refuse_after_drain(request: Request, code: ErrorCode) -> Response {
+    let version = request.version();
+    let mut response = ApiError::new(code).into_response();
+    if !drain(request.into_body()).await {
+        close_after(version, &mut response);
+    }
+    response
 }
 
 /// The answer when a handler panics: a 500 problem with a reference. The panic payload is not

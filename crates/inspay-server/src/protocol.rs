@@ -240,6 +240,19 @@ pub async fn verify_request(
 ) -> Response {
     let path = matched.as_ref().map_or("", MatchedPath::as_str).to_string();
     let received_at_ms = state.now_ms();
+    // The body is read before anything is decided, so a refusal never leaves it unread on an
+    // HTTP/1.1 connection the client means to use again.
+    let version = request.version();
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, state.settings.limits.body_bytes_max).await {
+        Ok(body) => body,
+        Err(_) => {
+            let mut refused = ApiError::new(ErrorCode::BodyTooLarge).into_response();
+            crate::edge::close_after(version, &mut refused);
+            return sign_response(&state, None, refused).await.0;
+        }
+    };
+    let request = Request::from_parts(parts, Body::from(body));
     let (request, verified) = match verify(&state, &path, request, received_at_ms).await {
         Ok(Outcome::Proceed(request, verified)) => (request, verified),
         Ok(Outcome::Replay(answer, verified)) => {

@@ -238,7 +238,40 @@ pub fn server_config(
     };
     let mut config = builder.with_single_cert(identity.chain.clone(), identity.key.clone_key())?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    // The server's suite order (TLS 1.3 first, then the strongest AEAD) decides, not the
+    // client's: a client preferring a weaker allowed suite does not get it.
+    config.ignore_client_order = true;
     Ok(Arc::new(config))
+}
+
+/// How long a generated development server certificate is valid.
+pub const DEVELOPMENT_CERTIFICATE_DAYS: i64 = 397;
+
+/// Days since 1970-01-01, UTC.
+fn days_since_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs() / 86_400).unwrap_or(0)
+        })
+}
+
+/// The year, month and day `days` after 1970-01-01 (civil-from-days, Howard Hinnant's algorithm).
+fn ymd(days: i64) -> (i32, u8, u8) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        i32::try_from(year).unwrap_or(1970),
+        u8::try_from(month).unwrap_or(1),
+        u8::try_from(day).unwrap_or(1),
+    )
 }
 
 /// Development material: a CA and a server certificate for localhost and 127.0.0.1, made once
@@ -262,6 +295,17 @@ fn development_identity(dir: &Path) -> Result<ServerIdentity, TlsError> {
             format!("{DEVELOPMENT_MARKER} CA (not for production)"),
         );
         ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        // Bounded lives, as a real PKI would give them: the CA five years, the server
+        // certificate 397 days (the CA/Browser Forum ceiling).
+        let today = days_since_epoch();
+        ca_params.not_before = {
+            let (year, month, day) = ymd(today - 1);
+            rcgen::date_time_ymd(year, month, day)
+        };
+        ca_params.not_after = {
+            let (year, month, day) = ymd(today + 5 * 365);
+            rcgen::date_time_ymd(year, month, day)
+        };
         let ca_cert = ca_params.self_signed(&ca_key).map_err(generate)?;
         let issuer = rcgen::Issuer::new(ca_params, ca_key);
         let server_key =
@@ -273,6 +317,14 @@ fn development_identity(dir: &Path) -> Result<ServerIdentity, TlsError> {
             rcgen::DnType::CommonName,
             format!("{DEVELOPMENT_MARKER} server (not for production)"),
         );
+        params.not_before = {
+            let (year, month, day) = ymd(today - 1);
+            rcgen::date_time_ymd(year, month, day)
+        };
+        params.not_after = {
+            let (year, month, day) = ymd(today + DEVELOPMENT_CERTIFICATE_DAYS);
+            rcgen::date_time_ymd(year, month, day)
+        };
         let server_cert = params.signed_by(&server_key, &issuer).map_err(generate)?;
         write_private(&key_path, server_key.serialize_pem().as_bytes())?;
         write_file(&cert_path, server_cert.pem().as_bytes())?;

@@ -279,3 +279,50 @@ async fn panics_and_timeouts_become_catalogue_errors() {
     assert!(body.contains("INSPAY-SYS-003"), "{body}");
     assert!(!crate::helpers::logs().contains("handler failed for card"));
 }
+
+/// A refusal that comes before the body is used (no signature, no route, no session) still
+/// reads the body, so a keep-alive HTTP/1.1 client gets every answer and can go on using the
+/// connection (found by the security-test run: with `Expect: 100-continue`, which curl sends
+/// for large bodies, 7 of 10 runs of these three requests lost an answer before the fix).
+/// req: 5.4.2.2
+#[tokio::test]
+async fn refusals_keep_the_connection_usable() {
+    let app = spawn_apps().await.remove(0);
+    let ca = app.dir.path().join("dev-tls/ca.pem");
+    let body = app.dir.path().join("large.json");
+    std::fs::write(
+        &body,
+        format!("{{\"legal_name\":\"{}\"}}", "x".repeat(40_000)),
+    )
+    .expect("body file");
+    let port = app.address.port();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut runs = vec![];
+        for _ in 0..10 {
+            let output = std::process::Command::new("curl")
+                .args(["-s", "--http1.1", "-w", "%{http_code} ", "--cacert"])
+                .arg(&ca)
+                .args(["-H", "content-type: application/json", "--data-binary"])
+                .arg(format!("@{}", body.display()))
+                .args(["-o", "/dev/null"])
+                .arg(format!("https://localhost:{port}/v1/validate"))
+                .args(["-o", "/dev/null"])
+                .arg(format!("https://localhost:{port}/no/such/path"))
+                .args(["-o", "/dev/null"])
+                .arg(format!("https://localhost:{port}/v1/me/close"))
+                .output()
+                .expect("curl runs");
+            runs.push(String::from_utf8_lossy(&output.stdout).trim().to_string());
+        }
+        runs
+    })
+    .await
+    .expect("curl thread");
+    for run in outcome {
+        assert_eq!(
+            run, "401 404 401",
+            "one connection, three refusals, three answers"
+        );
+    }
+    app.stop().await;
+}
