@@ -414,3 +414,37 @@ fn error_codes_are_read_from_string_literals() {
     assert_eq!(error_codes(source), ["INSPAY-REQ-001", "INSPAY-SYS-001"]);
     assert!(!is_error_code("INSPAY-REQ-01") && !is_error_code("INSPAY-req-001"));
 }
+
+/// CI runs the attack tools against running servers: `.ci/run` calls
+/// `scripts/security-tests.sh` as a checked step, and the script runs schemathesis from the
+/// server's own OpenAPI description, sqlmap and testssl.sh, each under a time limit, and fails
+/// the run on any finding.
+/// req: 5.4.3.3
+#[test]
+fn ci_runs_the_attack_tools() {
+    let root = repository_root();
+    let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
+    let step = ci
+        .lines()
+        .position(|line| line.trim_start().starts_with("check env INSPAY_BIN="))
+        .expect("a checked step with INSPAY_BIN");
+    assert!(
+        ci.lines()
+            .nth(step + 1)
+            .is_some_and(|line| line.contains("bash scripts/security-tests.sh")),
+        "the checked step runs scripts/security-tests.sh"
+    );
+    let script =
+        std::fs::read_to_string(root.join("scripts/security-tests.sh")).expect("the script");
+    for needle in [
+        "schemathesis",
+        "/v1/openapi.json",
+        "sqlmap",
+        "testssl",
+        "timeout",
+        "RESULT: FAIL",
+        "exit 1",
+    ] {
+        assert!(script.contains(needle), "the script lacks {needle}");
+    }
+}
