@@ -278,3 +278,72 @@ async fn mutual_tls_refuses_short_rsa_client_keys() {
     assert!(crate::helpers::logs().contains("refused by the algorithm allow-list"));
     app.stop().await;
 }
+
+/// An application registered with a client certificate must call over the mutual-TLS listener
+/// with exactly that certificate: its signed request is refused on the plain listener and with
+/// another trusted certificate (`INSPAY-SIG-011`), and served with its own.
+/// req: 5.6.2-a3, 5.4.2.1
+#[tokio::test]
+async fn an_application_bound_to_a_certificate_must_present_it() {
+    let (app, issuer) = spawn_mtls_app().await;
+    let mtls_port = app.mtls_address.expect("mtls listener").port();
+    let own = client_identity(&issuer);
+    let fingerprint = hex::encode(inspay_crypto::sm3::sm3(own.0[0].as_ref()));
+    let key = inspay_crypto::sm2::Sm2PrivateKey::generate().expect("key");
+    app.state
+        .store
+        .client_app_register(
+            &inspay_store::client_apps::NewClientApp {
+                id: "bound-app",
+                name: "Certificate-bound app",
+                class: inspay_store::client_apps::AppClass::FundTransaction,
+                public_key: key.public_key(),
+                tls_fingerprint: Some(&fingerprint),
+                sdk_version_min: None,
+            },
+            inspay_store::keys::Actor {
+                actor: "operator:test",
+                request_id: "tls-test",
+            },
+            app.state.now_ms(),
+        )
+        .await
+        .expect("register");
+    let signer = crate::signing::Signer {
+        app_id: "bound-app".into(),
+        serial: 1,
+        key,
+        state: app.state.clone(),
+    };
+    let body = br#"{"legal_name":"Wang Wei"}"#.to_vec();
+    let send = |client: reqwest::Client, url: String| {
+        let header = signer.header("POST", "/v1/validate", &body);
+        let body = body.clone();
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("authorization", header)
+                .body(body)
+                .send()
+                .await
+                .expect("answer")
+        }
+    };
+    let plain = send(app.client.inner.clone(), app.url("/v1/validate")).await;
+    assert_eq!(plain.status(), 403);
+    assert_eq!(
+        crate::helpers::problem(plain).await["code"],
+        "INSPAY-SIG-011"
+    );
+    let mtls_url = format!("https://localhost:{mtls_port}/v1/validate");
+    let other = send(
+        client(&app.ca, Some(client_identity(&issuer))),
+        mtls_url.clone(),
+    )
+    .await;
+    assert_eq!(other.status(), 403, "another certificate from the same CA");
+    let served = send(client(&app.ca, Some(own)), mtls_url).await;
+    assert_eq!(served.status(), 200);
+    app.stop().await;
+}
