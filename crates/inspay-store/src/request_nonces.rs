@@ -23,7 +23,8 @@ pub enum NonceCheck {
 impl Store {
     /// Checks and records a request's nonce. The pair is kept until twice the window has
     /// passed, longer than any timestamp the window admits, so a replay is caught for as long
-    /// as its timestamp could pass.
+    /// as its timestamp could pass. The same statement as the server's group-committed batches
+    /// ([`crate::protocol_writes`]), for one request.
     pub async fn request_nonce_accept(
         &self,
         app_id: &str,
@@ -32,26 +33,18 @@ impl Store {
         window_s: i64,
         now_ms: i64,
     ) -> Result<NonceCheck, StoreError> {
-        let now_s = now_ms.div_euclid(1000);
-        if (now_s - timestamp_s).abs() > window_s {
-            return Ok(NonceCheck::OutsideWindow);
-        }
-        let inserted = sqlx::query(
-            "INSERT INTO request_nonces (app_id, nonce, seen_at_ms, expires_at_ms)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (app_id, nonce) DO NOTHING",
-        )
-        .bind(app_id)
-        .bind(nonce)
-        .bind(now_ms)
-        .bind(now_ms + 2 * window_s * 1000)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(if inserted == 1 {
-            NonceCheck::Accepted
-        } else {
-            NonceCheck::Replayed
-        })
+        let mut connection = self.pool.acquire().await?;
+        let job = (
+            app_id.to_string(),
+            nonce.to_string(),
+            timestamp_s,
+            window_s,
+            now_ms,
+        );
+        let checks = accept_many(&mut connection, std::slice::from_ref(&job)).await?;
+        checks.first().copied().ok_or(StoreError::Integrity(
+            "a nonce check went unanswered".into(),
+        ))
     }
 
     /// Deletes nonces whose window is over; returns how many.
