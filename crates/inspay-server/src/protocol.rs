@@ -38,12 +38,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use inspay_kms::KeyPurpose;
-use inspay_protocol::authorization::{HeaderError, SCHEME, SignedHeader};
+use inspay_protocol::SDK_HEADER;
+use inspay_protocol::authorization::{SCHEME, SignedHeader};
 use inspay_protocol::canonical::CanonicalRequest;
 use inspay_protocol::response::{
     CanonicalResponse, NONCE_HEADER, SERIAL_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER,
 };
-use inspay_protocol::{SDK_HEADER, SESSION_HEADER};
 use inspay_store::client_apps::{AppClass, AppStatus, parse_version};
 use inspay_store::idempotency::{Claim, StoredAnswer};
 use inspay_store::request_evidence::Evidence;
@@ -180,10 +180,6 @@ fn app_class(class: OperationClass) -> AppClass {
         OperationClass::InformationCollection => AppClass::InformationCollection,
         OperationClass::FundTransaction => AppClass::FundTransaction,
     }
-}
-
-fn header_detail(error: HeaderError) -> String {
-    error.to_string()
 }
 
 /// An SDK report and the version in it, if it has one.
@@ -417,7 +413,7 @@ async fn verify(
         ));
     };
     let header = SignedHeader::parse(&authorization).map_err(|error| {
-        ApiError::new(ErrorCode::SignatureHeaderMalformed).detail(header_detail(error))
+        ApiError::new(ErrorCode::SignatureHeaderMalformed).detail(error.to_string())
     })?;
     let now_s = now_ms.div_euclid(1000);
     if (now_s - header.timestamp_s).abs() > settings.window_s {
@@ -754,6 +750,3 @@ pub async fn sign_unsigned(
     }
     sign_response(&state, None, response).await.0
 }
-
-/// The session token header name, for the documentation.
-pub const SESSION_HEADER_NAME: &str = SESSION_HEADER;
