@@ -120,11 +120,15 @@ fn http_client(
         })?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|_| Error::Config("the TLS provider has no safe protocol version".to_string()))?
         .with_root_certificates(store)
         .with_no_client_auth();
+    // A preconfigured TLS set-up keeps its own ALPN list: without it the server can only pick
+    // HTTP/1.1, one connection per request in flight. Offering h2 lets one connection carry
+    // them all.
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     reqwest::Client::builder()
         .use_preconfigured_tls(config)
         .https_only(true)

@@ -802,3 +802,57 @@ async fn debug_output_holds_no_key_token_or_body() {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
 }
+
+/// The SDK offers HTTP/2 in the TLS handshake (ALPN), so one connection carries every request
+/// in flight instead of one connection each; a server that speaks only HTTP/1.1 still gets
+/// HTTP/1.1 (the other tests' recording server).
+#[tokio::test]
+async fn the_sdk_offers_http2() {
+    let server = spawn().await;
+    let tls = server.dir.path().join("dev-tls");
+    let mut chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(tls.join("server.pem"))
+            .expect("server.pem")
+            .collect::<Result<_, _>>()
+            .expect("certificates");
+    chain.extend(
+        CertificateDer::pem_file_iter(tls.join("ca.pem"))
+            .expect("ca.pem")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("certificates"),
+    );
+    let private = PrivateKeyDer::from_pem_file(tls.join("server-key.pem")).expect("server key");
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(chain, private)
+    .expect("server config");
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let negotiated = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.expect("accept");
+        let stream = acceptor.accept(tcp).await.expect("handshake");
+        stream.get_ref().1.alpn_protocol().map(<[u8]>::to_vec)
+    });
+    let server_key = Sm2PrivateKey::generate().expect("key");
+    let client = Client::builder(format!("https://localhost:{}", address.port()))
+        .app_id(APP_ID)
+        .key(1, Sm2PrivateKey::generate().expect("key"))
+        .trust_ca_pem(&server.ca_pem)
+        .expect("CA")
+        .server_key(1, server_key.public_key().clone())
+        .retry(RetryPolicy::none())
+        .build()
+        .expect("client");
+    // The listener closes after the handshake: the request fails, the protocol is what counts.
+    let _ = client.get("/health/live").send().await;
+    let negotiated = negotiated.await.expect("listener");
+    assert_eq!(negotiated.as_deref(), Some(&b"h2"[..]));
+}

@@ -1,4 +1,5 @@
-//! Group commit for the protocol's per-request writes (nonces, evidence, idempotent answers).
+//! Group commit for the protocol's per-request writes (admissions: nonces, field nonces and
+//! idempotency claims; completions: evidence and idempotent answers).
 //!
 //! Every signed request writes a nonce before it runs and its evidence after; committing each
 //! on its own costs a durable commit (a WAL flush) per write. Requests hand their write to a
@@ -8,9 +9,9 @@
 //! the previous commit ran.
 
 use inspay_store::StoreError;
-use inspay_store::idempotency::{Claim, ClaimJob};
-use inspay_store::protocol_writes::{Completion, NonceJob, WriteDone, WriteJob};
-use inspay_store::request_nonces::NonceCheck;
+use inspay_store::protocol_writes::{
+    Admission, Admitted, Completion, WriteDone, WriteJob, WriterConnection,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
@@ -44,18 +45,28 @@ type Run<I, O> = Arc<
         + Sync,
 >;
 
+/// Called when no write has arrived for [`IDLE_AFTER`].
+type Idle = Arc<dyn Fn() + Send + Sync>;
+
+/// How long the queue stays empty before the batcher calls its idle hook (which gives back the
+/// connection it keeps, so a pool that closes is not kept waiting).
+pub const IDLE_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Queues writes of one kind and runs them in batches.
 pub struct Batcher<I, O> {
     sender: OnceLock<mpsc::Sender<Job<I, O>>>,
     run: Run<I, O>,
+    idle: Idle,
 }
 
 impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
-    /// A batcher that runs `run` over each batch (its outputs in the same order).
-    pub fn new(run: Run<I, O>) -> Self {
+    /// A batcher that runs `run` over each batch (its outputs in the same order) and calls
+    /// `idle` once the queue has been empty for [`IDLE_AFTER`].
+    pub fn new(run: Run<I, O>, idle: Idle) -> Self {
         Batcher {
             sender: OnceLock::new(),
             run,
+            idle,
         }
     }
 
@@ -63,8 +74,20 @@ impl<I: Send + 'static, O: Send + 'static> Batcher<I, O> {
         self.sender.get_or_init(|| {
             let (sender, mut receiver) = mpsc::channel::<Job<I, O>>(BATCH_MAX * 16);
             let run = self.run.clone();
+            let idle = self.idle.clone();
             tokio::spawn(async move {
-                while let Some(first) = receiver.recv().await {
+                loop {
+                    let first = match tokio::time::timeout(IDLE_AFTER, receiver.recv()).await {
+                        Ok(Some(job)) => job,
+                        Ok(None) => break,
+                        Err(_) => {
+                            idle();
+                            match receiver.recv().await {
+                                Some(job) => job,
+                                None => break,
+                            }
+                        }
+                    };
                     let mut jobs = vec![first];
                     while jobs.len() < BATCH_MAX {
                         match receiver.try_recv() {
@@ -121,30 +144,49 @@ impl ProtocolWrites {
         keyring: Arc<dyn Fn() -> Arc<inspay_kms::Keyring> + Send + Sync>,
     ) -> Self {
         let store = store.clone();
+        // The connection batches run on, kept between them while writes keep coming (see
+        // `Store::writer_connection`) and given back to the pool after a failure or when idle.
+        let held: Arc<tokio::sync::Mutex<Option<WriterConnection>>> = Arc::default();
+        let released = held.clone();
+        let run = Arc::new(move |jobs: Vec<WriteJob>| {
+            let store = store.clone();
+            let keyring = keyring();
+            let held = held.clone();
+            Box::pin(async move {
+                let mut slot = held.lock().await;
+                let mut connection = match slot.take() {
+                    Some(connection) => connection,
+                    None => store.writer_connection().await?,
+                };
+                let done = store
+                    .protocol_writes(&mut connection, &keyring, &jobs)
+                    .await?;
+                *slot = Some(connection);
+                Ok(done)
+            }) as Pin<Box<dyn Future<Output = _> + Send>>
+        });
+        let idle = Arc::new(move || {
+            if let Ok(mut slot) = released.try_lock() {
+                slot.take();
+            }
+        });
         ProtocolWrites {
-            writes: Batcher::new(Arc::new(move |jobs: Vec<WriteJob>| {
-                let store = store.clone();
-                let keyring = keyring();
-                Box::pin(async move { store.protocol_writes(&keyring, &jobs).await })
-            })),
+            writes: Batcher::new(run, idle),
         }
     }
 
-    /// Accepts a request's nonce, or finds it replayed or outside the window.
-    pub async fn nonce(&self, job: NonceJob) -> Result<NonceCheck, StoreError> {
-        match self.writes.submit(WriteJob::Nonce(job)).await? {
-            WriteDone::Nonce(check) => Ok(check),
-            _ => Err(StoreError::Integrity(
-                "a nonce write got another answer".into(),
+    /// Admits a request: accepts its nonce (or finds it replayed or outside the window), then
+    /// consumes its field nonce and claims its idempotency key, in one commit.
+    pub async fn admit(&self, admission: Admission) -> Result<Admitted, StoreError> {
+        match self
+            .writes
+            .submit(WriteJob::Admit(Box::new(admission)))
+            .await?
+        {
+            WriteDone::Admitted(admitted) => Ok(admitted),
+            WriteDone::Complete => Err(StoreError::Integrity(
+                "an admission got another answer".into(),
             )),
-        }
-    }
-
-    /// Claims an idempotency key.
-    pub async fn claim(&self, job: ClaimJob) -> Result<Claim, StoreError> {
-        match self.writes.submit(WriteJob::Claim(job)).await? {
-            WriteDone::Claim(claim) => Ok(claim),
-            _ => Err(StoreError::Integrity("a claim got another answer".into())),
         }
     }
 
@@ -156,7 +198,7 @@ impl ProtocolWrites {
             .await?
         {
             WriteDone::Complete => Ok(()),
-            _ => Err(StoreError::Integrity(
+            WriteDone::Admitted(_) => Err(StoreError::Integrity(
                 "a completion got another answer".into(),
             )),
         }

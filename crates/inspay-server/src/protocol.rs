@@ -46,6 +46,7 @@ use inspay_protocol::response::{
 };
 use inspay_store::client_apps::{AppClass, AppStatus, parse_version};
 use inspay_store::idempotency::{Claim, StoredAnswer};
+use inspay_store::protocol_writes::Admission;
 use inspay_store::request_evidence::Evidence;
 use inspay_store::request_nonces::NonceCheck;
 use serde::{Deserialize, Serialize};
@@ -555,43 +556,6 @@ async fn verify(
             )));
         }
     }
-    match state
-        .writes()
-        .nonce((
-            app.id.clone(),
-            header.nonce.clone(),
-            header.timestamp_s,
-            settings.window_s,
-            now_ms,
-        ))
-        .await?
-    {
-        NonceCheck::Accepted => {}
-        NonceCheck::OutsideWindow => return Err(ApiError::new(ErrorCode::TimestampOutsideWindow)),
-        NonceCheck::Replayed => {
-            defence::record(
-                state,
-                seen(
-                    client,
-                    path,
-                    "nonce-replayed",
-                    Some(&app.id),
-                    "a signed request was sent again",
-                ),
-            )
-            .await;
-            return Err(ApiError::new(ErrorCode::NonceReplayed));
-        }
-    }
-    let sdk_text = sdk.map(|(text, _)| text);
-    if let Err(error) = state
-        .store
-        .client_app_seen(&app, sdk_text.as_deref(), now_ms)
-        .await
-    {
-        tracing::warn!(error = %error, "could not record the application's SDK report");
-    }
-    let body = fields::open_fields(state, &app.id, body, now_ms).await?;
     let fund = route_class == Some(AppClass::FundTransaction);
     // Evidence of every fund-transaction request and of every other request that changes
     // something (anything but GET).
@@ -617,32 +581,75 @@ async fn verify(
                 Some(key.to_string())
             }
         };
+    // Encrypted fields are opened in memory first; their field nonce is consumed with the
+    // request's own nonce and idempotency claim, in one commit, before the route runs.
+    let (body, field_nonce) = fields::open_fields(state, body)?;
+    let claim = idempotency_key
+        .as_ref()
+        .map(|key| inspay_store::idempotency::ClaimJob {
+            app_id: app.id.clone(),
+            key: key.clone(),
+            method: parts.method.as_str().to_string(),
+            target: canonical.target().to_string(),
+            body: zeroize::Zeroizing::new(body.to_vec()),
+            now_ms,
+        });
+    let admitted = state
+        .writes()
+        .admit(Admission {
+            nonce: (
+                app.id.clone(),
+                header.nonce.clone(),
+                header.timestamp_s,
+                settings.window_s,
+                now_ms,
+            ),
+            field_nonce,
+            claim,
+        })
+        .await?;
+    match admitted.nonce {
+        NonceCheck::Accepted => {}
+        NonceCheck::OutsideWindow => return Err(ApiError::new(ErrorCode::TimestampOutsideWindow)),
+        NonceCheck::Replayed => {
+            defence::record(
+                state,
+                seen(
+                    client,
+                    path,
+                    "nonce-replayed",
+                    Some(&app.id),
+                    "a signed request was sent again",
+                ),
+            )
+            .await;
+            return Err(ApiError::new(ErrorCode::NonceReplayed));
+        }
+    }
+    let sdk_text = sdk.map(|(text, _)| text);
+    if let Err(error) = state
+        .store
+        .client_app_seen(&app, sdk_text.as_deref(), now_ms)
+        .await
+    {
+        tracing::warn!(error = %error, "could not record the application's SDK report");
+    }
+    if let Some(Err(refusal)) = admitted.field_nonce {
+        return Err(fields::field_nonce_refused(refusal));
+    }
     let verified = Verified {
         header,
         canonical,
         sdk: sdk_text,
         keep_evidence,
-        idempotency_key: idempotency_key.clone(),
+        idempotency_key,
     };
-    if let Some(key) = &idempotency_key {
-        let claim = state
-            .writes()
-            .claim(inspay_store::idempotency::ClaimJob {
-                app_id: app.id.clone(),
-                key: key.clone(),
-                method: parts.method.as_str().to_string(),
-                target: verified.canonical.target().to_string(),
-                body: zeroize::Zeroizing::new(body.to_vec()),
-                now_ms,
-            })
-            .await?;
-        match claim {
-            Claim::Claimed => {}
-            Claim::Replay(answer) => return Ok(Outcome::Replay(answer, verified)),
-            Claim::Mismatch => return Err(ApiError::new(ErrorCode::IdempotencyKeyMismatch)),
-            Claim::InProgress => {
-                return Err(ApiError::new(ErrorCode::IdempotencyInProgress).retry_after(1));
-            }
+    match admitted.claim {
+        None | Some(Claim::Claimed) => {}
+        Some(Claim::Replay(answer)) => return Ok(Outcome::Replay(answer, verified)),
+        Some(Claim::Mismatch) => return Err(ApiError::new(ErrorCode::IdempotencyKeyMismatch)),
+        Some(Claim::InProgress) => {
+            return Err(ApiError::new(ErrorCode::IdempotencyInProgress).retry_after(1));
         }
     }
     let mut request = Request::from_parts(parts, Body::from(body));

@@ -142,7 +142,8 @@ fn pool_options(backend: Backend, settings: &PoolSettings) -> AnyPoolOptions {
                     .execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                         PRAGMA secure_delete = ON;",
+                         PRAGMA secure_delete = ON; PRAGMA cache_size = -16384; \
+                         PRAGMA wal_autocheckpoint = 10000;",
                     )
                     .await?;
                 Ok(())
@@ -157,4 +158,86 @@ fn is_transient(error: &sqlx::Error) -> bool {
         error,
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
     )
+}
+
+/// The `VALUES` list of a multi-row statement: `rows` tuples of `columns` placeholders, so a
+/// batch writes many rows in one statement (one round trip to the database instead of one per
+/// row). PostgreSQL numbers them, `($1, $2), ($3, $4)`; on SQLite they are anonymous,
+/// `(?, ?), (?, ?)`, bound in order: SQLite looks a numbered name up in a list on every bind,
+/// which for a statement of a thousand parameters costs more than the insert.
+pub(crate) fn values_rows(connection: &sqlx::AnyConnection, rows: usize, columns: usize) -> String {
+    placeholders(connection.backend_name() == "SQLite", rows, columns)
+}
+
+fn placeholders(anonymous: bool, rows: usize, columns: usize) -> String {
+    let mut sql = String::with_capacity(rows * columns * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if anonymous {
+                sql.push('?');
+            } else {
+                sql.push('$');
+                sql.push_str(&(row * columns + column + 1).to_string());
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// Largest number of rows one multi-row statement writes.
+pub(crate) const ROWS_PER_STATEMENT_MAX: usize = 256;
+
+/// Splits a batch's rows into runs whose lengths are powers of two (at most
+/// [`ROWS_PER_STATEMENT_MAX`]), largest first: 37 rows are written as 32, 4 and 1. A connection
+/// keeps the statements it prepared, and a statement of a thousand parameters costs more to
+/// prepare than to run; with a few fixed lengths every multi-row statement is prepared once,
+/// where one length per batch size would prepare a new one for most batches.
+pub(crate) fn row_runs<T>(rows: &[T]) -> Vec<&[T]> {
+    let mut runs = vec![];
+    let mut rest = rows;
+    while !rest.is_empty() {
+        let length = if rest.len() >= ROWS_PER_STATEMENT_MAX {
+            ROWS_PER_STATEMENT_MAX
+        } else {
+            1 << rest.len().ilog2()
+        };
+        let (run, after) = rest.split_at(length);
+        runs.push(run);
+        rest = after;
+    }
+    runs
+}
+
+#[cfg(test)]
+mod values_rows_tests {
+    #[test]
+    fn numbers_placeholders_row_by_row() {
+        assert_eq!(super::placeholders(false, 1, 1), "($1)");
+        assert_eq!(
+            super::placeholders(false, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(super::placeholders(true, 2, 2), "(?, ?), (?, ?)");
+    }
+
+    #[test]
+    fn runs_are_powers_of_two_largest_first() {
+        let rows: Vec<usize> = (0..37).collect();
+        let lengths: Vec<usize> = super::row_runs(&rows).iter().map(|run| run.len()).collect();
+        assert_eq!(lengths, [32, 4, 1]);
+        let many: Vec<usize> = (0..600).collect();
+        let runs = super::row_runs(&many);
+        assert_eq!(runs.iter().map(|run| run.len()).sum::<usize>(), 600);
+        assert_eq!(runs[0].len(), super::ROWS_PER_STATEMENT_MAX);
+        assert_eq!(runs.concat(), many);
+        assert!(super::row_runs::<u8>(&[]).is_empty());
+    }
 }

@@ -50,32 +50,8 @@ impl Store {
         nonce: &str,
         now_ms: i64,
     ) -> Result<Result<(), FieldNonceRefusal>, StoreError> {
-        let consumed = sqlx::query(
-            "UPDATE field_nonces SET consumed_at_ms = $3
-             WHERE nonce = $1 AND app_id = $2 AND consumed_at_ms IS NULL AND expires_at_ms > $3",
-        )
-        .bind(nonce)
-        .bind(app_id)
-        .bind(now_ms)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        if consumed == 1 {
-            return Ok(Ok(()));
-        }
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT expires_at_ms, consumed_at_ms FROM field_nonces
-             WHERE nonce = $1 AND app_id = $2",
-        )
-        .bind(nonce)
-        .bind(app_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(Err(match row {
-            None => FieldNonceRefusal::Unknown,
-            Some((_, Some(_))) => FieldNonceRefusal::Used,
-            Some(_) => FieldNonceRefusal::Expired,
-        }))
+        let mut connection = self.pool.acquire().await?;
+        consume_on(&mut connection, app_id, nonce, now_ms).await
     }
 
     /// Deletes expired field nonces; returns how many.
@@ -88,4 +64,39 @@ impl Store {
                 .rows_affected(),
         )
     }
+}
+
+/// Consumes a field nonce on a connection (inside the caller's transaction, if any).
+pub(crate) async fn consume_on(
+    connection: &mut sqlx::AnyConnection,
+    app_id: &str,
+    nonce: &str,
+    now_ms: i64,
+) -> Result<Result<(), FieldNonceRefusal>, StoreError> {
+    let consumed = sqlx::query(
+        "UPDATE field_nonces SET consumed_at_ms = $3
+         WHERE nonce = $1 AND app_id = $2 AND consumed_at_ms IS NULL AND expires_at_ms > $3",
+    )
+    .bind(nonce)
+    .bind(app_id)
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    if consumed == 1 {
+        return Ok(Ok(()));
+    }
+    let row: Option<(i64, Option<i64>)> = sqlx::query_as(
+        "SELECT expires_at_ms, consumed_at_ms FROM field_nonces
+         WHERE nonce = $1 AND app_id = $2",
+    )
+    .bind(nonce)
+    .bind(app_id)
+    .fetch_optional(&mut *connection)
+    .await?;
+    Ok(Err(match row {
+        None => FieldNonceRefusal::Unknown,
+        Some((_, Some(_))) => FieldNonceRefusal::Used,
+        Some(_) => FieldNonceRefusal::Expired,
+    }))
 }

@@ -40,26 +40,33 @@ pub enum Claim {
     InProgress,
 }
 
-/// Stores an answer on any connection (the caller's transaction, to keep it with evidence).
-pub(crate) async fn finish(
+/// Keeps the answers of finished requests under their keys, in as few statements as the batch
+/// allows: `(application, key, answer)`.
+pub(crate) async fn finish_many(
     connection: &mut sqlx::AnyConnection,
-    app_id: &str,
-    key: &str,
-    answer: &StoredAnswer,
+    answers: &[(&str, &str, &StoredAnswer)],
 ) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE idempotency_keys
-         SET state = 'done', response_status = $3, response_content_type = $4,
-             response_body = $5
-         WHERE app_id = $1 AND idempotency_key = $2",
-    )
-    .bind(app_id)
-    .bind(key)
-    .bind(i32::from(answer.status))
-    .bind(&answer.content_type)
-    .bind(&answer.body)
-    .execute(&mut *connection)
-    .await?;
+    for chunk in crate::db::row_runs(answers) {
+        let sql = format!(
+            "UPDATE idempotency_keys
+             SET state = 'done', response_status = v.column3,
+                 response_content_type = v.column4, response_body = v.column5
+             FROM (VALUES {}) AS v
+             WHERE idempotency_keys.app_id = v.column1
+               AND idempotency_keys.idempotency_key = v.column2",
+            crate::db::values_rows(connection, chunk.len(), 5)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (app_id, key, answer) in chunk {
+            query = query
+                .bind(*app_id)
+                .bind(*key)
+                .bind(i32::from(answer.status))
+                .bind(&answer.content_type)
+                .bind(&answer.body);
+        }
+        query.execute(&mut *connection).await?;
+    }
     Ok(())
 }
 
@@ -94,46 +101,86 @@ impl std::fmt::Debug for ClaimJob {
     }
 }
 
-/// Claims a job's key on any connection (the batch's transaction), or finds what an earlier
-/// request with it got.
-pub(crate) async fn claim_on(
+/// Claims idempotency keys for a batch of requests, answering in the jobs' order. Keys seen
+/// for the first time (or whose earlier use expired) are claimed in one statement; for the
+/// others the stored row decides: the first answer, a conflict, or "in progress". A key twice
+/// in one batch is claimed by the first job; the second finds it in progress.
+pub(crate) async fn claim_many(
+    connection: &mut sqlx::AnyConnection,
+    keyring: &Keyring,
+    jobs: &[&ClaimJob],
+) -> Result<Vec<Claim>, StoreError> {
+    let mut first = std::collections::HashSet::new();
+    let mut macs = Vec::with_capacity(jobs.len());
+    let mut fresh = Vec::with_capacity(jobs.len());
+    for (index, job) in jobs.iter().enumerate() {
+        let parts = request_parts(&job.method, &job.target, &job.body);
+        macs.push(keyring.record_mac(&parts)?.to_text());
+        if first.insert((job.app_id.as_str(), job.key.as_str())) {
+            fresh.push(index);
+        }
+    }
+    let mut claimed = std::collections::HashSet::new();
+    for chunk in crate::db::row_runs(&fresh) {
+        // A new key is inserted; an expired one is taken over as new (its old answer is gone
+        // for good); a live one is left as it is, and not returned.
+        let sql = format!(
+            "INSERT INTO idempotency_keys (app_id, idempotency_key, request_mac, state,
+                                           created_at_ms, expires_at_ms)
+             VALUES {}
+             ON CONFLICT (app_id, idempotency_key) DO UPDATE
+             SET request_mac = excluded.request_mac, state = 'in-progress',
+                 response_status = NULL, response_content_type = NULL, response_body = NULL,
+                 created_at_ms = excluded.created_at_ms, expires_at_ms = excluded.expires_at_ms
+             WHERE idempotency_keys.expires_at_ms <= excluded.created_at_ms
+             RETURNING app_id, idempotency_key",
+            crate::db::values_rows(connection, chunk.len(), 6)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &index in chunk {
+            let job = jobs[index];
+            query = query
+                .bind(job.app_id.as_str())
+                .bind(job.key.as_str())
+                .bind(macs[index].as_str())
+                .bind("in-progress")
+                .bind(job.now_ms)
+                .bind(job.now_ms + IDEMPOTENCY_TTL_MS);
+        }
+        for row in query.fetch_all(&mut *connection).await? {
+            let app_id: String = sqlx::Row::try_get(&row, 0)?;
+            let key: String = sqlx::Row::try_get(&row, 1)?;
+            claimed.insert((app_id, key));
+        }
+    }
+    let fresh: std::collections::HashSet<usize> = fresh.into_iter().collect();
+    let mut answers = Vec::with_capacity(jobs.len());
+    for (index, job) in jobs.iter().enumerate() {
+        let answer =
+            if fresh.contains(&index) && claimed.contains(&(job.app_id.clone(), job.key.clone())) {
+                Claim::Claimed
+            } else {
+                existing(connection, keyring, job).await?
+            };
+        answers.push(answer);
+    }
+    Ok(answers)
+}
+
+/// What the stored row says to a request whose key was already claimed.
+async fn existing(
     connection: &mut sqlx::AnyConnection,
     keyring: &Keyring,
     job: &ClaimJob,
 ) -> Result<Claim, StoreError> {
-    let (app_id, key, now_ms) = (job.app_id.as_str(), job.key.as_str(), job.now_ms);
     let parts = request_parts(&job.method, &job.target, &job.body);
-    let mac = keyring.record_mac(&parts)?.to_text();
-    // One statement: a new key is inserted; an expired one is taken over as new (its old
-    // answer is gone for good); a live one is left as it is.
-    let inserted = sqlx::query(
-        "INSERT INTO idempotency_keys (app_id, idempotency_key, request_mac, state,
-                                       created_at_ms, expires_at_ms)
-         VALUES ($1, $2, $3, 'in-progress', $4, $5)
-         ON CONFLICT (app_id, idempotency_key) DO UPDATE
-         SET request_mac = excluded.request_mac, state = 'in-progress',
-             response_status = NULL, response_content_type = NULL, response_body = NULL,
-             created_at_ms = excluded.created_at_ms, expires_at_ms = excluded.expires_at_ms
-         WHERE idempotency_keys.expires_at_ms <= excluded.created_at_ms",
-    )
-    .bind(app_id)
-    .bind(key)
-    .bind(&mac)
-    .bind(now_ms)
-    .bind(now_ms + IDEMPOTENCY_TTL_MS)
-    .execute(&mut *connection)
-    .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(Claim::Claimed);
-    }
     type Row = (String, String, Option<i32>, Option<String>, Option<Vec<u8>>);
     let row: Option<Row> = sqlx::query_as(
         "SELECT request_mac, state, response_status, response_content_type, response_body
              FROM idempotency_keys WHERE app_id = $1 AND idempotency_key = $2",
     )
-    .bind(app_id)
-    .bind(key)
+    .bind(job.app_id.as_str())
+    .bind(job.key.as_str())
     .fetch_optional(&mut *connection)
     .await?;
     let Some((stored_mac, state, status, content_type, body)) = row else {

@@ -127,41 +127,52 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<(Evidence, String), StoreError> {
     ))
 }
 
-pub(crate) async fn insert(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+/// Columns of a row of `request_evidence` as inserted.
+const INSERTED_COLUMNS: usize = 19;
+
+/// Keeps evidence rows, each under its record MAC, in as few statements as the batch allows.
+pub(crate) async fn insert_many(
+    connection: &mut sqlx::AnyConnection,
     keyring: &Keyring,
-    evidence: &Evidence,
+    rows: &[&Evidence],
 ) -> Result<(), StoreError> {
-    let parts = evidence.mac_parts();
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    let mac = keyring.record_mac(&refs)?.to_text();
     let number = |value: u32| i32::try_from(value).map_err(|_| StoreError::Refused("serial"));
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO request_evidence ({COLUMNS})
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                 $18, $19)"
-    )))
-    .bind(&evidence.id)
-    .bind(&evidence.app_id)
-    .bind(number(evidence.serial)?)
-    .bind(&evidence.account_id)
-    .bind(&evidence.method)
-    .bind(&evidence.target)
-    .bind(evidence.timestamp_s)
-    .bind(&evidence.nonce)
-    .bind(&evidence.body_sm3)
-    .bind(&evidence.signature)
-    .bind(&evidence.sdk)
-    .bind(i32::from(evidence.response_status))
-    .bind(evidence.response_timestamp_s)
-    .bind(&evidence.response_nonce)
-    .bind(&evidence.response_body_sm3)
-    .bind(number(evidence.response_serial)?)
-    .bind(&evidence.response_signature)
-    .bind(evidence.received_at_ms)
-    .bind(mac)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in crate::db::row_runs(rows) {
+        let mut macs = Vec::with_capacity(chunk.len());
+        for evidence in chunk {
+            let parts = evidence.mac_parts();
+            let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            macs.push(keyring.record_mac(&refs)?.to_text());
+        }
+        let sql = format!(
+            "INSERT INTO request_evidence ({COLUMNS}) VALUES {}",
+            crate::db::values_rows(connection, chunk.len(), INSERTED_COLUMNS)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (evidence, mac) in chunk.iter().zip(macs) {
+            query = query
+                .bind(&evidence.id)
+                .bind(&evidence.app_id)
+                .bind(number(evidence.serial)?)
+                .bind(&evidence.account_id)
+                .bind(&evidence.method)
+                .bind(&evidence.target)
+                .bind(evidence.timestamp_s)
+                .bind(&evidence.nonce)
+                .bind(&evidence.body_sm3)
+                .bind(&evidence.signature)
+                .bind(&evidence.sdk)
+                .bind(i32::from(evidence.response_status))
+                .bind(evidence.response_timestamp_s)
+                .bind(&evidence.response_nonce)
+                .bind(&evidence.response_body_sm3)
+                .bind(number(evidence.response_serial)?)
+                .bind(&evidence.response_signature)
+                .bind(evidence.received_at_ms)
+                .bind(mac);
+        }
+        query.execute(&mut *connection).await?;
+    }
     Ok(())
 }
 
@@ -173,7 +184,7 @@ impl Store {
         evidence: &Evidence,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        insert(&mut tx, keyring, evidence).await?;
+        insert_many(&mut tx, keyring, &[evidence]).await?;
         tx.commit().await?;
         Ok(())
     }

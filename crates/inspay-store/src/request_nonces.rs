@@ -82,38 +82,28 @@ pub(crate) async fn accept_many(
     if candidates.is_empty() {
         return Ok(answers);
     }
-    let mut sql = String::from(
-        "INSERT INTO request_nonces (app_id, nonce, seen_at_ms, expires_at_ms) VALUES ",
-    );
-    for (position, _) in candidates.iter().enumerate() {
-        if position > 0 {
-            sql.push_str(", ");
+    let mut inserted = std::collections::HashSet::new();
+    for run in crate::db::row_runs(&candidates) {
+        let sql = format!(
+            "INSERT INTO request_nonces (app_id, nonce, seen_at_ms, expires_at_ms) VALUES {}
+             ON CONFLICT (app_id, nonce) DO NOTHING RETURNING app_id, nonce",
+            crate::db::values_rows(connection, run.len(), 4)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for &index in run {
+            let (app_id, nonce, _, window_s, now_ms) = &jobs[index];
+            query = query
+                .bind(app_id.as_str())
+                .bind(nonce.as_str())
+                .bind(*now_ms)
+                .bind(now_ms + 2 * window_s * 1000);
         }
-        let base = position * 4;
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${})",
-            base + 1,
-            base + 2,
-            base + 3,
-            base + 4
-        ));
+        for row in query.fetch_all(&mut *connection).await? {
+            let app_id: String = row.try_get(0)?;
+            let nonce: String = row.try_get(1)?;
+            inserted.insert((app_id, nonce));
+        }
     }
-    sql.push_str(" ON CONFLICT (app_id, nonce) DO NOTHING RETURNING app_id, nonce");
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for &index in &candidates {
-        let (app_id, nonce, _, window_s, now_ms) = &jobs[index];
-        query = query
-            .bind(app_id.as_str())
-            .bind(nonce.as_str())
-            .bind(*now_ms)
-            .bind(now_ms + 2 * window_s * 1000);
-    }
-    let inserted: std::collections::HashSet<(String, String)> = query
-        .fetch_all(&mut *connection)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
     for index in candidates {
         let (app_id, nonce, ..) = &jobs[index];
         answers[index] = if inserted.contains(&(app_id.clone(), nonce.clone())) {

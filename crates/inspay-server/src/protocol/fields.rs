@@ -4,7 +4,8 @@
 //! After the request's signature is verified (it covers the envelopes), the JSON body is
 //! walked: every `INSPAY-ENC1.` envelope is decrypted with the field-transport key its serial
 //! names, checked to be bound to the field it sits under and to the request's one-time field
-//! nonce, and replaced by its value; the nonce is consumed once. A sensitive field sent in
+//! nonce, and replaced by its value; the nonce is consumed once, in the same commit as the
+//! request's own nonce ([`inspay_store::protocol_writes::Admission`]), before the route runs. A sensitive field sent in
 //! clear is refused when encryption is required. The rebuilt body lives in a zeroising buffer
 //! the handler parses from (into `Zeroizing` fields), and every decrypted copy is wiped when
 //! the request is done.
@@ -106,17 +107,13 @@ fn wipe(value: &mut Value) {
 }
 
 /// Opens the encrypted fields of a verified request body. Returns the body the handler gets
-/// (the same bytes when nothing was encrypted and nothing sensitive was in clear).
-pub async fn open_fields(
-    state: &AppState,
-    app_id: &str,
-    body: Bytes,
-    now_ms: i64,
-) -> Result<Bytes, ApiError> {
+/// (the same bytes when nothing was encrypted and nothing sensitive was in clear) and the field
+/// nonce the opened fields were bound to, which the caller consumes before the route runs.
+pub fn open_fields(state: &AppState, body: Bytes) -> Result<(Bytes, Option<String>), ApiError> {
     let required = state.settings.protocol.field_encryption == FieldEncryptionMode::Required;
     let looks_like_json = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if !looks_like_json {
-        return Ok(body);
+        return Ok((body, None));
     }
     // Nothing to open or refuse: no envelope and no sensitive field name anywhere in the body,
     // and no escape sequence that could spell a name another way (`"\u006dobile"`).
@@ -125,11 +122,11 @@ pub async fn open_fields(
         .iter()
         .any(|name| mentions(format!("\"{name}\"").as_bytes()));
     if !sensitive_named && !mentions(fields::PREFIX.as_bytes()) && !body.contains(&b'\\') {
-        return Ok(body);
+        return Ok((body, None));
     }
     // Not JSON for this parser: the handler's extractor answers with its usual error.
     let Ok(mut value) = serde_json::from_slice::<Value>(&body) else {
-        return Ok(body);
+        return Ok((body, None));
     };
     let mut walk = Walk {
         state,
@@ -138,24 +135,23 @@ pub async fn open_fields(
         opened: 0,
     };
     let outcome = walk.value(None, &mut value, 0);
-    let result = match outcome {
-        Err(error) => Err(error),
-        Ok(()) if walk.clear_sensitive && required => Err(ApiError::new(
-            ErrorCode::FieldNotEncrypted,
-        )
-        .detail(format!(
-            "encrypt {} with the server's field-transport key and a nonce from POST /v1/protocol/field-nonce",
-            fields::SENSITIVE_FIELDS.join(", ")
-        ))),
-        Ok(()) if walk.opened == 0 => {
-            wipe(&mut value);
-            return Ok(body);
-        }
-        Ok(()) => consume(state, app_id, walk.nonce.as_deref(), now_ms).await,
+    let refusal = match outcome {
+        Err(error) => Some(error),
+        Ok(()) if walk.clear_sensitive && required => Some(
+            ApiError::new(ErrorCode::FieldNotEncrypted).detail(format!(
+                "encrypt {} with the server's field-transport key and a nonce from POST /v1/protocol/field-nonce",
+                fields::SENSITIVE_FIELDS.join(", ")
+            )),
+        ),
+        Ok(()) => None,
     };
-    if let Err(error) = result {
+    if let Some(error) = refusal {
         wipe(&mut value);
         return Err(error);
+    }
+    if walk.opened == 0 {
+        wipe(&mut value);
+        return Ok((body, None));
     }
     // Values are shorter than their envelopes: the buffer never grows, so no copy of a value is
     // left behind in a freed allocation.
@@ -165,30 +161,14 @@ pub async fn open_fields(
     });
     wipe(&mut value);
     written?;
-    Ok(Bytes::from_owner(rebuilt))
+    Ok((Bytes::from_owner(rebuilt), walk.nonce))
 }
 
-async fn consume(
-    state: &AppState,
-    app_id: &str,
-    nonce: Option<&str>,
-    now_ms: i64,
-) -> Result<(), ApiError> {
-    let Some(nonce) = nonce else {
-        return Ok(());
-    };
-    match state
-        .store
-        .field_nonce_consume(app_id, nonce, now_ms)
-        .await?
-    {
-        Ok(()) => Ok(()),
-        Err(refusal) => Err(
-            ApiError::new(ErrorCode::FieldNonceInvalid).detail(match refusal {
-                FieldNonceRefusal::Unknown => "the field nonce was not issued to this application",
-                FieldNonceRefusal::Expired => "the field nonce expired: get a new one",
-                FieldNonceRefusal::Used => "the field nonce was already used: get a new one",
-            }),
-        ),
-    }
+/// The answer to a request whose field nonce was not accepted.
+pub fn field_nonce_refused(refusal: FieldNonceRefusal) -> ApiError {
+    ApiError::new(ErrorCode::FieldNonceInvalid).detail(match refusal {
+        FieldNonceRefusal::Unknown => "the field nonce was not issued to this application",
+        FieldNonceRefusal::Expired => "the field nonce expired: get a new one",
+        FieldNonceRefusal::Used => "the field nonce was already used: get a new one",
+    })
 }
