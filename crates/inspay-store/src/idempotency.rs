@@ -46,7 +46,10 @@ pub(crate) async fn finish_many(
     connection: &mut sqlx::AnyConnection,
     answers: &[(&str, &str, &StoredAnswer)],
 ) -> Result<(), StoreError> {
-    for chunk in crate::db::row_runs(answers) {
+    // In key order, so the batches of several nodes take row locks in the same order.
+    let mut answers = answers.to_vec();
+    answers.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    for chunk in crate::db::row_runs(&answers) {
         let sql = format!(
             "UPDATE idempotency_keys
              SET state = 'done', response_status = v.column3,
@@ -120,6 +123,8 @@ pub(crate) async fn claim_many(
             fresh.push(index);
         }
     }
+    // In key order, so the batches of several nodes take row locks in the same order.
+    fresh.sort_by(|&a, &b| (&jobs[a].app_id, &jobs[a].key).cmp(&(&jobs[b].app_id, &jobs[b].key)));
     let mut claimed = std::collections::HashSet::new();
     for chunk in crate::db::row_runs(&fresh) {
         // A new key is inserted; an expired one is taken over as new (its old answer is gone

@@ -82,6 +82,9 @@ pub(crate) async fn accept_many(
     if candidates.is_empty() {
         return Ok(answers);
     }
+    // In key order, so the batches of several nodes on one PostgreSQL take row locks in the
+    // same order and cannot deadlock on each other's nonces.
+    candidates.sort_by(|&a, &b| (&jobs[a].0, &jobs[a].1).cmp(&(&jobs[b].0, &jobs[b].1)));
     let mut inserted = std::collections::HashSet::new();
     for run in crate::db::row_runs(&candidates) {
         let sql = format!(
