@@ -348,15 +348,9 @@ struct FakeKeys {
     transport: Sm2PrivateKey,
 }
 
-/// A TLS server (with the inspay server's development certificate) that records each
-/// request and answers `POST /v1/protocol/field-nonce` with a fresh field nonce and every other
-/// request with `status` and a problem body, each answer signed and bound to the request's
-/// nonce.
-async fn recording_server(
-    dir: &Path,
-    keys: Arc<FakeKeys>,
-    status: Arc<AtomicU16>,
-) -> (SocketAddr, Seen) {
+/// A TLS server configuration with the inspay server's development certificate (written under
+/// `dir` by the server the test started).
+fn dev_tls_config(dir: &Path) -> rustls::ServerConfig {
     let tls = dir.join("dev-tls");
     let mut chain: Vec<CertificateDer<'static>> =
         CertificateDer::pem_file_iter(tls.join("server.pem"))
@@ -370,15 +364,24 @@ async fn recording_server(
             .expect("certificates"),
     );
     let private = PrivateKeyDer::from_pem_file(tls.join("server-key.pem")).expect("server key");
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(chain, private)
-    .expect("server config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .expect("server config")
+}
+
+/// A TLS server (with the inspay server's development certificate) that records each
+/// request and answers `POST /v1/protocol/field-nonce` with a fresh field nonce and every other
+/// request with `status` and a problem body, each answer signed and bound to the request's
+/// nonce.
+async fn recording_server(
+    dir: &Path,
+    keys: Arc<FakeKeys>,
+    status: Arc<AtomicU16>,
+) -> (SocketAddr, Seen) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(dev_tls_config(dir)));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -809,27 +812,7 @@ async fn debug_output_holds_no_key_token_or_body() {
 #[tokio::test]
 async fn the_sdk_offers_http2() {
     let server = spawn().await;
-    let tls = server.dir.path().join("dev-tls");
-    let mut chain: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(tls.join("server.pem"))
-            .expect("server.pem")
-            .collect::<Result<_, _>>()
-            .expect("certificates");
-    chain.extend(
-        CertificateDer::pem_file_iter(tls.join("ca.pem"))
-            .expect("ca.pem")
-            .collect::<Result<Vec<_>, _>>()
-            .expect("certificates"),
-    );
-    let private = PrivateKeyDer::from_pem_file(tls.join("server-key.pem")).expect("server key");
-    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("versions")
-    .with_no_client_auth()
-    .with_single_cert(chain, private)
-    .expect("server config");
+    let mut config = dev_tls_config(server.dir.path());
     config.alpn_protocols = vec![b"h2".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

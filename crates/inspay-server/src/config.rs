@@ -351,6 +351,15 @@ impl Settings {
                 ));
             }
         }
+        for network in &self.protection.trusted_proxies {
+            if crate::defence::Network::parse(network).is_none() {
+                return Err(refuse(
+                    "protection.trusted_proxies",
+                    format!("'{network}' is not an address or CIDR network (10.0.0.0/8, ::1/128)"),
+                    "5.4.3.2",
+                ));
+            }
+        }
         let limits = &self.limits;
         if limits.body_bytes_max == 0 || limits.body_bytes_max > BODY_BYTES_MAX_CEILING {
             return Err(refuse(

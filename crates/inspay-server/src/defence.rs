@@ -45,6 +45,10 @@ pub struct ProtectionSettings {
     pub alert_threshold: i64,
     /// Networks (CIDR) the administration interface (staff routes) may be called from.
     pub admin_networks: Vec<String>,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` is believed: a request
+    /// that arrives from one of them counts as coming from the address it forwarded for.
+    /// Empty (the default): the TCP peer is the client, and the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ProtectionSettings {
@@ -61,6 +65,7 @@ impl Default for ProtectionSettings {
                 "172.16.0.0/12".into(),
                 "192.168.0.0/16".into(),
             ],
+            trusted_proxies: vec![],
         }
     }
 }
@@ -110,6 +115,56 @@ impl Network {
             _ => false,
         }
     }
+}
+
+/// The header a trusted proxy names the client in.
+pub const FORWARDED_FOR: &str = "x-forwarded-for";
+
+/// Most `X-Forwarded-For` entries read: a longer chain is read no further (the client is then
+/// the last address reached).
+const FORWARDED_HOPS_MAX: usize = 16;
+
+/// The client's address for limits, the administration allow-list and security events: the
+/// TCP peer, unless the peer is a trusted proxy, in which case `X-Forwarded-For` is read from
+/// the right (each proxy appends the address it received the request from) past every trusted
+/// proxy, and the first address that is not one is the client. An entry that is not an address
+/// stops the walk at the hop that wrote it: nothing left of it can be believed.
+pub fn client_address(
+    peer: IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[Network],
+) -> IpAddr {
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|network| network.contains(ip));
+    if trusted.is_empty() || !is_trusted(peer) {
+        return peer;
+    }
+    let mut entries = vec![];
+    for value in headers.get_all(FORWARDED_FOR) {
+        let Ok(text) = value.to_str() else {
+            return peer;
+        };
+        entries.extend(text.split(',').map(str::trim));
+    }
+    let mut client = peer;
+    for entry in entries.iter().rev().take(FORWARDED_HOPS_MAX) {
+        let Some(ip) = forwarded_ip(entry) else {
+            return client;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            return ip;
+        }
+    }
+    client
+}
+
+/// An `X-Forwarded-For` entry: `203.0.113.7`, `2001:db8::1`, `[2001:db8::1]:443` or
+/// `203.0.113.7:52100`.
+fn forwarded_ip(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|at| at.ip()))
 }
 
 /// What a detector saw, for [`record`].
@@ -483,6 +538,63 @@ mod tests {
         for bad in ["10.0.0.0/33", "nonsense", "::/129", "10.0.0.0/x", ""] {
             assert!(Network::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    /// A forwarded address is believed only from a trusted proxy, read from the right past
+    /// every trusted hop; garbage stops the walk at the hop that wrote it.
+    /// req: 5.4.3.2
+    #[test]
+    fn forwarded_addresses_are_believed_only_from_trusted_proxies() {
+        let trusted = [Network::parse("10.0.0.0/8").expect("cidr")];
+        let ip = |text: &str| text.parse::<IpAddr>().expect("ip");
+        let headers = |values: &[&str]| {
+            let mut map = axum::http::HeaderMap::new();
+            for value in values {
+                map.append(FORWARDED_FOR, value.parse().expect("header"));
+            }
+            map
+        };
+        let client = |peer: &str, values: &[&str], trusted: &[Network]| {
+            client_address(ip(peer), &headers(values), trusted)
+        };
+        // No trusted proxies: the header is ignored.
+        assert_eq!(client("10.0.0.5", &["203.0.113.7"], &[]), ip("10.0.0.5"));
+        // A peer outside the trusted networks: ignored too (a client could write it).
+        assert_eq!(
+            client("198.51.100.9", &["203.0.113.7"], &trusted),
+            ip("198.51.100.9")
+        );
+        // From a trusted proxy: the nearest untrusted address, past trusted hops, whatever a
+        // client wrote further left.
+        assert_eq!(
+            client("10.0.0.5", &["1.2.3.4, 203.0.113.7, 10.0.0.9"], &trusted),
+            ip("203.0.113.7")
+        );
+        // Several header lines are one list, in order.
+        assert_eq!(
+            client("10.0.0.5", &["1.2.3.4", "203.0.113.7"], &trusted),
+            ip("203.0.113.7")
+        );
+        // Ports and bracketed IPv6.
+        assert_eq!(
+            client("10.0.0.5", &["[2001:db8::1]:443"], &trusted),
+            ip("2001:db8::1")
+        );
+        assert_eq!(
+            client("10.0.0.5", &["203.0.113.7:52100"], &trusted),
+            ip("203.0.113.7")
+        );
+        // Garbage: the walk stops at the last address it could read.
+        assert_eq!(
+            client("10.0.0.5", &["203.0.113.7, nonsense"], &trusted),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            client("10.0.0.5", &["203.0.113.7, nonsense, 10.0.0.9"], &trusted),
+            ip("10.0.0.9")
+        );
+        // No header from a trusted proxy: the proxy itself.
+        assert_eq!(client("10.0.0.5", &[], &trusted), ip("10.0.0.5"));
     }
 
     #[test]

@@ -191,11 +191,22 @@ impl Application {
         jobs::spawn(state.clone(), shutdown.clone());
         let router = router(state.clone());
         let limits = state.settings.limits.clone();
+        // Validated at start-up, so every entry parses.
+        let trusted: Arc<Vec<crate::defence::Network>> = Arc::new(
+            state
+                .settings
+                .protection
+                .trusted_proxies
+                .iter()
+                .filter_map(|network| crate::defence::Network::parse(network))
+                .collect(),
+        );
         let mut tasks = vec![tokio::spawn(serve(
             main.0,
             main.1,
             router.clone(),
             limits.clone(),
+            trusted.clone(),
             shutdown.clone(),
         ))];
         if let Some((listener, acceptor)) = mtls {
@@ -204,6 +215,7 @@ impl Application {
                 acceptor,
                 router,
                 limits,
+                trusted,
                 shutdown.clone(),
             )));
         }
@@ -265,6 +277,7 @@ async fn serve(
     acceptor: TlsAcceptor,
     router: Router,
     limits: crate::config::Limits,
+    trusted_proxies: Arc<Vec<crate::defence::Network>>,
     shutdown: CancellationToken,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -295,6 +308,7 @@ async fn serve(
         let acceptor = acceptor.clone();
         let router = router.clone();
         let builder = builder.clone();
+        let trusted_proxies = trusted_proxies.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
@@ -316,10 +330,16 @@ async fn serve(
                 .map(|leaf| ClientCertificate {
                     fingerprint_sm3: hex::encode(inspay_crypto::sm3::sm3(leaf.as_ref())),
                 });
-            let address = crate::defence::ClientAddr(peer.ip());
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(address);
+                    let address = crate::defence::client_address(
+                        peer.ip(),
+                        request.headers(),
+                        &trusted_proxies,
+                    );
+                    request
+                        .extensions_mut()
+                        .insert(crate::defence::ClientAddr(address));
                     if let Some(client) = &client {
                         request.extensions_mut().insert(client.clone());
                     }

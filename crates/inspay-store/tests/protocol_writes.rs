@@ -37,6 +37,29 @@ fn admission(nonce: &str, field_nonce: Option<&str>, claim: Option<(&str, &[u8])
     }))
 }
 
+/// Initialises the store's keys and registers [`APP`]; returns the keyring.
+async fn with_app(test: &support::TestStore) -> inspay_kms::Keyring {
+    let master = initialised(test).await;
+    let keyring = test.store.keyring_load(&master).await.expect("keyring");
+    let key = Sm2PrivateKey::generate().expect("key");
+    test.store
+        .client_app_register(
+            &NewClientApp {
+                id: APP,
+                name: "batch test",
+                class: AppClass::FundTransaction,
+                public_key: key.public_key(),
+                tls_fingerprint: None,
+                sdk_version_min: None,
+            },
+            WHO,
+            NOW_MS,
+        )
+        .await
+        .expect("register");
+    keyring
+}
+
 async fn run(
     store: &inspay_store::Store,
     connection: &mut inspay_store::protocol_writes::WriterConnection,
@@ -89,24 +112,7 @@ fn evidence(nonce: &str) -> Evidence {
 async fn one_batch_decides_every_request_on_its_own() {
     for test in stores().await {
         let store = &test.store;
-        let master = initialised(&test).await;
-        let keyring = store.keyring_load(&master).await.expect("keyring");
-        let key = Sm2PrivateKey::generate().expect("key");
-        store
-            .client_app_register(
-                &NewClientApp {
-                    id: APP,
-                    name: "batch test",
-                    class: AppClass::FundTransaction,
-                    public_key: key.public_key(),
-                    tls_fingerprint: None,
-                    sdk_version_min: None,
-                },
-                WHO,
-                NOW_MS,
-            )
-            .await
-            .expect("register");
+        let keyring = with_app(&test).await;
         let (field_nonce, _) = store
             .field_nonce_issue(APP, NOW_MS)
             .await
@@ -240,24 +246,7 @@ fn evidence_with_id(id: &str) -> Evidence {
 async fn large_batches_write_every_row_once() {
     for test in stores().await {
         let store = &test.store;
-        let master = initialised(&test).await;
-        let keyring = store.keyring_load(&master).await.expect("keyring");
-        let key = Sm2PrivateKey::generate().expect("key");
-        store
-            .client_app_register(
-                &NewClientApp {
-                    id: APP,
-                    name: "batch test",
-                    class: AppClass::FundTransaction,
-                    public_key: key.public_key(),
-                    tls_fingerprint: None,
-                    sdk_version_min: None,
-                },
-                WHO,
-                NOW_MS,
-            )
-            .await
-            .expect("register");
+        let keyring = with_app(&test).await;
         let mut connection = store.writer_connection().await.expect("connection");
         let names: Vec<(String, String)> = (0..37)
             .map(|i| (format!("nonce-many-{i:06}"), format!("key-many-{i:08}")))

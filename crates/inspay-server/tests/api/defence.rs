@@ -88,6 +88,63 @@ async fn the_per_ip_limit_holds_and_is_recorded() {
     }
 }
 
+/// Behind a trusted proxy, the per-IP limit counts the address the proxy forwarded for, and
+/// the security event names it; the same header from anyone else is ignored.
+/// req: 5.4.3.2
+#[tokio::test]
+async fn the_per_ip_limit_counts_forwarded_clients_behind_trusted_proxies() {
+    let send = |app: &TestApp, forwarded: &'static str| {
+        app.client
+            .get(app.url("/health/live"))
+            .header("x-forwarded-for", forwarded)
+            .send()
+    };
+    for app in spawn_tuned(|settings| {
+        settings.protection.ip_per_minute = 3;
+        settings.protection.trusted_proxies = vec!["127.0.0.0/8".into()];
+    })
+    .await
+    {
+        to_window_start(&app);
+        for _ in 0..3 {
+            let response = send(&app, "198.51.100.1, 203.0.113.7").await.expect("ok");
+            assert_eq!(response.status(), 200, "{}", app.label);
+        }
+        let refused = send(&app, "203.0.113.7").await.expect("refused");
+        assert_eq!(refused.status(), 429, "{}", app.label);
+        let seen = events(&app, "rate-limited").await;
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].client_ip.as_deref(), Some("203.0.113.7"));
+        let other = send(&app, "203.0.113.8").await.expect("other client");
+        assert_eq!(other.status(), 200, "another client behind the same proxy");
+        app.stop().await;
+    }
+    for app in spawn_tuned(|settings| settings.protection.ip_per_minute = 3).await {
+        to_window_start(&app);
+        for forwarded in ["203.0.113.1", "203.0.113.2", "203.0.113.3"] {
+            let response = send(&app, forwarded).await.expect("ok");
+            assert_eq!(response.status(), 200, "{}", app.label);
+        }
+        let refused = send(&app, "203.0.113.4").await.expect("refused");
+        assert_eq!(
+            refused.status(),
+            429,
+            "without trusted proxies a forwarded address changes nothing"
+        );
+        app.stop().await;
+    }
+}
+
+/// A trusted proxy that is not an address or CIDR network is refused at start-up.
+/// req: 5.4.3.2
+#[test]
+fn malformed_trusted_proxies_are_refused() {
+    let mut settings = Settings::default();
+    settings.protection.trusted_proxies = vec!["proxy.example".into()];
+    let error = settings.validate().expect_err("refused").to_string();
+    assert!(error.contains("protection.trusted_proxies"), "{error}");
+}
+
 /// Past the per-application and per-account limits, that application's or account's requests
 /// are refused while others go on.
 /// req: 5.4.3.2
