@@ -49,6 +49,28 @@ pub(crate) async fn finish_many(
     // In key order, so the batches of several nodes take row locks in the same order.
     let mut answers = answers.to_vec();
     answers.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    if connection.backend_name() != "SQLite" {
+        // PostgreSQL plans `UPDATE ... FROM (VALUES ...)` as a hash join over the whole table
+        // while its statistics say the table is small (a new or growing one), reading every row
+        // for every batch; one update by primary key per answer is an index look-up whatever
+        // the statistics say.
+        for (app_id, key, answer) in &answers {
+            sqlx::query(
+                "UPDATE idempotency_keys
+                 SET state = 'done', response_status = $3, response_content_type = $4,
+                     response_body = $5
+                 WHERE app_id = $1 AND idempotency_key = $2",
+            )
+            .bind(*app_id)
+            .bind(*key)
+            .bind(i32::from(answer.status))
+            .bind(&answer.content_type)
+            .bind(&answer.body)
+            .execute(&mut *connection)
+            .await?;
+        }
+        return Ok(());
+    }
     for chunk in crate::db::row_runs(&answers) {
         let sql = format!(
             "UPDATE idempotency_keys
