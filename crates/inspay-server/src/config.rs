@@ -342,19 +342,17 @@ impl Settings {
                 "5.2.2.1-c",
             ));
         }
-        for network in &self.protection.admin_networks {
-            if crate::defence::Network::parse(network).is_none() {
+        let protection = &self.protection;
+        for (setting, networks) in [
+            ("protection.admin_networks", &protection.admin_networks),
+            ("protection.trusted_proxies", &protection.trusted_proxies),
+        ] {
+            if let Some(network) = networks
+                .iter()
+                .find(|network| crate::defence::Network::parse(network).is_none())
+            {
                 return Err(refuse(
-                    "protection.admin_networks",
-                    format!("'{network}' is not an address or CIDR network (10.0.0.0/8, ::1/128)"),
-                    "5.4.3.2",
-                ));
-            }
-        }
-        for network in &self.protection.trusted_proxies {
-            if crate::defence::Network::parse(network).is_none() {
-                return Err(refuse(
-                    "protection.trusted_proxies",
+                    setting,
                     format!("'{network}' is not an address or CIDR network (10.0.0.0/8, ::1/128)"),
                     "5.4.3.2",
                 ));
