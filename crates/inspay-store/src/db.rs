@@ -34,6 +34,15 @@ impl Backend {
             Backend::Postgres => "BEGIN",
         }
     }
+
+    /// What a `SELECT` appends to lock the rows it reads until the transaction ends. SQLite
+    /// needs nothing: a write transaction there holds the whole database.
+    pub(crate) const fn for_update(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
 }
 
 /// Pool sizes and timeouts, set explicitly (every limit is named).

@@ -47,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         "0015_rate_limits_security_events",
         "rate_limits_security_events"
     ),
+    migration!(
+        16,
+        "0016_policies_payments_ledger",
+        "policies_payments_ledger"
+    ),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -1,0 +1,85 @@
+//! Products, policies, premium payments and refunds (issue 5): the business the standard
+//! protects, stored so that every state change commits with its balanced ledger transfer, its
+//! audit entry and, where a channel must act, its outbox row, in one transaction.
+
+mod outbox;
+mod payments;
+mod policies;
+mod refunds;
+
+pub use outbox::{OutboxItem, OutboxKind};
+pub use payments::{BeginPayment, Payment, PaymentMethod, PaymentSettled, SettleOrder};
+pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};
+pub use refunds::{Cancellation, NewRefund, Refund, RefundReason};
+
+use crate::StoreError;
+use inspay_core::funds::{ContradictoryOutcome, RefundError};
+use inspay_core::policy::{IllegalPolicyTransition, TermsError};
+
+/// Why a fund operation was refused or failed. Every refusal names the rule, never a stored
+/// personal value.
+#[derive(Debug, thiserror::Error)]
+pub enum FundsError {
+    /// The database failed, or a stored row failed its integrity check.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The object does not exist, or is not the caller's (the two are not told apart, so
+    /// ids cannot be probed).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The product's terms are invalid.
+    #[error(transparent)]
+    Terms(#[from] TermsError),
+    /// The product is no longer sold.
+    #[error("the product is withdrawn from sale")]
+    ProductWithdrawn,
+    /// Another product has this code.
+    #[error("a product with this code exists")]
+    ProductCodeTaken,
+    /// The policy's state does not allow the step.
+    #[error(transparent)]
+    Policy(#[from] IllegalPolicyTransition),
+    /// The premium is already paid or no longer due.
+    #[error("the premium is not due")]
+    InstalmentNotDue,
+    /// A payment of this premium is already running; its outcome decides.
+    #[error("a payment of this premium is in progress")]
+    PaymentInProgress,
+    /// The refund breaks a refund rule.
+    #[error(transparent)]
+    Refund(#[from] RefundError),
+    /// The channel reported an outcome contradicting the recorded one.
+    #[error(transparent)]
+    Contradiction(#[from] ContradictoryOutcome),
+}
+
+/// Whether a database error is a unique-constraint violation.
+pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(database) if database.is_unique_violation())
+}
+
+fn mac_text(keyring: &inspay_kms::Keyring, parts: &[Vec<u8>]) -> Result<String, StoreError> {
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    Ok(keyring.record_mac(&refs)?.to_text())
+}
+
+fn check_mac(
+    keyring: &inspay_kms::Keyring,
+    parts: &[Vec<u8>],
+    mac: &str,
+    what: &str,
+) -> Result<(), StoreError> {
+    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+    let intact = match inspay_kms::sealed::Sealed::parse(mac) {
+        Ok(sealed) => keyring.verify_record_mac(&refs, &sealed)?,
+        Err(_) => false,
+    };
+    if intact {
+        Ok(())
+    } else {
+        Err(StoreError::Integrity(format!(
+            "{what} was changed outside inspay (its record MAC does not match); restore it from \
+             backup and investigate (clause 5.6.1-b)"
+        )))
+    }
+}

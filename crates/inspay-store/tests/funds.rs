@@ -1,0 +1,643 @@
+//! Products, policies, premium payments, refunds and the ledger, on every configured
+//! database: each fund operation commits with its balanced ledger transfer, and the fund rules
+//! hold under concurrency.
+
+mod support;
+
+use inspay_core::funds::{ChannelOutcome, OrderStatus, RefundError};
+use inspay_core::ledger::{AccountKind, AccountRef};
+use inspay_core::money::Amount;
+use inspay_core::policy::{PaymentFrequency, PolicyStatus, ProductTerms};
+use inspay_identity::login_name::LoginName;
+use inspay_kms::Keyring;
+use inspay_store::funds::{
+    BeginPayment, Cancellation, FundsError, InstalmentStatus, NewProduct, NewRefund, OutboxKind,
+    Payment, PaymentMethod, Product, RefundReason, SettleOrder,
+};
+use inspay_store::{Store, StoreError};
+use support::{TestStore, create_account, initialised, stores};
+use time::macros::date;
+
+const NOW_MS: i64 = 1_800_000_000_000;
+const MASKED: &str = "622202******0128";
+
+fn fen(value: i64) -> Amount {
+    Amount::from_fen(value).expect("positive")
+}
+
+struct Fixture {
+    keyring: std::sync::Arc<Keyring>,
+    customer: String,
+    product: Product,
+}
+
+async fn fixture(test: &TestStore, frequency: PaymentFrequency, months: u32) -> Fixture {
+    let master = initialised(test).await;
+    let keyring = test.store.keyring_load(&master).await.expect("keyring");
+    let name = LoginName::customer("13800138000").expect("mobile");
+    let customer = create_account(&test.store, &keyring, &name, "pw", false, NOW_MS).await;
+    let terms =
+        ProductTerms::new(fen(50_000_000), fen(36_500), frequency, months, 30).expect("terms");
+    let product = test
+        .store
+        .product_create(
+            &keyring,
+            &NewProduct {
+                code: "TERM-1".into(),
+                name: "Term life".into(),
+                terms,
+            },
+            "operator:test",
+            "req-product",
+            NOW_MS,
+        )
+        .await
+        .expect("product");
+    Fixture {
+        keyring: std::sync::Arc::new(keyring),
+        customer,
+        product,
+    }
+}
+
+async fn begin(
+    store: &Store,
+    f: &Fixture,
+    policy: &inspay_core::ids::PolicyId,
+    number: u32,
+) -> Result<Payment, FundsError> {
+    store
+        .payment_begin(
+            &f.keyring,
+            BeginPayment {
+                policy_id: policy,
+                number,
+                account_id: &f.customer,
+                method: PaymentMethod::Card {
+                    masked: MASKED.into(),
+                },
+                resolve_at_ms: NOW_MS + 30_000,
+            },
+            "req-pay",
+            NOW_MS,
+        )
+        .await
+}
+
+fn answer(outcome: ChannelOutcome) -> SettleOrder {
+    SettleOrder {
+        outcome,
+        channel_ref: Some("CH-1".into()),
+        failure_code: match outcome {
+            ChannelOutcome::Failed => Some("CARD_DECLINED".into()),
+            ChannelOutcome::Succeeded => None,
+        },
+    }
+}
+
+async fn assert_sound(store: &Store, keyring: &Keyring, label: &str) {
+    let report = store.ledger_check(keyring).await.expect("check");
+    assert!(report.is_sound(), "{label}: {report:?}");
+    assert_eq!(report.debits_fen, report.credits_fen, "{label}");
+}
+
+async fn balance(store: &Store, kind: AccountKind, customer: Option<&str>) -> i64 {
+    let account = match customer {
+        Some(customer) => AccountRef::customer(kind, customer),
+        None => AccountRef::insurer(kind),
+    }
+    .expect("account");
+    store.ledger_balance(&account).await.expect("balance")
+}
+
+/// A policy becomes active only when its first premium is paid; the payment posts a balanced
+/// transfer in the same transaction; one premium cannot be paid twice; a duplicate channel
+/// answer posts nothing; a failed payment can be tried again.
+/// req: 5.3.1.3, 4-b
+#[tokio::test]
+async fn paying_the_first_premium_activates_the_policy() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Yearly, 24).await;
+        let (policy, schedule) = store
+            .policy_apply(
+                &f.keyring,
+                &f.customer,
+                &f.product.id,
+                date!(2027 - 01 - 01),
+                "req-apply",
+                NOW_MS,
+            )
+            .await
+            .expect("apply");
+        assert_eq!(policy.status, PolicyStatus::Applied);
+        assert_eq!(schedule.len(), 2);
+        assert_eq!(schedule[1].due_on, date!(2028 - 01 - 01));
+        // A renewal cannot be paid before the policy is active.
+        assert!(matches!(
+            begin(store, &f, &policy.id, 2).await,
+            Err(FundsError::Policy(_))
+        ));
+        let declined = begin(store, &f, &policy.id, 1).await.expect("begin");
+        assert!(matches!(
+            begin(store, &f, &policy.id, 1).await,
+            Err(FundsError::PaymentInProgress)
+        ));
+        let settled = store
+            .payment_settle(
+                &f.keyring,
+                &declined.id,
+                &answer(ChannelOutcome::Failed),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        assert_eq!(settled.payment.status, OrderStatus::Failed);
+        assert_eq!(settled.policy_status, PolicyStatus::Applied);
+        let payment = begin(store, &f, &policy.id, 1).await.expect("try again");
+        let settled = store
+            .payment_settle(
+                &f.keyring,
+                &payment.id,
+                &answer(ChannelOutcome::Succeeded),
+                Some("tok_abc"),
+                "r",
+                NOW_MS + 1,
+            )
+            .await
+            .expect("settle");
+        assert!(settled.changed && settled.applied);
+        assert_eq!(settled.policy_status, PolicyStatus::Active);
+        let again = store
+            .payment_settle(
+                &f.keyring,
+                &payment.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS + 2,
+            )
+            .await
+            .expect("duplicate answer");
+        assert!(
+            !again.changed,
+            "{}: a duplicate answer posts nothing",
+            test.label
+        );
+        assert!(matches!(
+            store
+                .payment_settle(
+                    &f.keyring,
+                    &payment.id,
+                    &answer(ChannelOutcome::Failed),
+                    None,
+                    "r",
+                    NOW_MS
+                )
+                .await,
+            Err(FundsError::Contradiction(_))
+        ));
+        assert!(matches!(
+            begin(store, &f, &policy.id, 1).await,
+            Err(FundsError::InstalmentNotDue)
+        ));
+        assert_eq!(
+            balance(store, AccountKind::PremiumIncome, None).await,
+            36_500
+        );
+        assert_eq!(
+            balance(store, AccountKind::ChannelClearing, None).await,
+            36_500
+        );
+        assert_eq!(
+            balance(store, AccountKind::CustomerFunds, Some(&f.customer)).await,
+            0
+        );
+        let statement = store
+            .ledger_statement(
+                &AccountRef::customer(AccountKind::CustomerFunds, &f.customer).expect("a"),
+                100,
+            )
+            .await
+            .expect("statement");
+        assert_eq!(statement.len(), 2, "in and applied");
+        assert!(
+            statement
+                .iter()
+                .all(|line| line.subject == format!("payment:{}", payment.id))
+        );
+        let instalments = store.instalments(&policy.id).await.expect("schedule");
+        assert_eq!(instalments[0].status, InstalmentStatus::Paid);
+        assert_eq!(instalments[1].status, InstalmentStatus::Due);
+        assert_sound(store, &f.keyring, test.label).await;
+    }
+}
+
+/// Cancelling refunds the unearned premium by the documented rule, voids unpaid premiums,
+/// and a refused refund is reversed entirely; money that arrives for a cancelled policy is
+/// refunded as an overpayment.
+/// req: 5.3.1.3, 5.3.4
+#[tokio::test]
+async fn cancellation_refunds_the_unearned_premium_and_failures_roll_back() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Yearly, 24).await;
+        let (policy, _) = store
+            .policy_apply(
+                &f.keyring,
+                &f.customer,
+                &f.product.id,
+                date!(2027 - 01 - 01),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("apply");
+        let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
+        store
+            .payment_settle(
+                &f.keyring,
+                &payment.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        // 1 July 2027: 184 of 365 days unearned.
+        let refunds = store
+            .policy_cancel(
+                &f.keyring,
+                Cancellation {
+                    policy_id: &policy.id,
+                    holder: Some(&f.customer),
+                    cancelled_on: date!(2027 - 07 - 01),
+                    actor: "account:test",
+                },
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("cancel");
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(refunds[0].amount.fen(), 18_400);
+        assert_eq!(refunds[0].reason, RefundReason::Cancellation);
+        let policy = store
+            .policy(&f.keyring, &policy.id, None)
+            .await
+            .expect("policy");
+        assert_eq!(policy.status, PolicyStatus::Cancelled);
+        let instalments = store.instalments(&policy.id).await.expect("schedule");
+        assert_eq!(instalments[1].status, InstalmentStatus::Void);
+        assert_eq!(
+            balance(store, AccountKind::OutboundInFlight, None).await,
+            18_400
+        );
+        assert_eq!(
+            balance(store, AccountKind::PremiumIncome, None).await,
+            36_500 - 18_400
+        );
+        // The channel refuses the refund: it is reversed entirely.
+        let (refund, changed) = store
+            .refund_settle(
+                &f.keyring,
+                &refunds[0].id,
+                &answer(ChannelOutcome::Failed),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle refund");
+        assert!(changed);
+        assert_eq!(refund.status, OrderStatus::Failed);
+        assert_eq!(balance(store, AccountKind::OutboundInFlight, None).await, 0);
+        assert_eq!(
+            balance(store, AccountKind::PremiumIncome, None).await,
+            36_500
+        );
+        assert_eq!(
+            balance(store, AccountKind::RefundsPayable, Some(&f.customer)).await,
+            0
+        );
+        // Staff refund it again; this time it goes through.
+        let refund = store
+            .refund_request(
+                &f.keyring,
+                NewRefund {
+                    payment_id: &payment.id,
+                    amount: fen(18_400),
+                    reason: RefundReason::Cancellation,
+                    requested_by: "account:staff",
+                },
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("refund");
+        store
+            .refund_settle(
+                &f.keyring,
+                &refund.id,
+                &answer(ChannelOutcome::Succeeded),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle refund");
+        assert_eq!(
+            balance(store, AccountKind::ChannelClearing, None).await,
+            36_500 - 18_400
+        );
+        assert_sound(store, &f.keyring, test.label).await;
+        // The outbox holds a finished row for each refund.
+        let claimed = store
+            .outbox_claim(NOW_MS + 60_000, 30_000, 10)
+            .await
+            .expect("claim");
+        assert!(
+            claimed
+                .iter()
+                .all(|item| item.kind != OutboxKind::SendRefund),
+            "{}: settled refunds are not driven again: {claimed:?}",
+            test.label
+        );
+    }
+}
+
+/// A payment that succeeds after its policy was cancelled is not applied: the money is held
+/// for the customer and refunded as an overpayment.
+/// req: 5.3.1.3, 5.3.4
+#[tokio::test]
+async fn money_for_nothing_due_is_refunded() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Monthly, 12).await;
+        let (policy, _) = store
+            .policy_apply(
+                &f.keyring,
+                &f.customer,
+                &f.product.id,
+                date!(2027 - 01 - 01),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("apply");
+        let first = begin(store, &f, &policy.id, 1).await.expect("begin");
+        store
+            .payment_settle(
+                &f.keyring,
+                &first.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        let second = begin(store, &f, &policy.id, 2).await.expect("begin");
+        assert!(matches!(
+            store
+                .policy_cancel(
+                    &f.keyring,
+                    Cancellation {
+                        policy_id: &policy.id,
+                        holder: None,
+                        cancelled_on: date!(2027 - 01 - 15),
+                        actor: "account:s",
+                    },
+                    "r",
+                    NOW_MS
+                )
+                .await,
+            Err(FundsError::PaymentInProgress)
+        ));
+        // Force the race: the premium is voided while the payment is out (a lapse job, say).
+        sqlx::query("UPDATE premium_instalments SET status = 'void' WHERE id = $1")
+            .bind(second.instalment_id.as_str())
+            .execute(store.pool())
+            .await
+            .expect("void");
+        let settled = store
+            .payment_settle(
+                &f.keyring,
+                &second.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        assert!(settled.changed && !settled.applied);
+        let refunds = store
+            .refunds_of_payment(&f.keyring, &second.id)
+            .await
+            .expect("refunds");
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(refunds[0].reason, RefundReason::Overpayment);
+        assert_eq!(refunds[0].amount, second.amount);
+        assert_eq!(
+            balance(store, AccountKind::OutboundInFlight, None).await,
+            36_500
+        );
+        assert_eq!(
+            balance(store, AccountKind::PremiumIncome, None).await,
+            36_500
+        );
+        assert_sound(store, &f.keyring, test.label).await;
+    }
+}
+
+/// 100 concurrent refunds of 1.50 against one 365.00 payment: exactly the refundable amount
+/// goes through, never more, and the ledger stays balanced.
+/// req: 5.3.1.3
+#[tokio::test]
+async fn concurrent_refunds_never_exceed_the_payment() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Single, 12).await;
+        let (policy, _) = store
+            .policy_apply(
+                &f.keyring,
+                &f.customer,
+                &f.product.id,
+                date!(2027 - 01 - 01),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("apply");
+        let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
+        store
+            .payment_settle(
+                &f.keyring,
+                &payment.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let store = store.clone();
+            let keyring = std::sync::Arc::clone(&f.keyring);
+            let payment_id = payment.id.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .refund_request(
+                        &keyring,
+                        NewRefund {
+                            payment_id: &payment_id,
+                            amount: Amount::from_fen(150).expect("amount"),
+                            reason: RefundReason::Goodwill,
+                            requested_by: "account:staff",
+                        },
+                        "r",
+                        NOW_MS,
+                    )
+                    .await
+            }));
+        }
+        let (mut accepted, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await.expect("task") {
+                Ok(_) => accepted += 1,
+                Err(FundsError::Refund(RefundError::ExceedsRefundable { .. })) => refused += 1,
+                Err(FundsError::Store(StoreError::Database(error))) => {
+                    panic!("{}: database error under contention: {error}", test.label)
+                }
+                Err(other) => panic!("{}: {other}", test.label),
+            }
+        }
+        assert_eq!(
+            (accepted, refused),
+            (100, 0),
+            "{}: 150 × 100 fits in 36,500",
+            test.label
+        );
+        // Now past the payment: 100 more, of which exactly 143 fen... of 21,500 left, 143 fit.
+        let mut tasks = Vec::new();
+        for _ in 0..100 {
+            let store = store.clone();
+            let keyring = std::sync::Arc::clone(&f.keyring);
+            let payment_id = payment.id.clone();
+            tasks.push(tokio::spawn(async move {
+                store
+                    .refund_request(
+                        &keyring,
+                        NewRefund {
+                            payment_id: &payment_id,
+                            amount: Amount::from_fen(250).expect("amount"),
+                            reason: RefundReason::Goodwill,
+                            requested_by: "account:staff",
+                        },
+                        "r",
+                        NOW_MS,
+                    )
+                    .await
+            }));
+        }
+        let mut accepted = 0;
+        for task in tasks {
+            if task.await.expect("task").is_ok() {
+                accepted += 1;
+            }
+        }
+        assert_eq!(accepted, 86, "{}: 21,500 left / 250 = 86", test.label);
+        let total: i64 = store
+            .refunds_of_payment(&f.keyring, &payment.id)
+            .await
+            .expect("refunds")
+            .iter()
+            .map(|refund| refund.amount.fen())
+            .sum();
+        assert_eq!(total, 15_000 + 21_500);
+        assert_eq!(balance(store, AccountKind::PremiumIncome, None).await, 0);
+        assert_sound(store, &f.keyring, test.label).await;
+    }
+}
+
+/// Ledger rows cannot be changed or deleted, and a transfer changed by someone who first
+/// removes that protection is caught by its record MAC.
+/// req: 5.6.1-b, 5.3.1.3
+#[tokio::test]
+async fn ledger_entries_are_immutable_and_tamper_evident() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Single, 12).await;
+        let (policy, _) = store
+            .policy_apply(
+                &f.keyring,
+                &f.customer,
+                &f.product.id,
+                date!(2027 - 01 - 01),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("apply");
+        let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
+        store
+            .payment_settle(
+                &f.keyring,
+                &payment.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        for statement in [
+            "UPDATE ledger_entries SET amount_fen = amount_fen + 1",
+            "DELETE FROM ledger_entries",
+            "UPDATE ledger_transfers SET subject = 'payment:other'",
+            "DELETE FROM ledger_transfers",
+        ] {
+            assert!(
+                sqlx::query(statement).execute(store.pool()).await.is_err(),
+                "{}: {statement} must be refused",
+                test.label
+            );
+        }
+        // Remove the protection, as an intruder with database rights could, and change a row.
+        let drop = match store.backend() {
+            inspay_store::Backend::Sqlite => "DROP TRIGGER ledger_entries_no_update",
+            inspay_store::Backend::Postgres => {
+                "DROP TRIGGER ledger_entries_no_change ON ledger_entries"
+            }
+        };
+        sqlx::query(drop)
+            .execute(store.pool())
+            .await
+            .expect("drop trigger");
+        sqlx::query(
+            "UPDATE ledger_entries SET amount_fen = amount_fen + 100 WHERE account_code = 'premium_income'",
+        )
+        .execute(store.pool())
+        .await
+        .expect("tamper");
+        let report = store.ledger_check(&f.keyring).await.expect("check");
+        assert_eq!(report.tampered_transfers.len(), 1, "{}", test.label);
+        assert!(
+            !report.discrepancies.is_empty(),
+            "{}: the sums no longer match",
+            test.label
+        );
+        // The payment row's MAC catches a changed amount too.
+        sqlx::query("UPDATE payments SET amount_fen = 1")
+            .execute(store.pool())
+            .await
+            .expect("tamper");
+        assert!(matches!(
+            store.payment(&f.keyring, &payment.id, None).await,
+            Err(FundsError::Store(StoreError::Integrity(_)))
+        ));
+    }
+}
