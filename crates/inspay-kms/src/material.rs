@@ -29,9 +29,10 @@ impl KeyMaterial {
                 let bytes = Zeroizing::new(inspay_crypto::random::bytes::<HMAC_KEY_LEN>()?);
                 KeyMaterial::Hmac(SecretBytes::from_slice(&*bytes))
             }
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport => {
-                KeyMaterial::Sm2(Box::new(Sm2PrivateKey::generate()?))
-            }
+            KeyPurpose::AuditSigning
+            | KeyPurpose::ResponseSigning
+            | KeyPurpose::FieldTransport
+            | KeyPurpose::ChannelSigning => KeyMaterial::Sm2(Box::new(Sm2PrivateKey::generate()?)),
         })
     }
 
@@ -54,7 +55,10 @@ impl KeyMaterial {
                 }
                 KeyMaterial::Hmac(SecretBytes::from_slice(bytes))
             }
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport => {
+            KeyPurpose::AuditSigning
+            | KeyPurpose::ResponseSigning
+            | KeyPurpose::FieldTransport
+            | KeyPurpose::ChannelSigning => {
                 KeyMaterial::Sm2(Box::new(Sm2PrivateKey::from_bytes(bytes)?))
             }
         })

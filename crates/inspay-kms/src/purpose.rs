@@ -20,17 +20,20 @@ pub enum KeyPurpose {
     ResponseSigning,
     /// Decrypts sensitive fields the clients encrypt to the server (SM2 encryption, C1C3C2).
     FieldTransport,
+    /// Signs our requests to payment channels (SM2); the channel holds the public half.
+    ChannelSigning,
 }
 
 impl KeyPurpose {
     /// Every purpose.
-    pub const ALL: [KeyPurpose; 6] = [
+    pub const ALL: [KeyPurpose; 7] = [
         KeyPurpose::FieldEncryption,
         KeyPurpose::BlindIndex,
         KeyPurpose::RecordMac,
         KeyPurpose::AuditSigning,
         KeyPurpose::ResponseSigning,
         KeyPurpose::FieldTransport,
+        KeyPurpose::ChannelSigning,
     ];
 
     /// The stable name used in storage, configuration and the CLI.
@@ -42,6 +45,7 @@ impl KeyPurpose {
             KeyPurpose::AuditSigning => "audit-signing",
             KeyPurpose::ResponseSigning => "response-signing",
             KeyPurpose::FieldTransport => "field-transport",
+            KeyPurpose::ChannelSigning => "channel-signing",
         }
     }
 
@@ -57,7 +61,9 @@ impl KeyPurpose {
         match self {
             KeyPurpose::FieldEncryption => Algorithm::Sm4Gcm,
             KeyPurpose::BlindIndex | KeyPurpose::RecordMac => Algorithm::HmacSm3,
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning => Algorithm::Sm2Sm3,
+            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::ChannelSigning => {
+                Algorithm::Sm2Sm3
+            }
             KeyPurpose::FieldTransport => Algorithm::Sm2Encrypt,
         }
     }
@@ -67,9 +73,10 @@ impl KeyPurpose {
     pub const fn rotation_days_default(self) -> u32 {
         match self {
             KeyPurpose::FieldEncryption | KeyPurpose::BlindIndex | KeyPurpose::RecordMac => 90,
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport => {
-                365
-            }
+            KeyPurpose::AuditSigning
+            | KeyPurpose::ResponseSigning
+            | KeyPurpose::FieldTransport
+            | KeyPurpose::ChannelSigning => 365,
         }
     }
 
@@ -77,7 +84,10 @@ impl KeyPurpose {
     pub const fn is_asymmetric(self) -> bool {
         matches!(
             self,
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::FieldTransport
+            KeyPurpose::AuditSigning
+                | KeyPurpose::ResponseSigning
+                | KeyPurpose::FieldTransport
+                | KeyPurpose::ChannelSigning
         )
     }
 }
