@@ -115,6 +115,10 @@ permissions! {
     PolicyReadOwn = "policy.read-own", CustomerData, Read;
     /// Pay a premium on one's own policy.
     PolicyPayOwn = "policy.pay-own", CustomerData, Write;
+    /// Apply for a policy for oneself (投保).
+    PolicyApplyOwn = "policy.apply-own", CustomerData, Write;
+    /// Cancel one's own policy (退保), with the refund the rules give.
+    PolicyCancelOwn = "policy.cancel-own", CustomerData, Write;
     /// Read one's own statements and account entries (clause 4-b).
     StatementReadOwn = "statement.read-own", CustomerData, Read;
     /// Change one's own payout bank account.
@@ -275,6 +279,8 @@ const CUSTOMER: &[Permission] = &[
     P::ProfileUpdateOwn,
     P::PolicyReadOwn,
     P::PolicyPayOwn,
+    P::PolicyApplyOwn,
+    P::PolicyCancelOwn,
     P::StatementReadOwn,
     P::PayoutAccountChangeOwn,
     P::ClaimSubmitOwn,

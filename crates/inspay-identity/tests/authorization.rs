@@ -17,7 +17,7 @@ fn names_round_trip() {
     for role in Role::ALL {
         assert_eq!(Role::parse(role.name()), Some(*role));
     }
-    assert_eq!(Permission::ALL.len(), 30);
+    assert_eq!(Permission::ALL.len(), 32);
     assert_eq!(Role::ALL.len(), 7);
     assert_eq!(Permission::PayoutApprove.name(), "payout.approve");
     assert_eq!(Role::ClaimsAdjuster.name(), "claims-adjuster");

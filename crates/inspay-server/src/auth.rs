@@ -53,11 +53,16 @@ pub enum Operation {
     AccountClose,
     /// Changing the bound mobile number (the customer's login name).
     MobileChange,
+    /// Paying a premium at the enhanced level: a first premium (a new policy) or a renewal above
+    /// the small-renewal threshold (clauses 5.1-a/b, 5.3.3.4-a).
+    PremiumPayment,
+    /// Cancelling a policy (money comes back to the customer).
+    PolicyCancel,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 7] = [
+    pub const ALL: [Operation; 9] = [
         Operation::PasswordChange,
         Operation::TransactionPassword,
         Operation::Gesture,
@@ -65,6 +70,8 @@ impl Operation {
         Operation::FullDisplay,
         Operation::AccountClose,
         Operation::MobileChange,
+        Operation::PremiumPayment,
+        Operation::PolicyCancel,
     ];
 
     /// Stable name, as clients send it.
@@ -77,6 +84,8 @@ impl Operation {
             Operation::FullDisplay => "full-display",
             Operation::AccountClose => "account-close",
             Operation::MobileChange => "mobile-change",
+            Operation::PremiumPayment => "premium-payment",
+            Operation::PolicyCancel => "policy-cancel",
         }
     }
 
@@ -287,6 +296,18 @@ pub async fn authorize(
     let mut response = next.run(request).await;
     response.extensions_mut().insert(account);
     Ok(response)
+}
+
+/// Consumes a step-up proof for `operation` from the request headers, for handlers whose level
+/// depends on what the request asks (a premium's amount): the route declares `Need::Full`, and
+/// the handler calls this when the amount makes the operation enhanced.
+pub async fn require_step_up(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: &Caller,
+    operation: Operation,
+) -> Result<(), ApiError> {
+    consume_step_up(state, headers, &caller.session, operation, state.now_ms()).await
 }
 
 async fn consume_step_up(

@@ -53,6 +53,8 @@ pub struct Settings {
     pub protocol: crate::protocol::ProtocolSettings,
     /// Rate limits, attack detection and the administration allow-list.
     pub protection: crate::defence::ProtectionSettings,
+    /// `[payments]`: security-level thresholds, fund limits and the payment channel.
+    pub payments: crate::payments::settings::PaymentSettings,
 }
 
 /// Listener addresses.
@@ -205,6 +207,7 @@ impl Default for Settings {
             sms: crate::sms::SmsSettings::default(),
             protocol: crate::protocol::ProtocolSettings::default(),
             protection: crate::defence::ProtectionSettings::default(),
+            payments: crate::payments::settings::PaymentSettings::default(),
         }
     }
 }
@@ -341,6 +344,9 @@ impl Settings {
                     .to_string(),
                 "5.2.2.1-c",
             ));
+        }
+        if let Some((setting, reason, clause)) = self.payments.refusal() {
+            return Err(refuse(setting, reason, clause));
         }
         let protection = &self.protection;
         for (setting, networks) in [

@@ -88,6 +88,15 @@ catalogue! {
     IdempotencyKeyRequired => ("INSPAY-REQ-010", PRECONDITION_REQUIRED, "This operation needs an Idempotency-Key header."),
     IdempotencyKeyMismatch => ("INSPAY-REQ-011", UNPROCESSABLE_ENTITY, "This Idempotency-Key was already used with a different request."),
     IdempotencyInProgress => ("INSPAY-REQ-012", CONFLICT, "A request with this Idempotency-Key is still being processed. Retry shortly."),
+    PolicyStateConflict => ("INSPAY-PAY-001", CONFLICT, "The policy's state does not allow this operation."),
+    PremiumNotDue => ("INSPAY-PAY-002", CONFLICT, "This premium is not due: it is already paid or no longer owed."),
+    PaymentInProgress => ("INSPAY-PAY-003", CONFLICT, "A payment for this premium is still in progress. Wait for its outcome before paying again."),
+    PaymentDeclined => ("INSPAY-PAY-004", PAYMENT_REQUIRED, "The bank declined the payment. Use another card or contact your bank."),
+    LimitExceeded => ("INSPAY-PAY-005", UNPROCESSABLE_ENTITY, "The payment exceeds a limit for this kind of payment."),
+    RefundExceedsPayment => ("INSPAY-PAY-006", UNPROCESSABLE_ENTITY, "The refund exceeds what can still be refunded of this payment."),
+    ProductWithdrawn => ("INSPAY-PAY-007", CONFLICT, "This product is no longer sold."),
+    OutsidePaymentHours => ("INSPAY-PAY-008", UNPROCESSABLE_ENTITY, "Payments of this kind are not accepted at this time of day. Try again later."),
+    ChannelUnavailable => ("INSPAY-SYS-006", SERVICE_UNAVAILABLE, "Payments are temporarily unavailable. Retry later."),
     Internal => ("INSPAY-SYS-001", INTERNAL_SERVER_ERROR, "Something went wrong on our side. Quote the reference if you contact support."),
     DatabaseUnavailable => ("INSPAY-SYS-002", SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Retry later."),
     Timeout => ("INSPAY-SYS-003", SERVICE_UNAVAILABLE, "The request took too long. Retry later."),
@@ -169,6 +178,36 @@ impl From<inspay_store::StoreError> for ApiError {
             Some(detail) => api.detail(detail),
             None => api,
         }
+    }
+}
+
+impl From<inspay_store::funds::FundsError> for ApiError {
+    #[track_caller]
+    fn from(error: inspay_store::funds::FundsError) -> Self {
+        use inspay_store::funds::FundsError as F;
+        let error = match error {
+            F::Store(store) => return ApiError::from(store),
+            other => other,
+        };
+        let code = match &error {
+            F::Store(_) | F::Contradiction(_) => {
+                return ApiError::new(ErrorCode::Internal).cause(&error);
+            }
+            F::NotFound(_) => ErrorCode::NotFound,
+            F::Terms(_) => ErrorCode::InvalidField,
+            F::ProductWithdrawn => ErrorCode::ProductWithdrawn,
+            F::ProductCodeTaken => ErrorCode::Conflict,
+            F::Policy(_) => ErrorCode::PolicyStateConflict,
+            F::InstalmentNotDue => ErrorCode::PremiumNotDue,
+            F::PaymentInProgress => ErrorCode::PaymentInProgress,
+            F::Refund(inspay_core::funds::RefundError::ExceedsRefundable { .. }) => {
+                ErrorCode::RefundExceedsPayment
+            }
+            F::Refund(_) => ErrorCode::PolicyStateConflict,
+        };
+        // Every FundsError message is fixed text from the code that names a rule (and at most
+        // an amount), never a stored personal value.
+        ApiError::new(code).detail(error.to_string()).cause(&error)
     }
 }
 
@@ -271,7 +310,9 @@ mod tests {
                 "{text}"
             );
             match family {
-                "REQ" | "AUTH" | "SIG" => assert!(code.status().is_client_error(), "{text}"),
+                "REQ" | "AUTH" | "SIG" | "PAY" => {
+                    assert!(code.status().is_client_error(), "{text}")
+                }
                 "SYS" => assert!(code.status().is_server_error(), "{text}"),
                 other => panic!("unknown family {other}"),
             }

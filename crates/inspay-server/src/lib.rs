@@ -13,6 +13,7 @@ pub mod identity_settings;
 pub mod jobs;
 pub mod master_key;
 pub mod notice;
+pub mod payments;
 pub mod protocol;
 pub mod routes;
 pub mod sms;

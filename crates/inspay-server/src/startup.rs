@@ -143,6 +143,9 @@ impl Application {
             .await
             .context("cannot publish the privacy notice")?;
         let state = AppState::new(store, Arc::new(settings), Arc::new(master), keyring, sms);
+        crate::payments::channel::connect(&state)
+            .await
+            .context("cannot set up the payment channel")?;
         Ok(Application {
             state,
             main,
@@ -189,6 +192,7 @@ impl Application {
             ..
         } = self;
         jobs::spawn(state.clone(), shutdown.clone());
+        crate::payments::worker::spawn(state.clone(), shutdown.clone());
         let router = router(state.clone());
         let limits = state.settings.limits.clone();
         // Validated at start-up, so every entry parses.
@@ -249,6 +253,7 @@ pub fn router(state: AppState) -> Router {
         .merge(me::router())
         .merge(mobile::router())
         .merge(customers::router())
+        .merge(crate::routes::policies::router())
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .route_layer(from_fn_with_state(
             state.clone(),

@@ -27,6 +27,7 @@ pub struct AppState {
     rate_book: Arc<crate::defence::RateBook>,
     app_cache: Arc<crate::protocol::AppCache>,
     writes: Arc<crate::batch::ProtocolWrites>,
+    channel: Arc<crate::payments::channel::ChannelSlot>,
 }
 
 impl AppState {
@@ -57,12 +58,18 @@ impl AppState {
             rate_book: Arc::default(),
             app_cache: Arc::default(),
             writes: Arc::new(writes),
+            channel: Arc::default(),
         }
     }
 
     /// The protocol's group-committed writes.
     pub fn writes(&self) -> &crate::batch::ProtocolWrites {
         &self.writes
+    }
+
+    /// The payment channel this node uses, if any.
+    pub fn channel_slot(&self) -> &crate::payments::channel::ChannelSlot {
+        &self.channel
     }
 
     /// This node's request counters.

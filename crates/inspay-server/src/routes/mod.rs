@@ -8,6 +8,7 @@ pub mod health;
 pub mod me;
 pub mod mobile;
 pub mod openapi;
+pub mod policies;
 pub mod protocol_keys;
 pub mod registration;
 pub mod session;
@@ -44,4 +45,5 @@ pub const SPECS: &[&[RouteSpec]] = &[
     me::SPECS,
     mobile::SPECS,
     customers::SPECS,
+    policies::SPECS,
 ];

@@ -419,7 +419,10 @@ fn guards(code: ErrorCode, spec: &RouteSpec) -> bool {
         // Another method on a declared path, and codes only handlers give: the `default`
         // answer.
         MethodNotAllowed | Conflict | SignInFailed | CaptchaRequired | FlowEnded | WeakSecret
-        | ConsentRequired | VerificationFailed | KeysUnavailable | SmsUnavailable => false,
+        | ConsentRequired | VerificationFailed | KeysUnavailable | SmsUnavailable
+        | PolicyStateConflict | PremiumNotDue | PaymentInProgress | PaymentDeclined
+        | LimitExceeded | RefundExceedsPayment | ProductWithdrawn | OutsidePaymentHours
+        | ChannelUnavailable => false,
     }
 }
 

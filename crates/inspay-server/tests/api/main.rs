@@ -12,6 +12,7 @@ mod identity_staff;
 mod integrity;
 mod leaks;
 mod openapi;
+mod payments;
 mod people;
 mod profile;
 mod protocol;

@@ -476,6 +476,9 @@ async fn openapi_document_matches_the_handlers() {
                 .request(method, app.url(&path))
                 .header("content-type", "text/plain")
                 .body("not json");
+            if spec.class == inspay_server::routes::OperationClass::FundTransaction {
+                request = request.header("idempotency-key", "openapi-body-check-0001");
+            }
             if let Some(token) = session {
                 request = request.bearer_auth(token);
             }

@@ -490,7 +490,11 @@ async fn stale_timestamps_and_replayed_nonces_are_refused() {
                 if now_s(&app) == before {
                     break (status, code_seen);
                 }
-                assert!(tries < 10, "{}: the clock ticked during every try", app.label);
+                assert!(
+                    tries < 10,
+                    "{}: the clock ticked during every try",
+                    app.label
+                );
             };
             assert_eq!(status, expected, "{}: offset {offset}", app.label);
             if expected == 401 {

@@ -406,6 +406,67 @@ impl Store {
         Ok(payment)
     }
 
+    /// A saved card of `account`: its masked number and the channel's token, opened from its
+    /// sealed form. `None` if there is no such live method of this account.
+    pub async fn payment_method(
+        &self,
+        keyring: &Keyring,
+        account_id: &str,
+        method_id: &str,
+    ) -> Result<Option<(String, zeroize::Zeroizing<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT card_masked, token_sealed FROM payment_methods
+             WHERE id = $1 AND account_id = $2 AND revoked_at_ms IS NULL",
+        )
+        .bind(method_id)
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let sealed: String = row.try_get(1)?;
+        let aad = format!("payment_methods|token_sealed|{method_id}");
+        let sealed = inspay_kms::sealed::Sealed::parse(&sealed)?;
+        let token = keyring.open_field(aad.as_bytes(), &sealed)?;
+        let token = String::from_utf8(token.to_vec())
+            .map_err(|_| StoreError::Malformed("payment method token"))?;
+        Ok(Some((row.try_get(0)?, zeroize::Zeroizing::new(token))))
+    }
+
+    /// An account's live saved cards: (id, masked number), newest first.
+    pub async fn payment_methods(
+        &self,
+        account_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, card_masked FROM payment_methods
+             WHERE account_id = $1 AND revoked_at_ms IS NULL ORDER BY created_at_ms DESC, id DESC",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
+    /// Premium payments an account began since `since_ms` that succeeded or may still
+    /// succeed: (count, total fen), for the daily limits (clause 5.3.3.4-b).
+    pub async fn premium_payments_since(
+        &self,
+        account_id: &str,
+        since_ms: i64,
+    ) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(amount_fen), 0) AS BIGINT) FROM payments
+             WHERE account_id = $1 AND created_at_ms >= $2 AND status IN ('pending', 'succeeded')",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
     /// A policy's payments, oldest first.
     pub async fn payments_of_policy(
         &self,
@@ -504,6 +565,18 @@ async fn save_method(
     token: &str,
     at_ms: i64,
 ) -> Result<(), StoreError> {
+    // One saved method per card: a card paid with again keeps its first token.
+    let known = sqlx::query(
+        "SELECT COUNT(*) FROM payment_methods
+         WHERE account_id = $1 AND card_masked = $2 AND revoked_at_ms IS NULL",
+    )
+    .bind(&payment.account_id)
+    .bind(payment.card_masked.clone().unwrap_or_default())
+    .fetch_one(&mut *connection)
+    .await?;
+    if known.try_get::<i64, _>(0)? > 0 {
+        return Ok(());
+    }
     let id = uuid::Uuid::now_v7().to_string();
     let aad = format!("payment_methods|token_sealed|{id}");
     let sealed = keyring

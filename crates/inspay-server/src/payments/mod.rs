@@ -1,0 +1,7 @@
+//! Payments in the server: the settings, the payment channel, premium payments through it,
+//! and the outbox worker that settles what a channel answered late or never.
+
+pub mod channel;
+pub mod premium;
+pub mod settings;
+pub mod worker;

@@ -1,0 +1,290 @@
+//! Paying a premium (issue 5 item 2): the limit rules, the pending payment, the channel call
+//! and the recorded outcome.
+//!
+//! The payment is written as pending (with its outbox row) before the channel is called, so a
+//! crash, a timeout or a lost answer leaves a payment the outbox resolves by asking the channel,
+//! never money moved but unrecorded. Card details are held in memory only for the call: the
+//! store keeps the masked number and, after a success, the channel's token, sealed.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::state::AppState;
+use inspay_channel::{
+    CardDetails, CardToken, ChannelAnswer, ChannelError, OrderId, OrderStatus as ChannelStatus,
+    PayOrder, PaySource, PaymentChannel,
+};
+use inspay_core::funds::{ChannelOutcome, OrderStatus};
+use inspay_core::ids::{PaymentId, PolicyId};
+use inspay_core::money::Amount;
+use inspay_core::sensitive::{CardExpiry, CardNumber, Cvv, PersonalField};
+use inspay_store::funds::{BeginPayment, Payment, PaymentMethod, SettleOrder};
+
+/// Where the money comes from.
+pub enum Source {
+    /// A card, as the customer entered it (decrypted from its field envelope).
+    Card {
+        /// Number.
+        number: CardNumber,
+        /// Expiry.
+        expiry: CardExpiry,
+        /// CVV, if the card has one.
+        cvv: Option<Cvv>,
+    },
+    /// A card saved from an earlier payment.
+    Saved {
+        /// The saved method's id.
+        method_id: String,
+    },
+}
+
+/// How the payment ended, as far as is known when the request answers.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The money moved and the premium is paid.
+    Succeeded(Payment),
+    /// The channel's answer is not known yet; the outbox will find out.
+    Pending(Payment),
+    /// The channel declined.
+    Declined(Payment),
+}
+
+/// The limit rules of clause 5.3.3.4-b for one premium payment: per payment, per day, payments
+/// per day and the hours of the day.
+pub async fn check_limits(
+    state: &AppState,
+    account_id: &str,
+    amount: Amount,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    let limits = &state.settings.payments;
+    if amount.fen() > limits.premium_per_payment_fen_max {
+        return Err(ApiError::new(ErrorCode::LimitExceeded)
+            .detail("the premium is above the per-payment limit; contact the insurer"));
+    }
+    let hour = hour_in_china(now_ms);
+    let [from, to] = limits.premium_hours;
+    if hour < from || hour >= to {
+        return Err(
+            ApiError::new(ErrorCode::OutsidePaymentHours).detail(format!(
+                "premiums are paid between {from:02}:00 and {to:02}:00 China time"
+            )),
+        );
+    }
+    let day_start = day_start_ms(now_ms);
+    let (count, total_fen) = state
+        .store
+        .premium_payments_since(account_id, day_start)
+        .await?;
+    if count >= limits.premium_payments_per_day_max {
+        return Err(ApiError::new(ErrorCode::LimitExceeded)
+            .detail("the number of premium payments per day is reached; try again tomorrow"));
+    }
+    if total_fen + amount.fen() > limits.premium_per_day_fen_max {
+        return Err(ApiError::new(ErrorCode::LimitExceeded)
+            .detail("the daily premium limit would be exceeded; try again tomorrow"));
+    }
+    Ok(())
+}
+
+const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
+const DAY_MS: i64 = 86_400_000;
+
+fn hour_in_china(now_ms: i64) -> u8 {
+    u8::try_from((now_ms + CHINA_OFFSET_MS).rem_euclid(DAY_MS) / 3_600_000).unwrap_or(0)
+}
+
+fn day_start_ms(now_ms: i64) -> i64 {
+    (now_ms + CHINA_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - CHINA_OFFSET_MS
+}
+
+/// Pays premium `number` of `policy_id` for `account_id`.
+pub async fn pay(
+    state: &AppState,
+    account_id: &str,
+    policy_id: &PolicyId,
+    number: u32,
+    source: Source,
+    request_id: &str,
+) -> Result<Outcome, ApiError> {
+    let channel = state
+        .channel_slot()
+        .get()
+        .ok_or_else(|| ApiError::new(ErrorCode::ChannelUnavailable))?;
+    let keyring = state.keyring();
+    let (method, pay_source) = match source {
+        Source::Card {
+            number,
+            expiry,
+            cvv,
+        } => (
+            PaymentMethod::Card {
+                masked: number.masked().as_str().to_string(),
+            },
+            PaySource::Card(CardDetails {
+                number,
+                expiry,
+                cvv,
+            }),
+        ),
+        Source::Saved { method_id } => {
+            let (masked, token) = state
+                .store
+                .payment_method(&keyring, account_id, &method_id)
+                .await?
+                .ok_or_else(|| ApiError::new(ErrorCode::NotFound).detail("no such saved card"))?;
+            let token = CardToken::parse(&token).map_err(|_| {
+                ApiError::new(ErrorCode::Internal).cause("a stored card token is malformed")
+            })?;
+            (
+                PaymentMethod::Token { method_id, masked },
+                PaySource::Token(token),
+            )
+        }
+    };
+    let now = state.now_ms();
+    let payment = state
+        .store
+        .payment_begin(
+            &keyring,
+            BeginPayment {
+                policy_id,
+                number,
+                account_id,
+                method,
+                resolve_at_ms: now + state.settings.payments.resolve_after_ms,
+            },
+            request_id,
+            now,
+        )
+        .await?;
+    let order = OrderId::parse(payment.id.as_str())
+        .and_then(|order_id| PayOrder::new(order_id, payment.amount.fen(), pay_source))
+        .map_err(|error| ApiError::new(ErrorCode::Internal).cause(error))?;
+    let answer = channel.pay(order).await;
+    record(state, &payment.id, answer, request_id).await
+}
+
+/// Records what the channel said (or that it said nothing usable) and tells the caller.
+pub async fn record(
+    state: &AppState,
+    payment_id: &PaymentId,
+    answer: Result<ChannelAnswer, ChannelError>,
+    request_id: &str,
+) -> Result<Outcome, ApiError> {
+    let keyring = state.keyring();
+    let settle = match decide(&answer) {
+        Decision::Settle(settle) => settle,
+        Decision::Unknown(why) => {
+            tracing::warn!(payment = %payment_id, reason = why, "payment outcome unknown; the outbox will resolve it");
+            let payment = state.store.payment(&keyring, payment_id, None).await?;
+            return Ok(match payment.status {
+                OrderStatus::Succeeded => Outcome::Succeeded(payment),
+                OrderStatus::Failed => Outcome::Declined(payment),
+                OrderStatus::Pending => Outcome::Pending(payment),
+            });
+        }
+    };
+    let token = match &answer {
+        Ok(answer) => answer.card_token.clone(),
+        Err(_) => None,
+    };
+    let settled = state
+        .store
+        .payment_settle(
+            &keyring,
+            payment_id,
+            &settle,
+            token.as_deref(),
+            request_id,
+            state.now_ms(),
+        )
+        .await?;
+    Ok(match settled.payment.status {
+        OrderStatus::Succeeded => Outcome::Succeeded(settled.payment),
+        OrderStatus::Failed => Outcome::Declined(settled.payment),
+        OrderStatus::Pending => Outcome::Pending(settled.payment),
+    })
+}
+
+/// What an answer (or its absence) means for the record.
+pub enum Decision {
+    /// A definite outcome to record.
+    Settle(SettleOrder),
+    /// The outcome is not known: leave the order pending for the outbox.
+    Unknown(&'static str),
+}
+
+/// Reads a channel answer: success and refusal are definite; a timeout, a bad signature or a
+/// broken answer leaves the outcome unknown (money may have moved); an unreachable channel or
+/// a refused request means nothing moved. `NotFound` is handled by the outbox, which knows how
+/// long ago the order was sent.
+pub fn decide(answer: &Result<ChannelAnswer, ChannelError>) -> Decision {
+    match answer {
+        Ok(answer) => match &answer.status {
+            ChannelStatus::Succeeded => Decision::Settle(SettleOrder {
+                outcome: ChannelOutcome::Succeeded,
+                channel_ref: answer.channel_ref.clone(),
+                failure_code: None,
+            }),
+            ChannelStatus::Failed { reason_code } => Decision::Settle(SettleOrder {
+                outcome: ChannelOutcome::Failed,
+                channel_ref: answer.channel_ref.clone(),
+                failure_code: Some(safe_code(reason_code)),
+            }),
+            ChannelStatus::Processing => Decision::Unknown("the channel is still processing"),
+            ChannelStatus::NotFound => Decision::Unknown("the channel has no record yet"),
+        },
+        Err(error) if error.money_may_have_moved() => Decision::Unknown("no trustworthy answer"),
+        Err(error) => Decision::Settle(SettleOrder {
+            outcome: ChannelOutcome::Failed,
+            channel_ref: None,
+            failure_code: Some(
+                match error {
+                    ChannelError::Unreachable => "CHANNEL_UNREACHABLE",
+                    ChannelError::Refused { .. } => "CHANNEL_REFUSED",
+                    ChannelError::OrderConflict => "ORDER_CONFLICT",
+                    _ => "NOT_SENT",
+                }
+                .to_string(),
+            ),
+        }),
+    }
+}
+
+/// A channel reason code as stored: upper-case letters, digits and `_`, at most 40; anything
+/// else becomes `CHANNEL_FAILED`, so no text from outside reaches the records or the client.
+fn safe_code(code: &str) -> String {
+    let safe = !code.is_empty()
+        && code.len() <= 40
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    if safe {
+        code.to_string()
+    } else {
+        "CHANNEL_FAILED".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Days and hours are counted in China time.
+    #[test]
+    fn days_start_at_midnight_in_china() {
+        // 2026-11-25 16:00 UTC = 2026-11-26 00:00 in Beijing.
+        let midnight = 1_795_622_400_000;
+        assert_eq!(day_start_ms(midnight + 5), midnight);
+        assert_eq!(day_start_ms(midnight - 1), midnight - DAY_MS);
+        assert_eq!(hour_in_china(midnight), 0);
+        assert_eq!(hour_in_china(midnight + 13 * 3_600_000 + 59_000), 13);
+    }
+
+    /// Outside text never becomes a stored failure code.
+    #[test]
+    fn failure_codes_are_sanitised() {
+        assert_eq!(safe_code("CARD_DECLINED"), "CARD_DECLINED");
+        assert_eq!(safe_code("card 6222021234567890128"), "CHANNEL_FAILED");
+        assert_eq!(safe_code(""), "CHANNEL_FAILED");
+    }
+}

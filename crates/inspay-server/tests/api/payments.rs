@@ -1,0 +1,524 @@
+//! Premium payments through the signed API, the simulated bank and the outbox, on both
+//! databases: a policy from application to its first premium, declines, small renewals with a
+//! saved card, lost answers resolved by the outbox, cancellation refunds, and ownership.
+
+use crate::helpers::{TestApp, spawn_with, test_settings};
+use crate::people::{PASSWORD, answer, customer, fresh_mobile, sign_in, step_up};
+use crate::signing::nonce;
+use inspay_core::calendar::{date_at_ms, date_text};
+use inspay_core::money::Amount;
+use inspay_core::policy::{PaymentFrequency, ProductTerms};
+use inspay_server::Settings;
+use inspay_store::funds::NewProduct;
+use serde_json::{Value, json};
+
+/// A Luhn-valid card the simulated bank accepts.
+const CARD: &str = "6222021234567890128";
+/// A Luhn-valid card ending in 0002, which the simulated bank declines.
+const DECLINED_CARD: &str = "6222021234567070002";
+
+async fn apps_with(adjust: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let mut apps = vec![];
+    let dir = tempfile::tempdir().expect("dir");
+    let mut settings = test_settings(dir.path(), "");
+    adjust(&mut settings);
+    apps.push(spawn_with("sqlite", settings, dir).await);
+    if let Some(url) = crate::helpers::postgres_database().await {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut settings = test_settings(dir.path(), &url);
+        adjust(&mut settings);
+        apps.push(spawn_with("postgres", settings, dir).await);
+    }
+    apps
+}
+
+async fn product(
+    app: &TestApp,
+    code: &str,
+    premium_fen: i64,
+    frequency: PaymentFrequency,
+) -> String {
+    let months = match frequency {
+        PaymentFrequency::Monthly => 12,
+        _ => 12,
+    };
+    let terms = ProductTerms::new(
+        Amount::from_fen(50_000_000).expect("cover"),
+        Amount::from_fen(premium_fen).expect("premium"),
+        frequency,
+        months,
+        30,
+    )
+    .expect("terms");
+    app.state
+        .store
+        .product_create(
+            &app.state.keyring(),
+            &NewProduct {
+                code: code.into(),
+                name: format!("{code} product"),
+                terms,
+            },
+            "operator:test",
+            "test",
+            app.state.now_ms(),
+        )
+        .await
+        .expect("product")
+        .id
+        .to_string()
+}
+
+/// A signed request with a session, an optional step-up proof and an idempotency key.
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: &str,
+    proof: Option<&str>,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app.client.request(method, app.url(path)).bearer_auth(token);
+    if let Some(proof) = proof {
+        request = request.header("x-inspay-step-up", proof);
+    }
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    answer(request.send().await.expect("request")).await
+}
+
+async fn apply(app: &TestApp, token: &str, product_id: &str) -> String {
+    let today = date_text(date_at_ms(app.state.now_ms()));
+    let (status, body) = call(
+        app,
+        reqwest::Method::POST,
+        "/v1/policies",
+        token,
+        None,
+        None,
+        Some(json!({ "product_id": product_id, "start_on": today })),
+    )
+    .await;
+    assert_eq!(status, 201, "{}: apply: {body}", app.label);
+    assert_eq!(body["status"], "applied");
+    body["id"].as_str().expect("id").to_string()
+}
+
+async fn pay(
+    app: &TestApp,
+    token: &str,
+    policy: &str,
+    number: u32,
+    proof: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
+    call(
+        app,
+        reqwest::Method::POST,
+        &format!("/v1/policies/{policy}/premiums/{number}/pay"),
+        token,
+        proof,
+        Some(&format!("idem-{}", nonce())),
+        Some(body),
+    )
+    .await
+}
+
+fn card(number: &str) -> Value {
+    json!({ "card_number": number, "expiry": "12/30", "cvv": "123" })
+}
+
+async fn policy(app: &TestApp, token: &str, id: &str) -> Value {
+    let (status, body) = call(
+        app,
+        reqwest::Method::GET,
+        &format!("/v1/policies/{id}"),
+        token,
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{}: {body}", app.label);
+    body
+}
+
+async fn assert_ledger_sound(app: &TestApp) {
+    let report = app
+        .state
+        .store
+        .ledger_check(&app.state.keyring())
+        .await
+        .expect("ledger check");
+    assert!(report.is_sound(), "{}: {report:?}", app.label);
+}
+
+async fn signed_in_customer(app: &TestApp) -> (String, String) {
+    let mobile = fresh_mobile();
+    customer(app, &mobile, false).await;
+    let token = sign_in(app, &mobile, PASSWORD).await;
+    (mobile, token)
+}
+
+/// A customer applies for a policy and pays its first premium by card: the first premium needs
+/// a step-up; a declined card leaves the policy applied and can be retried; the paid premium
+/// activates the policy, posts a balanced ledger transfer and shows only the masked card; the
+/// same idempotency key replays the answer; a paid premium cannot be paid again.
+/// req: 5.1-b, 5.3.1.3, 5.3.3.4-a, 5.6.4.1, 4-b
+#[tokio::test]
+async fn a_policy_becomes_active_when_its_first_premium_is_paid() {
+    for app in apps_with(|_| {}).await {
+        let product_id = product(&app, "TERM-A", 36_500, PaymentFrequency::Yearly).await;
+        let (status, products) = answer(
+            app.client
+                .get(app.url("/v1/products"))
+                .send()
+                .await
+                .expect("products"),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            products["products"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .any(|p| p["id"] == product_id)
+        );
+        let (mobile, token) = signed_in_customer(&app).await;
+        let policy_id = apply(&app, &token, &product_id).await;
+
+        let (status, body) = pay(&app, &token, &policy_id, 1, None, card(CARD)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("INSPAY-AUTH-003")),
+            "{}: {body}",
+            app.label
+        );
+
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(
+            &app,
+            &token,
+            &policy_id,
+            1,
+            Some(&proof),
+            card(DECLINED_CARD),
+        )
+        .await;
+        assert_eq!(status, 402, "{}: {body}", app.label);
+        assert_eq!(body["code"], "INSPAY-PAY-004");
+        assert!(
+            body["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("CARD_DECLINED")
+        );
+        assert_eq!(policy(&app, &token, &policy_id).await["status"], "applied");
+
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let key = format!("idem-{}", nonce());
+        let path = format!("/v1/policies/{policy_id}/premiums/1/pay");
+        let (status, paid) = call(
+            &app,
+            reqwest::Method::POST,
+            &path,
+            &token,
+            Some(&proof),
+            Some(&key),
+            Some(card(CARD)),
+        )
+        .await;
+        assert_eq!(status, 201, "{}: {paid}", app.label);
+        assert_eq!(paid["status"], "succeeded");
+        assert_eq!(paid["amount_fen"], 36_500);
+        assert_eq!(paid["card"], "622202*********0128");
+        // The same request again with its key: the first answer, nothing charged twice.
+        let (status, replayed) = call(
+            &app,
+            reqwest::Method::POST,
+            &path,
+            &token,
+            Some(&proof),
+            Some(&key),
+            Some(card(CARD)),
+        )
+        .await;
+        assert_eq!((status, &replayed), (201, &paid), "{}", app.label);
+
+        let view = policy(&app, &token, &policy_id).await;
+        assert_eq!(view["status"], "active");
+        assert_eq!(view["premiums"][0]["status"], "paid");
+        assert_eq!(view["payments"].as_array().expect("payments").len(), 2);
+        assert!(
+            !view.to_string().contains(CARD),
+            "no full card number in any answer"
+        );
+
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("INSPAY-PAY-002")),
+            "{}",
+            app.label
+        );
+        assert_ledger_sound(&app).await;
+        app.stop().await;
+    }
+}
+
+/// A small renewal needs only a full session and can use the card saved by the first payment;
+/// a renewal above the small-renewal threshold needs a step-up.
+/// req: 5.1-a, 5.3.3.4-a
+#[tokio::test]
+async fn small_renewals_need_no_step_up_and_use_a_saved_card() {
+    for app in apps_with(|settings| settings.payments.small_renewal_fen = 15_000).await {
+        let small = product(&app, "MONTH-S", 10_000, PaymentFrequency::Monthly).await;
+        let large = product(&app, "MONTH-L", 20_000, PaymentFrequency::Monthly).await;
+        let (mobile, token) = signed_in_customer(&app).await;
+        for (product_id, needs_step_up) in [(small, false), (large, true)] {
+            let policy_id = apply(&app, &token, &product_id).await;
+            let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+            let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
+            assert_eq!(status, 201, "{}: {body}", app.label);
+            let (status, methods) = call(
+                &app,
+                reqwest::Method::GET,
+                "/v1/me/payment-methods",
+                &token,
+                None,
+                None,
+                None,
+            )
+            .await;
+            assert_eq!(status, 200);
+            let method_id = methods["payment_methods"][0]["id"]
+                .as_str()
+                .expect("saved card")
+                .to_string();
+            assert_eq!(
+                methods["payment_methods"].as_array().expect("list").len(),
+                1,
+                "one card saved once"
+            );
+            let saved = json!({ "payment_method_id": method_id });
+            let (status, body) = pay(&app, &token, &policy_id, 2, None, saved.clone()).await;
+            if needs_step_up {
+                assert_eq!(
+                    (status, body["code"].as_str()),
+                    (403, Some("INSPAY-AUTH-003")),
+                    "{}",
+                    app.label
+                );
+                let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+                let (status, body) = pay(&app, &token, &policy_id, 2, Some(&proof), saved).await;
+                assert_eq!(status, 201, "{}: {body}", app.label);
+            } else {
+                assert_eq!(status, 201, "{}: {body}", app.label);
+                assert_eq!(body["status"], "succeeded");
+            }
+        }
+        assert_ledger_sound(&app).await;
+        app.stop().await;
+    }
+}
+
+/// When the bank's answer is lost (it took the money, then never answered), the customer gets
+/// "pending" and the outbox asks the bank and records the success; when the bank never got the
+/// request, the outbox records a failure and the premium can be paid again. Nothing is ever
+/// left in between or recorded twice.
+/// req: 5.3.4, 5.3.5.2
+#[tokio::test]
+async fn lost_answers_are_resolved_by_the_outbox() {
+    let adjust = |settings: &mut Settings| {
+        settings.payments.channel.timeout_ms = 300;
+        settings.payments.resolve_after_ms = 1_000;
+    };
+    for app in apps_with(adjust).await {
+        let product_id = product(&app, "TERM-T", 12_000, PaymentFrequency::Yearly).await;
+        let (mobile, token) = signed_in_customer(&app).await;
+        let simulator = app
+            .state
+            .channel_slot()
+            .simulator_url()
+            .expect("development simulator");
+        let http = crate::helpers::client(&app.ca, None);
+        for (mode, final_status, policy_status) in [
+            ("timeout", "succeeded", "active"),
+            ("drop", "failed", "applied"),
+        ] {
+            let policy_id = apply(&app, &token, &product_id).await;
+            let plan = http
+                .post(format!("{simulator}/control/faults"))
+                .json(&json!({ "mode": mode, "count": 1 }))
+                .send()
+                .await
+                .expect("fault plan");
+            assert!(plan.status().is_success());
+            let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+            let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
+            assert_eq!(status, 202, "{} {mode}: {body}", app.label);
+            assert_eq!(body["status"], "pending");
+            // The outbox's turn comes once the resolve delay has passed.
+            app.state.advance_clock(2_000);
+            inspay_server::payments::worker::drive(&app.state).await;
+            let view = policy(&app, &token, &policy_id).await;
+            assert_eq!(
+                view["payments"][0]["status"], final_status,
+                "{} {mode}: {view}",
+                app.label
+            );
+            assert_eq!(view["status"], policy_status, "{} {mode}", app.label);
+            // Driving again changes nothing.
+            app.state.advance_clock(2_000);
+            assert_eq!(inspay_server::payments::worker::drive(&app.state).await, 0);
+        }
+        // The bank moved money exactly for the succeeded payment.
+        let ledger: Value = http
+            .get(format!("{simulator}/control/ledger"))
+            .send()
+            .await
+            .expect("bank ledger")
+            .json()
+            .await
+            .expect("json");
+        let moved = ledger.to_string();
+        assert_eq!(
+            moved.matches("\"pay\"").count(),
+            1,
+            "{}: {moved}",
+            app.label
+        );
+        assert_ledger_sound(&app).await;
+        app.stop().await;
+    }
+}
+
+/// Cancelling refunds the unearned premium through the bank; the refund is sent by the
+/// outbox and recorded once; another customer can neither see nor pay nor cancel the policy.
+/// req: 5.3.1.3, 5.3.4, 5.6.1-d
+#[tokio::test]
+async fn cancellation_refunds_through_the_bank_and_strangers_see_nothing() {
+    for app in apps_with(|_| {}).await {
+        let product_id = product(&app, "TERM-C", 36_500, PaymentFrequency::Yearly).await;
+        let (mobile, token) = signed_in_customer(&app).await;
+        let policy_id = apply(&app, &token, &product_id).await;
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(status, 201, "{}: {body}", app.label);
+
+        let (_, stranger) = signed_in_customer(&app).await;
+        let (status, _) = call(
+            &app,
+            reqwest::Method::GET,
+            &format!("/v1/policies/{policy_id}"),
+            &stranger,
+            None,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 404, "{}", app.label);
+        let (status, _) = pay(&app, &stranger, &policy_id, 1, None, card(CARD)).await;
+        assert_eq!(status, 404, "{}", app.label);
+
+        let path = format!("/v1/policies/{policy_id}/cancel");
+        let (status, body) = call(
+            &app,
+            reqwest::Method::POST,
+            &path,
+            &token,
+            None,
+            Some(&format!("idem-{}", nonce())),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("INSPAY-AUTH-003")),
+            "{}",
+            app.label
+        );
+        let proof = step_up(&app, &token, &mobile, "policy-cancel").await;
+        let (status, body) = call(
+            &app,
+            reqwest::Method::POST,
+            &path,
+            &token,
+            Some(&proof),
+            Some(&format!("idem-{}", nonce())),
+            Some(json!({})),
+        )
+        .await;
+        assert_eq!(status, 200, "{}: {body}", app.label);
+        // Cancelled on its first day: the whole premium comes back.
+        assert_eq!(body["refund_fen"], 36_500, "{}: {body}", app.label);
+        inspay_server::payments::worker::drive(&app.state).await;
+        let refund_id =
+            inspay_core::ids::RefundId::parse(body["refunds"][0].as_str().expect("refund"))
+                .expect("id");
+        let refund = app
+            .state
+            .store
+            .refund(&app.state.keyring(), &refund_id)
+            .await
+            .expect("refund");
+        assert_eq!(
+            refund.status,
+            inspay_core::funds::OrderStatus::Succeeded,
+            "{}",
+            app.label
+        );
+        assert_eq!(
+            policy(&app, &token, &policy_id).await["status"],
+            "cancelled"
+        );
+        assert_ledger_sound(&app).await;
+        app.stop().await;
+    }
+}
+
+/// The limit rules refuse a premium above the per-payment limit, and payments outside the
+/// allowed hours, each with its own code, before any step-up proof is spent.
+/// req: 5.3.3.4-b
+#[tokio::test]
+async fn payment_limits_are_enforced() {
+    for app in apps_with(|settings| settings.payments.premium_per_payment_fen_max = 30_000).await {
+        let product_id = product(&app, "TERM-BIG", 36_500, PaymentFrequency::Yearly).await;
+        let (_, token) = signed_in_customer(&app).await;
+        let policy_id = apply(&app, &token, &product_id).await;
+        let (status, body) = pay(&app, &token, &policy_id, 1, None, card(CARD)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("INSPAY-PAY-005")),
+            "{}: {body}",
+            app.label
+        );
+        app.stop().await;
+    }
+    for app in apps_with(|settings| {
+        // A one-hour window hours away from now (China time).
+        let hour = (inspay_store::now_ms() / 3_600_000 + 8) % 24;
+        settings.payments.premium_hours = if hour < 12 { [20, 21] } else { [5, 6] };
+    })
+    .await
+    {
+        let product_id = product(&app, "TERM-H", 10_000, PaymentFrequency::Yearly).await;
+        let (_, token) = signed_in_customer(&app).await;
+        let policy_id = apply(&app, &token, &product_id).await;
+        let (status, body) = pay(&app, &token, &policy_id, 1, None, card(CARD)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("INSPAY-PAY-008")),
+            "{}: {body}",
+            app.label
+        );
+        app.stop().await;
+    }
+}
