@@ -128,9 +128,9 @@ pub use order::{
     ORDER_ID_CHARS_MAX, OrderError, OrderId, OrderKind, OrderStatus, PayOrder, PaySource,
     PayoutOrder, RefundOrder,
 };
+pub use signing::RequestSigner;
 pub use simulator::{
     FaultMode, FaultPlan, LedgerEntry, Simulator, SimulatorConfig, SimulatorHandle, run,
 };
-pub use signing::RequestSigner;
 pub use statement::{Statement, StatementLine};
 pub use wechat::{BillRow, parse_wechat_bill, render_wechat_bill};

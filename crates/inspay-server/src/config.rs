@@ -348,6 +348,20 @@ impl Settings {
         if let Some((setting, reason, clause)) = self.payments.refusal() {
             return Err(refuse(setting, reason, clause));
         }
+        if self.profile == Profile::Production
+            && self
+                .payments
+                .channel
+                .url
+                .as_deref()
+                .is_some_and(|url| !url.starts_with("https://"))
+        {
+            return Err(refuse(
+                "payments.channel.url",
+                "must be https:// in production: card numbers travel to the channel".to_string(),
+                "5.6.2-a2",
+            ));
+        }
         let protection = &self.protection;
         for (setting, networks) in [
             ("protection.admin_networks", &protection.admin_networks),

@@ -9,9 +9,14 @@ use inspay_store::Store;
 use inspay_store::one_time_codes::OtpPolicy;
 use std::sync::{Arc, RwLock};
 
-/// Shared application state. Cheap to clone.
+/// Shared application state. Cheap to clone: one reference count, however many parts it
+/// holds (axum clones the state for every extractor and middleware of every request, and a
+/// struct of ten `Arc`s costs ten atomic increments and decrements each time).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Parts>);
+
+/// What the state holds; reached through [`AppState`] by `Deref`.
+pub struct Parts {
     /// The store.
     pub store: Store,
     /// Settings in force.
@@ -22,12 +27,20 @@ pub struct AppState {
     pub sms: Arc<dyn SmsGateway>,
     /// Offset added to the system clock: always zero in a running server; tests move it to
     /// cross time limits (idle sessions, send intervals, lock durations) without waiting.
-    clock_offset_ms: Arc<std::sync::atomic::AtomicI64>,
+    clock_offset_ms: std::sync::atomic::AtomicI64,
     keyring: Arc<RwLock<Arc<Keyring>>>,
-    rate_book: Arc<crate::defence::RateBook>,
-    app_cache: Arc<crate::protocol::AppCache>,
-    writes: Arc<crate::batch::ProtocolWrites>,
-    channel: Arc<crate::payments::channel::ChannelSlot>,
+    rate_book: crate::defence::RateBook,
+    app_cache: crate::protocol::AppCache,
+    writes: crate::batch::ProtocolWrites,
+    channel: crate::payments::channel::ChannelSlot,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
 }
 
 impl AppState {
@@ -48,18 +61,18 @@ impl AppState {
                 Err(poisoned) => poisoned.into_inner().clone(),
             }),
         );
-        Self {
+        Self(Arc::new(Parts {
             store,
             settings,
             master,
             sms,
-            clock_offset_ms: Arc::default(),
+            clock_offset_ms: std::sync::atomic::AtomicI64::default(),
             keyring,
-            rate_book: Arc::default(),
-            app_cache: Arc::default(),
-            writes: Arc::new(writes),
-            channel: Arc::default(),
-        }
+            rate_book: crate::defence::RateBook::default(),
+            app_cache: crate::protocol::AppCache::default(),
+            writes,
+            channel: crate::payments::channel::ChannelSlot::default(),
+        }))
     }
 
     /// The protocol's group-committed writes.

@@ -52,6 +52,7 @@ const MIGRATIONS: &[Migration] = &[
         "0016_policies_payments_ledger",
         "policies_payments_ledger"
     ),
+    migration!(17, "0017_compact_nonces", "compact_nonces"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

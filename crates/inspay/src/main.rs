@@ -14,7 +14,7 @@ const APPLICATION_ID: &str = "cn.inspay.payment-platform";
     name = "inspay",
     version,
     about = "inspay insurance payment platform",
-    after_help = "Examples:\n  inspay serve\n  inspay --config /etc/inspay/inspay.toml keys list\n  inspay audit verify\n  inspay users review"
+    after_help = "Examples:\n  inspay serve\n  inspay --config /etc/inspay/inspay.toml keys list\n  inspay audit verify\n  inspay users review\n  inspay ledger check"
 )]
 struct Cli {
     /// Configuration file (TOML). Settings can also come from INSPAY__SECTION__KEY variables.
@@ -44,6 +44,17 @@ enum Command {
     /// evidence of their signed requests.
     #[command(subcommand)]
     Apps(commands::apps::AppsCommand),
+    /// Put insurance products on sale and list them.
+    #[command(subcommand)]
+    Products(commands::products::ProductsCommand),
+    /// Prove the double-entry ledger, show account balances and statements.
+    #[command(subcommand)]
+    Ledger(commands::ledger::LedgerCommand),
+    /// Run the simulated bank (payment channel) until Ctrl-C, for development and fault tests.
+    #[command(
+        after_help = "Examples:\n  inspay channel-sim\n  inspay channel-sim --listen 127.0.0.1:7070 --key-file data/channel-sim.key --public-key-out data/channel-sim.pub.pem\n  inspay channel-sim --merchant-id m-42 --merchant-public-key merchant.pub.pem"
+    )]
+    ChannelSim(commands::channel_sim::ChannelSimArgs),
     /// Run benchmarks and compare them with a reference measured in the same run.
     #[command(subcommand, after_help = "Example:\n  inspay bench crypto")]
     Bench(bench::BenchCommand),
@@ -74,6 +85,12 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::users::run(cli.config.as_deref(), command))),
         Command::Apps(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::apps::run(cli.config.as_deref(), command))),
+        Command::Products(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::products::run(cli.config.as_deref(), command))),
+        Command::Ledger(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::ledger::run(cli.config.as_deref(), command))),
+        Command::ChannelSim(args) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::channel_sim::run(cli.config.as_deref(), args))),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

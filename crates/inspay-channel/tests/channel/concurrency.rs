@@ -5,7 +5,8 @@ use inspay_channel::{ChannelError, OrderStatus, PaymentChannel};
 
 /// 100 concurrent refunds of 1.50 against one 100.00 payment: exactly 66 pass (99.00), the
 /// other 34 are refused as above the paid amount, and the simulator's ledger shows 9900 fen
-/// refunded. req: 5.3.1.3
+/// refunded.
+/// req: 5.3.1.3
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_refunds_never_exceed_the_payment() {
     let bank = spawn_bank().await;

@@ -1,4 +1,4 @@
-//! Every fault mode, and what the client makes of it. req: 5.3.4
+//! Every fault mode, and what the client makes of it.
 
 use crate::helpers::*;
 use axum::body::Bytes;
@@ -10,7 +10,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// `timeout`: the money moves but no answer comes; the client gives up with Timeout (money
-/// may have moved) and a query shows the payment. req: 5.3.4
+/// may have moved) and a query shows the payment.
+/// req: 5.3.4
 #[tokio::test]
 async fn timeout_moves_money_without_answering() {
     let bank = spawn_bank().await;
@@ -33,7 +34,8 @@ async fn timeout_moves_money_without_answering() {
 }
 
 /// `drop`: nothing moves and no answer comes; a query finds nothing, and a retry with the
-/// same order id then pays once. req: 5.3.4
+/// same order id then pays once.
+/// req: 5.3.4
 #[tokio::test]
 async fn drop_neither_moves_money_nor_answers() {
     let bank = spawn_bank().await;
@@ -54,7 +56,8 @@ async fn drop_neither_moves_money_nor_answers() {
 }
 
 /// `late`: a client that waits longer than the delay gets the answer; one that waits less
-/// gets Timeout, yet the money moved. req: 5.3.4
+/// gets Timeout, yet the money moved.
+/// req: 5.3.4
 #[tokio::test]
 async fn late_answers_reach_only_patient_clients() {
     let bank = spawn_bank().await;
@@ -78,7 +81,8 @@ async fn late_answers_reach_only_patient_clients() {
 }
 
 /// `fail`: the answer is Failed without moving money, for exactly `count` requests; a repeat
-/// of a failed order keeps its answer. req: 5.3.4
+/// of a failed order keeps its answer.
+/// req: 5.3.4
 #[tokio::test]
 async fn fail_answers_failed_for_count_requests() {
     let bank = spawn_bank().await;
@@ -114,7 +118,8 @@ async fn fail_answers_failed_for_count_requests() {
 }
 
 /// `twice`: the request is processed twice (money moves once) and the signed answer is
-/// POSTed to the notify URL two times; both notifications verify. req: 5.3.4, 5.6.2-d1
+/// POSTed to the notify URL two times; both notifications verify.
+/// req: 5.3.4, 5.6.2-d1
 #[tokio::test]
 async fn twice_is_safe_and_notifies_twice() {
     let (sender, mut notifications) = mpsc::channel::<(HeaderMap, Bytes)>(8);

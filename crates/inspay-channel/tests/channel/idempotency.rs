@@ -4,7 +4,8 @@ use crate::helpers::*;
 use inspay_channel::{ChannelError, OrderStatus, PaymentChannel};
 
 /// The same pay, payout and refund order sent twice gets the same answer and moves money
-/// once each. req: 5.3.1.3
+/// once each.
+/// req: 5.3.1.3
 #[tokio::test]
 async fn the_same_order_twice_moves_money_once() {
     let bank = spawn_bank().await;
@@ -55,7 +56,8 @@ async fn the_same_order_twice_moves_money_once() {
 }
 
 /// The same order id with another amount, card, kind or original order is a conflict and
-/// changes nothing. req: 5.3.1.3
+/// changes nothing.
+/// req: 5.3.1.3
 #[tokio::test]
 async fn the_same_id_with_other_content_conflicts() {
     let bank = spawn_bank().await;

@@ -15,7 +15,8 @@ fn failed(reason: &str) -> OrderStatus {
 
 /// A card payment succeeds with a channel reference, a card token, the card masked to its
 /// first 6 and last 4 digits, today's settlement date, and a signature we can check again
-/// later. req: 5.6.2-d1
+/// later.
+/// req: 5.6.2-d1
 #[tokio::test]
 async fn pay_by_card_succeeds_with_token_and_masked_card() {
     let bank = spawn_bank().await;

@@ -1,4 +1,4 @@
-//! Signed requests and answers. req: 5.6.2-d1
+//! Signed requests and answers.
 
 use crate::helpers::*;
 use axum::http::{HeaderMap, StatusCode};
@@ -14,7 +14,8 @@ fn fresh_nonce() -> String {
 }
 
 /// A client whose key is not the merchant's is refused with a signed refusal, and no money
-/// moves. req: 5.6.2-d1
+/// moves.
+/// req: 5.6.2-d1
 #[tokio::test]
 async fn a_request_signed_with_the_wrong_key_is_refused() {
     let bank = spawn_bank().await;
@@ -48,7 +49,8 @@ async fn a_request_signed_with_the_wrong_key_is_refused() {
 }
 
 /// Timestamps more than 300 s off either way are refused; a body other than the one signed
-/// is refused. req: 5.6.2-d1
+/// is refused.
+/// req: 5.6.2-d1
 #[tokio::test]
 async fn stale_timestamps_and_altered_bodies_are_refused() {
     let bank = spawn_bank().await;
@@ -156,7 +158,8 @@ async fn answers_must_come_from_the_channel_key() {
 }
 
 /// A genuine signed answer, replayed by a man in the middle as the answer to a new request,
-/// fails: it binds the nonce of the request it answered. req: 5.6.2-d1
+/// fails: it binds the nonce of the request it answered.
+/// req: 5.6.2-d1
 #[tokio::test]
 async fn a_replayed_answer_cannot_pass_for_a_new_one() {
     let bank = spawn_bank().await;

@@ -53,7 +53,8 @@ async fn two_days() -> TestBank {
 }
 
 /// The statement of a day lists exactly that day's succeeded orders, by Beijing time, with
-/// the references the answers gave; the CSV matches the documented header. req: 4-b
+/// the references the answers gave; the CSV matches the documented header.
+/// req: 4-b
 #[tokio::test]
 async fn the_statement_lists_exactly_the_days_succeeded_orders() {
     let bank = two_days().await;
@@ -112,7 +113,8 @@ async fn the_statement_lists_exactly_the_days_succeeded_orders() {
 
 /// The WeChat-shaped bill of a day has every field backtick-prefixed, amounts in yuan, the
 /// summary WeChat puts last, and parses back to fen that match the statement's pay and
-/// refund lines; rendering the parsed rows gives the same bill. req: 4-b
+/// refund lines; rendering the parsed rows gives the same bill.
+/// req: 4-b
 #[tokio::test]
 async fn the_wechat_bill_parses_back_and_round_trips() {
     let bank = two_days().await;

@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
+/// The most a renewal may be and still count as small (basic level): clause 5.1-a's default.
+pub const SMALL_RENEWAL_FEN_MAX: i64 = 200_000;
+
 /// `[payments]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,6 +106,16 @@ impl PaymentSettings {
                 ));
             }
         }
+        if self.small_renewal_fen > SMALL_RENEWAL_FEN_MAX {
+            return Some((
+                "payments.small_renewal_fen",
+                format!(
+                    "must be at most {SMALL_RENEWAL_FEN_MAX} (2,000.00 CNY): above it a renewal is no \
+                     longer a basic-level operation"
+                ),
+                "5.1-a",
+            ));
+        }
         if !(1..=1_000).contains(&self.premium_payments_per_day_max) {
             return Some((
                 "payments.premium_payments_per_day_max",
@@ -156,5 +169,53 @@ impl PaymentSettings {
             ));
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Thresholds and limits that would break a clause are refused: a "small" renewal above
+    /// 2,000.00 CNY, zero or negative limits, an empty payment window, a resolve delay shorter
+    /// than the channel timeout, a channel without its public key.
+    /// req: 5.1-a, 5.3.3.4-b, 5.3.4
+    #[test]
+    fn settings_that_break_a_clause_are_refused() {
+        assert_eq!(PaymentSettings::default().refusal(), None);
+        let refused = |change: &dyn Fn(&mut PaymentSettings)| {
+            let mut settings = PaymentSettings::default();
+            change(&mut settings);
+            settings.refusal().map(|(setting, _, _)| setting)
+        };
+        assert_eq!(
+            refused(&|s| s.small_renewal_fen = SMALL_RENEWAL_FEN_MAX + 1),
+            Some("payments.small_renewal_fen")
+        );
+        assert_eq!(
+            refused(&|s| s.small_renewal_fen = SMALL_RENEWAL_FEN_MAX),
+            None
+        );
+        assert_eq!(
+            refused(&|s| s.premium_per_day_fen_max = 0),
+            Some("payments.premium_per_day_fen_max")
+        );
+        assert_eq!(
+            refused(&|s| s.premium_hours = [9, 9]),
+            Some("payments.premium_hours")
+        );
+        assert_eq!(
+            refused(&|s| s.premium_hours = [0, 25]),
+            Some("payments.premium_hours")
+        );
+        assert_eq!(
+            refused(&|s| s.resolve_after_ms = 5_000),
+            Some("payments.resolve_after_ms"),
+            "shorter than the channel timeout"
+        );
+        assert_eq!(
+            refused(&|s| s.channel.url = Some("https://bank.example".into())),
+            Some("payments.channel.public_key_file")
+        );
     }
 }

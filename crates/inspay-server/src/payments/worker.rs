@@ -2,8 +2,10 @@
 //! under a lease and drives them until the outcome is recorded.
 //!
 //! - `resolve_payment`: a premium payment whose answer was lost. The channel is asked; a
-//!   definite answer is recorded; an order the channel never received (asked after the request
-//!   could no longer be in flight) is recorded as failed, so nothing stays "in between".
+//!   definite answer is recorded; a failed query is retried (it says nothing about the order);
+//!   an order the channel does not know is recorded as failed only once the channel's signature
+//!   window has passed since the payment began, when the request can no longer arrive. Nothing
+//!   stays "in between".
 //! - `send_refund`: sends the refund (the channel is idempotent by the refund's id, so a resend
 //!   after a crash or a lost answer never refunds twice) and records the outcome; a refusal
 //!   reverses the refund in the ledger.
@@ -111,12 +113,28 @@ async fn resolve_payment(
 ) -> Result<(), &'static str> {
     let payment_id = PaymentId::parse(&item.subject_id).map_err(|_| "malformed payment id")?;
     let order_id = OrderId::parse(payment_id.as_str()).map_err(|_| "malformed order id")?;
-    let answer = channel.query(&order_id).await;
-    if let Ok(found) = &answer
-        && found.status == ChannelStatus::NotFound
-    {
-        // Asked after the request timed out and the resolve delay passed: the channel never
-        // received it, and it can no longer arrive. Nothing moved.
+    // A failed query (the channel unreachable, or refusing the query itself) says nothing
+    // about the order: ask again later. Only an answer about the order decides.
+    let answer = channel
+        .query(&order_id)
+        .await
+        .map_err(|_| "the channel could not be asked")?;
+    if answer.status == ChannelStatus::NotFound {
+        // The channel accepts a signed request for its whole signature window: a request
+        // delayed in the network could still arrive until the window (and our timeout) has
+        // passed since the payment began. Only then does "not found" mean "never arrived".
+        let keyring = state.keyring();
+        let payment = state
+            .store
+            .payment(&keyring, &payment_id, None)
+            .await
+            .map_err(|_| "the payment could not be read")?;
+        let settled_after_ms = payment.created_at_ms
+            + inspay_channel::signing::WINDOW_S * 1_000
+            + i64::try_from(state.settings.payments.channel.timeout_ms).unwrap_or(i64::MAX);
+        if state.now_ms() < settled_after_ms {
+            return Err("the channel has no record yet; its signature window is still open");
+        }
         let settle = SettleOrder {
             outcome: ChannelOutcome::Failed,
             channel_ref: None,
@@ -124,7 +142,7 @@ async fn resolve_payment(
         };
         return settle_payment(state, &payment_id, &settle).await;
     }
-    match premium::decide(&answer) {
+    match premium::decide(&Ok(answer)) {
         Decision::Settle(settle) => settle_payment(state, &payment_id, &settle).await,
         Decision::Unknown(why) => Err(why),
     }

@@ -2,7 +2,10 @@
 
 pub mod apps;
 pub mod audit;
+pub mod channel_sim;
 pub mod keys;
+pub mod ledger;
+pub mod products;
 pub mod serve;
 pub mod users;
 
