@@ -53,6 +53,7 @@ const MIGRATIONS: &[Migration] = &[
         "policies_payments_ledger"
     ),
     migration!(17, "0017_compact_nonces", "compact_nonces"),
+    migration!(18, "0018_channel_evidence", "channel_evidence"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -92,6 +92,7 @@ fn answer(outcome: ChannelOutcome) -> SettleOrder {
             ChannelOutcome::Failed => Some("CARD_DECLINED".into()),
             ChannelOutcome::Succeeded => None,
         },
+        evidence: None,
     }
 }
 

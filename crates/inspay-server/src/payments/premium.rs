@@ -16,7 +16,7 @@ use inspay_core::funds::{ChannelOutcome, OrderStatus};
 use inspay_core::ids::{PaymentId, PolicyId};
 use inspay_core::money::Amount;
 use inspay_core::sensitive::{CardExpiry, CardNumber, Cvv, PersonalField};
-use inspay_store::funds::{BeginPayment, Payment, PaymentMethod, SettleOrder};
+use inspay_store::funds::{BeginPayment, ChannelEvidence, Payment, PaymentMethod, SettleOrder};
 
 /// Where the money comes from.
 pub enum Source {
@@ -224,11 +224,13 @@ pub fn decide(answer: &Result<ChannelAnswer, ChannelError>) -> Decision {
                 outcome: ChannelOutcome::Succeeded,
                 channel_ref: answer.channel_ref.clone(),
                 failure_code: None,
+                evidence: evidence_of(answer),
             }),
             ChannelStatus::Failed { reason_code } => Decision::Settle(SettleOrder {
                 outcome: ChannelOutcome::Failed,
                 channel_ref: answer.channel_ref.clone(),
                 failure_code: Some(safe_code(reason_code)),
+                evidence: evidence_of(answer),
             }),
             ChannelStatus::Processing => Decision::Unknown("the channel is still processing"),
             ChannelStatus::NotFound => Decision::Unknown("the channel has no record yet"),
@@ -237,6 +239,7 @@ pub fn decide(answer: &Result<ChannelAnswer, ChannelError>) -> Decision {
         Err(error) => Decision::Settle(SettleOrder {
             outcome: ChannelOutcome::Failed,
             channel_ref: None,
+            evidence: None,
             failure_code: Some(
                 match error {
                     ChannelError::Unreachable => "CHANNEL_UNREACHABLE",
@@ -248,6 +251,18 @@ pub fn decide(answer: &Result<ChannelAnswer, ChannelError>) -> Decision {
             ),
         }),
     }
+}
+
+/// The channel's signature over an answer, as the store keeps it.
+pub fn evidence_of(answer: &ChannelAnswer) -> Option<ChannelEvidence> {
+    answer.evidence.as_ref().map(|evidence| ChannelEvidence {
+        http_status: evidence.status,
+        timestamp_s: evidence.timestamp_s,
+        nonce: evidence.nonce.clone(),
+        request_nonce: evidence.request_nonce.clone(),
+        body: zeroize::Zeroizing::new(evidence.body.clone()),
+        signature_base64: evidence.signature_base64.clone(),
+    })
 }
 
 /// A channel reason code as stored: upper-case letters, digits and `_`, at most 40; anything

@@ -139,6 +139,7 @@ async fn resolve_payment(
             outcome: ChannelOutcome::Failed,
             channel_ref: None,
             failure_code: Some("NOT_RECEIVED".into()),
+            evidence: premium::evidence_of(&answer),
         };
         return settle_payment(state, &payment_id, &settle).await;
     }
@@ -199,6 +200,7 @@ async fn send_refund(
             outcome: ChannelOutcome::Failed,
             channel_ref: None,
             failure_code: Some("CHANNEL_REFUSED".into()),
+            evidence: None,
         },
         // Unreachable: nothing was sent; any other error: resend later (idempotent by id).
         Err(_) => return Err("the channel gave no usable answer"),

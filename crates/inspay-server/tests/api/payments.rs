@@ -169,7 +169,7 @@ async fn signed_in_customer(app: &TestApp) -> (String, String) {
 /// a step-up; a declined card leaves the policy applied and can be retried; the paid premium
 /// activates the policy, posts a balanced ledger transfer and shows only the masked card; the
 /// same idempotency key replays the answer; a paid premium cannot be paid again.
-/// req: 5.1-b, 5.3.1.3, 5.3.3.4-a, 5.6.4.1, 4-b
+/// req: 5.1-b, 5.3.1.3, 5.3.3.4-a, 5.6.4.1, 4-b, 5.6.2-d1
 #[tokio::test]
 async fn a_policy_becomes_active_when_its_first_premium_is_paid() {
     for app in apps_with(|_| {}).await {
@@ -259,6 +259,52 @@ async fn a_policy_becomes_active_when_its_first_premium_is_paid() {
             !view.to_string().contains(CARD),
             "no full card number in any answer"
         );
+
+        // The bank's signed answer is kept with the payment and verifies under its key.
+        let payment_id = paid["id"].as_str().expect("payment id");
+        let kept = app
+            .state
+            .store
+            .channel_evidence(&app.state.keyring(), payment_id)
+            .await
+            .expect("evidence");
+        assert_eq!(kept.len(), 1, "{}", app.label);
+        assert!(
+            !kept[0].body.contains(CARD),
+            "the bank never echoes the card number"
+        );
+        let simulator = app.state.channel_slot().simulator_url().expect("simulator");
+        let pem = crate::helpers::client(&app.ca, None)
+            .get(format!("{simulator}/v1/keys"))
+            .send()
+            .await
+            .expect("bank key")
+            .text()
+            .await
+            .expect("pem");
+        let pem_start = pem.find("-----BEGIN").expect("a PEM in the answer");
+        let pem_end = pem.find("-----END PUBLIC KEY-----").expect("PEM end") + 24;
+        let bank_key = inspay_crypto::sm2::Sm2PublicKey::from_spki_pem(&pem[pem_start..pem_end])
+            .expect("bank key");
+        let evidence = inspay_channel::AnswerEvidence {
+            status: kept[0].http_status,
+            timestamp_s: kept[0].timestamp_s,
+            nonce: kept[0].nonce.clone(),
+            request_nonce: kept[0].request_nonce.clone(),
+            body: kept[0].body.to_string(),
+            signature_base64: kept[0].signature_base64.clone(),
+        };
+        assert!(
+            inspay_channel::signing::verify_evidence(&bank_key, &evidence),
+            "{}",
+            app.label
+        );
+        let mut forged = evidence.clone();
+        forged.body = forged.body.replacen("SUCCEEDED", "FAILED", 1);
+        assert_ne!(forged.body, evidence.body, "the body names the outcome");
+        assert!(!inspay_channel::signing::verify_evidence(
+            &bank_key, &forged
+        ));
 
         let proof = step_up(&app, &token, &mobile, "premium-payment").await;
         let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;

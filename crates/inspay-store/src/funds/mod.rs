@@ -2,11 +2,13 @@
 //! protects, stored so that every state change commits with its balanced ledger transfer, its
 //! audit entry and, where a channel must act, its outbox row, in one transaction.
 
+mod evidence;
 mod outbox;
 mod payments;
 mod policies;
 mod refunds;
 
+pub use evidence::ChannelEvidence;
 pub use outbox::{OutboxItem, OutboxKind};
 pub use payments::{BeginPayment, Payment, PaymentMethod, PaymentSettled, SettleOrder};
 pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};

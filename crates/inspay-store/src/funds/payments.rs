@@ -107,6 +107,10 @@ pub struct SettleOrder {
     pub channel_ref: Option<String>,
     /// A fixed failure code (`CARD_DECLINED`...), never free text from outside.
     pub failure_code: Option<String>,
+    /// The channel's signature over the answer, kept with the order (clause 5.6.2-d1); `None`
+    /// when the outcome was decided without a signed answer (nothing was sent, or the order
+    /// never reached the channel).
+    pub evidence: Option<super::ChannelEvidence>,
 }
 
 /// What settling did.
@@ -359,6 +363,17 @@ impl Store {
             at_ms,
         )
         .await?;
+        if let Some(evidence) = &answer.evidence {
+            super::evidence::insert(
+                &mut tx,
+                keyring,
+                "payment",
+                payment.id.as_str(),
+                evidence,
+                at_ms,
+            )
+            .await?;
+        }
         let (policy_status, applied) = if next == OrderStatus::Succeeded {
             let result =
                 apply_premium(&mut tx, keyring, &policy, &payment, request_id, at_ms).await?;

@@ -331,6 +331,17 @@ impl Store {
         refund.settled_at_ms = Some(at_ms);
         write_refund(&mut tx, keyring, &refund, false).await?;
         outbox::finish(&mut tx, OutboxKind::SendRefund, refund.id.as_str(), at_ms).await?;
+        if let Some(evidence) = &answer.evidence {
+            super::evidence::insert(
+                &mut tx,
+                keyring,
+                "refund",
+                refund.id.as_str(),
+                evidence,
+                at_ms,
+            )
+            .await?;
+        }
         let customer = &refund.account_id;
         let payable = AccountRef::customer(AccountKind::RefundsPayable, customer)
             .map_err(|_| StoreError::Refused("ledger account"))?;
