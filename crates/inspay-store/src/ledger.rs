@@ -66,8 +66,34 @@ pub async fn post(
     request_id: &str,
     at_ms: i64,
 ) -> Result<TransferId, StoreError> {
+    let ids = post_all(
+        connection,
+        keyring,
+        std::slice::from_ref(transfer),
+        subject,
+        request_id,
+        at_ms,
+    )
+    .await?;
+    ids.into_iter()
+        .next()
+        .ok_or(StoreError::Refused("a transfer holds 2 to 8 postings"))
+}
+
+/// Posts several transfers of one business event inside the caller's write transaction. The
+/// balances of all their accounts change together, in account-code order, so every fund
+/// transaction takes its ledger row locks in one global order and two can never wait for each
+/// other in a cycle on PostgreSQL.
+pub async fn post_all(
+    connection: &mut AnyConnection,
+    keyring: &Keyring,
+    transfers: &[Transfer],
+    subject: Subject<'_>,
+    request_id: &str,
+    at_ms: i64,
+) -> Result<Vec<TransferId>, StoreError> {
     let mut deltas: BTreeMap<String, (AccountRef, i64)> = BTreeMap::new();
-    for posting in transfer.postings() {
+    for posting in transfers.iter().flat_map(Transfer::postings) {
         let delta = posting.account.delta_fen(posting.side, posting.amount);
         deltas
             .entry(posting.account.code())
@@ -77,6 +103,22 @@ pub async fn post(
     for (code, (account, delta)) in &deltas {
         apply_delta(connection, code, account, *delta, at_ms).await?;
     }
+    let mut ids = Vec::with_capacity(transfers.len());
+    for transfer in transfers {
+        ids.push(record(connection, keyring, transfer, subject, request_id, at_ms).await?);
+    }
+    Ok(ids)
+}
+
+/// Writes a transfer's rows (its balances already applied).
+async fn record(
+    connection: &mut AnyConnection,
+    keyring: &Keyring,
+    transfer: &Transfer,
+    subject: Subject<'_>,
+    request_id: &str,
+    at_ms: i64,
+) -> Result<TransferId, StoreError> {
     let id = TransferId::generate();
     let subject = subject.text();
     let postings: Vec<(String, String, i64)> = transfer

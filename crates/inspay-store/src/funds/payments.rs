@@ -334,9 +334,21 @@ impl Store {
         at_ms: i64,
     ) -> Result<PaymentSettled, FundsError> {
         let mut tx = self.begin_write().await?;
+        // The policy's row is locked before the payment's, the order cancellation takes too,
+        // so a settlement and a cancellation of one policy never wait for each other in a cycle.
+        let policy_id: String = sqlx::query("SELECT policy_id FROM payments WHERE id = $1")
+            .bind(payment_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::from)?
+            .ok_or(FundsError::NotFound("payment"))?
+            .try_get(0)
+            .map_err(StoreError::from)?;
+        let policy_id =
+            PolicyId::parse(&policy_id).map_err(|_| StoreError::Malformed("payment policy id"))?;
+        let policy = policy_for_update(&mut tx, self.backend, keyring, &policy_id).await?;
         let mut payment =
             payment_for_update(&mut tx, self.backend, keyring, payment_id.as_str()).await?;
-        let policy = policy_for_update(&mut tx, self.backend, keyring, &payment.policy_id).await?;
         let next = match payment.status.settle(answer.outcome)? {
             Settlement::AlreadySo => {
                 let applied = applied(&mut tx, &payment).await?;

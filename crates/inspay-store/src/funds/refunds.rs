@@ -247,10 +247,11 @@ pub(super) async fn insert_refund(
         kind: "refund",
         id: refund.id.as_str(),
     };
-    for transfer in [approved, started] {
-        let transfer = transfer.map_err(|_| StoreError::Refused("ledger account"))?;
-        ledger::post(connection, keyring, &transfer, subject, request_id, at_ms).await?;
-    }
+    let transfers = [approved, started]
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| StoreError::Refused("ledger account"))?;
+    ledger::post_all(connection, keyring, &transfers, subject, request_id, at_ms).await?;
     outbox::insert(
         connection,
         OutboxKind::SendRefund,
@@ -361,10 +362,11 @@ impl Store {
             kind: "refund",
             id: refund.id.as_str(),
         };
-        for transfer in transfers {
-            let transfer = transfer.map_err(|_| StoreError::Refused("ledger account"))?;
-            ledger::post(&mut tx, keyring, &transfer, subject, request_id, at_ms).await?;
-        }
+        let transfers = transfers
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| StoreError::Refused("ledger account"))?;
+        ledger::post_all(&mut tx, keyring, &transfers, subject, request_id, at_ms).await?;
         let (action, outcome) = match next {
             OrderStatus::Succeeded => ("refund.succeeded", Outcome::Success),
             _ => ("refund.failed", Outcome::Failure),
