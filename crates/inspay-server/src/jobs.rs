@@ -105,6 +105,44 @@ pub async fn maintain(state: AppState) {
     identity_housekeeping(&state, now).await;
     verify_records(&state).await;
     verify_audit_chain(&state).await;
+    age_policies(&state, state.now_ms()).await;
+    verify_ledger(&state).await;
+}
+
+/// Lapses policies whose renewal is unpaid past its grace period and expires those whose term
+/// ended (China dates).
+pub async fn age_policies(state: &AppState, now_ms: i64) {
+    let today = inspay_core::calendar::date_at_ms(now_ms);
+    match state
+        .store
+        .policies_age(&state.keyring(), today, now_ms)
+        .await
+    {
+        Ok(aged) if aged.lapsed + aged.expired > 0 => {
+            tracing::info!(
+                lapsed = aged.lapsed,
+                expired = aged.expired,
+                "policies aged"
+            )
+        }
+        Ok(_) => {}
+        Err(error) => tracing::error!(error = %error, "ageing policies failed"),
+    }
+}
+
+/// Proves the ledger balanced, every balance equal to its entries and within its bound, and
+/// every transfer's record MAC intact; anything else raises an alert (clauses 5.3.1.3, 5.6.1-b).
+async fn verify_ledger(state: &AppState) {
+    match state.store.ledger_check(&state.keyring()).await {
+        Ok(report) if report.is_sound() => {}
+        Ok(report) => tracing::error!(
+            target: "inspay::security_alert",
+            discrepancies = report.discrepancies.len(),
+            tampered_transfers = report.tampered_transfers.len(),
+            "the ledger check failed: run `inspay ledger check` for the details, preserve the database and investigate"
+        ),
+        Err(error) => tracing::error!(error = %error, "the ledger check could not run"),
+    }
 }
 
 /// Expired CAPTCHAs, spent one-time codes and send records older than a day go; closed accounts past their retention period are erased by destroying

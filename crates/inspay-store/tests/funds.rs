@@ -642,3 +642,144 @@ async fn ledger_entries_are_immutable_and_tamper_evident() {
         ));
     }
 }
+
+/// A renewal unpaid past its grace period lapses the policy and voids what it no longer owes;
+/// a policy whose term has ended expires; a policy with a payment still pending waits.
+/// req: 5.3.1.3
+#[tokio::test]
+async fn policies_lapse_after_grace_and_expire_after_their_term() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Monthly, 12).await;
+        let (monthly, _) = store
+            .policy_apply(
+                &f.keyring,
+                &f.customer,
+                &f.product.id,
+                date!(2027 - 01 - 01),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("apply");
+        let first = begin(store, &f, &monthly.id, 1).await.expect("begin");
+        store
+            .payment_settle(
+                &f.keyring,
+                &first.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        // The second premium is due 1 February; grace runs 30 days, to 3 March.
+        let aged = store
+            .policies_age(&f.keyring, date!(2027 - 03 - 03), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!((aged.lapsed, aged.expired), (0, 0), "{}", test.label);
+        // A payment in flight on the last day of grace holds the policy.
+        let second = begin(store, &f, &monthly.id, 2).await.expect("begin");
+        let aged = store
+            .policies_age(&f.keyring, date!(2027 - 03 - 04), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!(
+            aged.lapsed, 0,
+            "{}: the pending payment decides first",
+            test.label
+        );
+        store
+            .payment_settle(
+                &f.keyring,
+                &second.id,
+                &answer(ChannelOutcome::Failed),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("declined");
+        let aged = store
+            .policies_age(&f.keyring, date!(2027 - 03 - 04), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!(aged.lapsed, 1, "{}", test.label);
+        let policy = store
+            .policy(&f.keyring, &monthly.id, None)
+            .await
+            .expect("policy");
+        assert_eq!(policy.status, PolicyStatus::Lapsed);
+        let schedule = store.instalments(&monthly.id).await.expect("schedule");
+        assert!(
+            schedule[1..]
+                .iter()
+                .all(|i| i.status == InstalmentStatus::Void)
+        );
+        assert!(matches!(
+            begin(store, &f, &monthly.id, 3).await,
+            Err(FundsError::InstalmentNotDue)
+        ));
+        // Running again changes nothing.
+        let aged = store
+            .policies_age(&f.keyring, date!(2027 - 03 - 05), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!((aged.lapsed, aged.expired), (0, 0));
+        assert_sound(store, &f.keyring, test.label).await;
+    }
+}
+
+/// A fully paid policy expires on the day after its last day of cover.
+/// req: 5.3.1.3
+#[tokio::test]
+async fn paid_policies_expire_at_the_end_of_their_term() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Single, 12).await;
+        let (policy, _) = store
+            .policy_apply(
+                &f.keyring,
+                &f.customer,
+                &f.product.id,
+                date!(2027 - 01 - 01),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("apply");
+        let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
+        store
+            .payment_settle(
+                &f.keyring,
+                &payment.id,
+                &answer(ChannelOutcome::Succeeded),
+                None,
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        let aged = store
+            .policies_age(&f.keyring, date!(2027 - 12 - 31), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!(
+            aged.expired, 0,
+            "{}: 31 December is still covered",
+            test.label
+        );
+        let aged = store
+            .policies_age(&f.keyring, date!(2028 - 01 - 01), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!((aged.lapsed, aged.expired), (0, 1), "{}", test.label);
+        let policy = store
+            .policy(&f.keyring, &policy.id, None)
+            .await
+            .expect("policy");
+        assert_eq!(policy.status, PolicyStatus::Expired);
+    }
+}

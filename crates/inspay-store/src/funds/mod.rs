@@ -3,12 +3,14 @@
 //! audit entry and, where a channel must act, its outbox row, in one transaction.
 
 mod evidence;
+mod lifecycle;
 mod outbox;
 mod payments;
 mod policies;
 mod refunds;
 
 pub use evidence::ChannelEvidence;
+pub use lifecycle::{AGEING_POLICIES_PER_RUN_MAX, Aged};
 pub use outbox::{OutboxItem, OutboxKind};
 pub use payments::{BeginPayment, Payment, PaymentMethod, PaymentSettled, SettleOrder};
 pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};
