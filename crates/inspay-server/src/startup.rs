@@ -254,6 +254,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mobile::router())
         .merge(customers::router())
         .merge(crate::routes::policies::router())
+        .merge(crate::routes::statements::router())
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .route_layer(from_fn_with_state(
             state.clone(),

@@ -13,6 +13,7 @@ pub mod protocol_keys;
 pub mod registration;
 pub mod session;
 pub mod sign_in;
+pub mod statements;
 pub mod step_up;
 pub mod support;
 pub mod validate;
@@ -46,4 +47,5 @@ pub const SPECS: &[&[RouteSpec]] = &[
     mobile::SPECS,
     customers::SPECS,
     policies::SPECS,
+    statements::SPECS,
 ];

@@ -163,7 +163,14 @@ async fn staff_reach_only_their_customers_and_full_display_needs_a_step_up() {
             let response = get(&app, &format!("/v1/customers/{stranger}"), &token).await;
             assert_eq!(response.status(), 403, "{stranger}");
             assert_eq!(problem(response).await["code"], "INSPAY-AUTH-005");
+            // Statements follow the same scope.
+            let response = get(&app, &format!("/v1/customers/{stranger}/statement"), &token).await;
+            assert_eq!(response.status(), 403, "{stranger}: statement");
         }
+        let (status, statement) =
+            answer(get(&app, &format!("/v1/customers/{assigned}/statement"), &token).await).await;
+        assert_eq!(status, 200, "{statement}");
+        assert_eq!(statement["account_id"], assigned.as_str());
         // Staff hold no customer self-service permission.
         let response = get(&app, "/v1/me/consents", &token).await;
         assert_eq!(problem(response).await["code"], "INSPAY-AUTH-005");

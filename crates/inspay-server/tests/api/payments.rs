@@ -485,8 +485,9 @@ async fn lost_answers_are_resolved_by_the_outbox() {
 }
 
 /// Cancelling refunds the unearned premium through the bank; the refund is sent by the
-/// outbox and recorded once; another customer can neither see nor pay nor cancel the policy.
-/// req: 5.3.1.3, 5.3.4, 5.6.1-d
+/// outbox and recorded once; the customer's statement shows both, as JSON and CSV; another
+/// customer can neither see nor pay nor cancel the policy, nor read the statement.
+/// req: 5.3.1.3, 5.3.4, 5.6.1-d, 4-b
 #[tokio::test]
 async fn cancellation_refunds_through_the_bank_and_strangers_see_nothing() {
     for app in apps_with(|_| {}).await {
@@ -563,6 +564,67 @@ async fn cancellation_refunds_through_the_bank_and_strangers_see_nothing() {
             policy(&app, &token, &policy_id).await["status"],
             "cancelled"
         );
+        // The customer's statement shows the premium and its refund, with totals and as CSV.
+        let (status, statement) = call(
+            &app,
+            reqwest::Method::GET,
+            "/v1/me/statement",
+            &token,
+            None,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{}: {statement}", app.label);
+        let lines = statement["lines"].as_array().expect("lines");
+        assert_eq!(lines.len(), 2, "{statement}");
+        assert_eq!(
+            (lines[0]["kind"].as_str(), lines[0]["paid_fen"].as_i64()),
+            (Some("premium"), Some(36_500))
+        );
+        assert_eq!(
+            (lines[1]["kind"].as_str(), lines[1]["refunded_fen"].as_i64()),
+            (Some("refund"), Some(36_500))
+        );
+        assert_eq!(
+            (
+                statement["paid_fen"].as_i64(),
+                statement["refunded_fen"].as_i64()
+            ),
+            (Some(36_500), Some(36_500))
+        );
+        let csv = statement["csv"].as_str().expect("csv");
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+        assert!(
+            csv.lines().nth(1).expect("row").contains(",premium,")
+                && csv.contains(",365.00,0.00,succeeded,622202*********0128"),
+            "{csv}"
+        );
+        assert!(!statement.to_string().contains(CARD));
+        // Another customer's statement is their own; the staff route is not for customers.
+        let (_, other) = call(
+            &app,
+            reqwest::Method::GET,
+            "/v1/me/statement",
+            &stranger,
+            None,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(other["lines"].as_array().map(Vec::len), Some(0));
+        let customer_id = statement["account_id"].as_str().expect("id").to_string();
+        let (status, _) = call(
+            &app,
+            reqwest::Method::GET,
+            &format!("/v1/customers/{customer_id}/statement"),
+            &stranger,
+            None,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 403, "{}", app.label);
         assert_ledger_sound(&app).await;
         app.stop().await;
     }

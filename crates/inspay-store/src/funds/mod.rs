@@ -8,6 +8,7 @@ mod outbox;
 mod payments;
 mod policies;
 mod refunds;
+mod statements;
 
 pub use evidence::ChannelEvidence;
 pub use lifecycle::{AGEING_POLICIES_PER_RUN_MAX, Aged};
@@ -15,6 +16,7 @@ pub use outbox::{OutboxItem, OutboxKind};
 pub use payments::{BeginPayment, Payment, PaymentMethod, PaymentSettled, SettleOrder};
 pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};
 pub use refunds::{Cancellation, NewRefund, Refund, RefundReason};
+pub use statements::{STATEMENT_LINES_MAX, StatementLine};
 
 use crate::StoreError;
 use inspay_core::funds::{ContradictoryOutcome, RefundError};

@@ -1,0 +1,101 @@
+//! A customer's statement (clause 4-b): every premium paid (or being paid) and every refund,
+//! oldest first, each traceable to its policy and its payment or refund id, cards masked.
+
+use crate::{Store, StoreError};
+use sqlx::Row;
+
+/// Lines one statement holds at most.
+pub const STATEMENT_LINES_MAX: i64 = 5_000;
+
+/// One line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementLine {
+    /// When it began, unix ms.
+    pub at_ms: i64,
+    /// `premium` or `refund`.
+    pub kind: &'static str,
+    /// The policy.
+    pub policy_id: String,
+    /// The payment or refund id.
+    pub reference: String,
+    /// Which premium, for premiums.
+    pub premium_number: Option<u32>,
+    /// Paid by the customer, fen (premiums).
+    pub paid_fen: i64,
+    /// Paid back to the customer, fen (refunds).
+    pub refunded_fen: i64,
+    /// `pending` or `succeeded`.
+    pub status: String,
+    /// The card, masked.
+    pub card: Option<String>,
+}
+
+impl Store {
+    /// The statement of `account_id` between `from_ms` (inclusive) and `to_ms` (exclusive):
+    /// premiums and refunds that succeeded or are still pending (failed attempts moved nothing
+    /// and are left out), oldest first, at most [`STATEMENT_LINES_MAX`].
+    pub async fn customer_statement(
+        &self,
+        account_id: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<StatementLine>, StoreError> {
+        let payments = sqlx::query(
+            "SELECT p.created_at_ms, p.policy_id, p.id, i.number, p.amount_fen, p.status, p.card_masked
+             FROM payments p JOIN premium_instalments i ON i.id = p.instalment_id
+             WHERE p.account_id = $1 AND p.status IN ('pending', 'succeeded')
+               AND p.created_at_ms >= $2 AND p.created_at_ms < $3
+             ORDER BY p.created_at_ms, p.id LIMIT $4",
+        )
+        .bind(account_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(STATEMENT_LINES_MAX)
+        .fetch_all(&self.pool)
+        .await?;
+        let refunds = sqlx::query(
+            "SELECT r.created_at_ms, p.policy_id, r.id, r.amount_fen, r.status, p.card_masked
+             FROM refunds r JOIN payments p ON p.id = r.payment_id
+             WHERE r.account_id = $1 AND r.status IN ('pending', 'succeeded')
+               AND r.created_at_ms >= $2 AND r.created_at_ms < $3
+             ORDER BY r.created_at_ms, r.id LIMIT $4",
+        )
+        .bind(account_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .bind(STATEMENT_LINES_MAX)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut lines = Vec::with_capacity(payments.len() + refunds.len());
+        for row in &payments {
+            let number: i32 = row.try_get(3)?;
+            lines.push(StatementLine {
+                at_ms: row.try_get(0)?,
+                kind: "premium",
+                policy_id: row.try_get(1)?,
+                reference: row.try_get(2)?,
+                premium_number: u32::try_from(number).ok(),
+                paid_fen: row.try_get(4)?,
+                refunded_fen: 0,
+                status: row.try_get(5)?,
+                card: row.try_get(6)?,
+            });
+        }
+        for row in &refunds {
+            lines.push(StatementLine {
+                at_ms: row.try_get(0)?,
+                kind: "refund",
+                policy_id: row.try_get(1)?,
+                reference: row.try_get(2)?,
+                premium_number: None,
+                paid_fen: 0,
+                refunded_fen: row.try_get(3)?,
+                status: row.try_get(4)?,
+                card: row.try_get(5)?,
+            });
+        }
+        lines.sort_by(|a, b| (a.at_ms, &a.reference).cmp(&(b.at_ms, &b.reference)));
+        lines.truncate(usize::try_from(STATEMENT_LINES_MAX).unwrap_or(usize::MAX));
+        Ok(lines)
+    }
+}
