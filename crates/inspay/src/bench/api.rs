@@ -47,22 +47,22 @@ pub struct ApiArgs {
 /// The target: signed fund requests reach this share of the SM2 bound.
 const TARGET_SHARE: f64 = 0.5;
 
-struct Outcome {
-    name: &'static str,
-    requests: usize,
-    errors: usize,
-    elapsed: Duration,
-    latencies: Vec<Duration>,
+pub(super) struct Outcome {
+    pub(super) name: &'static str,
+    pub(super) requests: usize,
+    pub(super) errors: usize,
+    pub(super) elapsed: Duration,
+    pub(super) latencies: Vec<Duration>,
     /// CPU seconds the process used during the scenario.
-    cpu_s: Option<f64>,
+    pub(super) cpu_s: Option<f64>,
 }
 
 impl Outcome {
-    fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         self.requests as f64 / self.elapsed.as_secs_f64()
     }
 
-    fn percentile_ms(&self, share: f64) -> f64 {
+    pub(super) fn percentile_ms(&self, share: f64) -> f64 {
         if self.latencies.is_empty() {
             return 0.0;
         }
@@ -81,7 +81,7 @@ pub fn run(args: &ApiArgs) -> Result<()> {
 
 /// Seconds per SM2 signature and per verification, single-threaded, over a canonical request
 /// of the size the benchmark sends, one figure per round.
-fn sm2_costs() -> Result<(Vec<f64>, Vec<f64>)> {
+pub(super) fn sm2_costs() -> Result<(Vec<f64>, Vec<f64>)> {
     let key = Sm2PrivateKey::generate()?;
     let canonical = CanonicalRequest::new(
         "POST",
@@ -120,7 +120,7 @@ fn sm2_costs() -> Result<(Vec<f64>, Vec<f64>)> {
 }
 
 /// The median of some timings.
-fn median(mut values: Vec<f64>) -> f64 {
+pub(super) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
         0 => f64::NAN,
@@ -134,7 +134,7 @@ const SM2_ROUNDS: usize = 4;
 
 /// CPU seconds this process has used (user and system), from `/proc/self/stat`; `None` where
 /// that file is not there.
-fn process_cpu_s() -> Option<f64> {
+pub(super) fn process_cpu_s() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat.rsplit_once(')')?.1;
