@@ -85,6 +85,9 @@ fn seconds(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
+/// How stale a session's last-seen time may be before a request writes it again, ms.
+pub const SESSION_TOUCH_MS: i64 = 5_000;
+
 impl Store {
     /// Starts a session for an authenticated account with a fresh token, applying the
     /// multi-login policy to its other sessions. Audited.
@@ -211,14 +214,21 @@ impl Store {
         {
             info.auth_level = format!("{RESUME_PREFIX}{}", info.auth_level);
         }
-        sqlx::query(
-            "UPDATE sessions SET last_seen_at_ms = $2, auth_level = $3 WHERE token_digest = $1",
-        )
-        .bind(&digest)
-        .bind(now_ms)
-        .bind(&info.auth_level)
-        .execute(&self.pool)
-        .await?;
+        // The last-seen time moves at most every SESSION_TOUCH_MS: a busy client costs one
+        // write every few seconds, not one per request (on SQLite every write takes the
+        // database's write lock). The idle and background limits are minutes long, so they are
+        // kept to within those seconds. A change of level is always written.
+        let level_changed = row.try_get::<String, _>(1)? != info.auth_level;
+        if level_changed || now_ms - last_seen >= SESSION_TOUCH_MS {
+            sqlx::query(
+                "UPDATE sessions SET last_seen_at_ms = $2, auth_level = $3 WHERE token_digest = $1",
+            )
+            .bind(&digest)
+            .bind(now_ms)
+            .bind(&info.auth_level)
+            .execute(&self.pool)
+            .await?;
+        }
         Ok(Some(info))
     }
 

@@ -405,10 +405,8 @@ async fn pay(
         .await?;
     let due = state
         .store
-        .instalments(&policy.id)
+        .instalment(&policy.id, number)
         .await?
-        .into_iter()
-        .find(|instalment| instalment.number == number)
         .ok_or_else(|| {
             ApiError::new(ErrorCode::NotFound).detail("the policy has no such premium")
         })?;

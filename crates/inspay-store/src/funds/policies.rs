@@ -574,6 +574,22 @@ impl Store {
             .collect()
     }
 
+    /// One premium of a policy's schedule.
+    pub async fn instalment(
+        &self,
+        policy_id: &PolicyId,
+        number: u32,
+    ) -> Result<Option<Instalment>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {INSTALMENT_COLUMNS} FROM premium_instalments WHERE policy_id = $1 AND number = $2"
+        )))
+        .bind(policy_id.as_str())
+        .bind(i32::try_from(number).unwrap_or(i32::MAX))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(instalment_from_row).transpose()
+    }
+
     /// A policy's premium schedule, in order.
     pub async fn instalments(&self, policy_id: &PolicyId) -> Result<Vec<Instalment>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
