@@ -668,3 +668,80 @@ async fn payment_limits_are_enforced() {
         app.stop().await;
     }
 }
+
+/// Two payments of one premium sent at once under different idempotency keys: exactly one
+/// goes through, the other is refused as in progress or already paid; a fund request without an
+/// idempotency key is refused before anything runs; the daily count limit holds.
+/// req: 5.3.1.3, 5.3.3.4-b
+#[tokio::test]
+async fn one_premium_is_paid_once_and_the_daily_count_holds() {
+    for app in apps_with(|settings| settings.payments.premium_payments_per_day_max = 3).await {
+        let product_id = product(&app, "MONTH-R", 10_000, PaymentFrequency::Monthly).await;
+        let (mobile, token) = signed_in_customer(&app).await;
+        let policy_id = apply(&app, &token, &product_id).await;
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(status, 201, "{}: {body}", app.label);
+
+        let (first, second) = tokio::join!(
+            pay(&app, &token, &policy_id, 2, None, card(CARD)),
+            pay(&app, &token, &policy_id, 2, None, card(CARD)),
+        );
+        let mut statuses = [first.0, second.0];
+        statuses.sort_unstable();
+        assert_eq!(statuses, [201, 409], "{}: {first:?} {second:?}", app.label);
+        let refused = if first.0 == 409 { &first.1 } else { &second.1 };
+        assert!(
+            matches!(
+                refused["code"].as_str(),
+                Some("INSPAY-PAY-002" | "INSPAY-PAY-003")
+            ),
+            "{refused}"
+        );
+        let id = inspay_core::ids::PolicyId::parse(&policy_id).expect("id");
+        let payments = app
+            .state
+            .store
+            .payments_of_policy(&app.state.keyring(), &id)
+            .await
+            .expect("payments");
+        assert_eq!(
+            payments
+                .iter()
+                .filter(|payment| payment.number == 2)
+                .count(),
+            1,
+            "{}: one payment of the second premium",
+            app.label
+        );
+
+        let (status, body) = call(
+            &app,
+            reqwest::Method::POST,
+            &format!("/v1/policies/{policy_id}/premiums/3/pay"),
+            &token,
+            None,
+            None,
+            Some(card(CARD)),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (428, Some("INSPAY-REQ-010")),
+            "{}",
+            app.label
+        );
+
+        let (status, body) = pay(&app, &token, &policy_id, 3, None, card(CARD)).await;
+        assert_eq!(status, 201, "{}: {body}", app.label);
+        let (status, body) = pay(&app, &token, &policy_id, 4, None, card(CARD)).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (422, Some("INSPAY-PAY-005")),
+            "{}: the fourth payment of the day: {body}",
+            app.label
+        );
+        assert_ledger_sound(&app).await;
+        app.stop().await;
+    }
+}
