@@ -96,6 +96,26 @@ fn answer(outcome: ChannelOutcome) -> SettleOrder {
     }
 }
 
+async fn apply_on(store: &Store, f: &Fixture, start: time::Date) -> inspay_store::funds::Policy {
+    store
+        .policy_apply(&f.keyring, &f.customer, &f.product.id, start, "r", NOW_MS)
+        .await
+        .expect("apply")
+        .0
+}
+
+async fn settle(
+    store: &Store,
+    f: &Fixture,
+    payment: &inspay_core::ids::PaymentId,
+    outcome: ChannelOutcome,
+) {
+    store
+        .payment_settle(&f.keyring, payment, &answer(outcome), None, "r", NOW_MS)
+        .await
+        .expect("settle");
+}
+
 async fn assert_sound(store: &Store, keyring: &Keyring, label: &str) {
     let report = store.ledger_check(keyring).await.expect("check");
     assert!(report.is_sound(), "{label}: {report:?}");
@@ -245,29 +265,9 @@ async fn cancellation_refunds_the_unearned_premium_and_failures_roll_back() {
     for test in stores().await {
         let store = &test.store;
         let f = fixture(&test, PaymentFrequency::Yearly, 24).await;
-        let (policy, _) = store
-            .policy_apply(
-                &f.keyring,
-                &f.customer,
-                &f.product.id,
-                date!(2027 - 01 - 01),
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("apply");
+        let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
         let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
-        store
-            .payment_settle(
-                &f.keyring,
-                &payment.id,
-                &answer(ChannelOutcome::Succeeded),
-                None,
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("settle");
+        settle(store, &f, &payment.id, ChannelOutcome::Succeeded).await;
         // 1 July 2027: 184 of 365 days unearned.
         let refunds = store
             .policy_cancel(
@@ -376,29 +376,9 @@ async fn money_for_nothing_due_is_refunded() {
     for test in stores().await {
         let store = &test.store;
         let f = fixture(&test, PaymentFrequency::Monthly, 12).await;
-        let (policy, _) = store
-            .policy_apply(
-                &f.keyring,
-                &f.customer,
-                &f.product.id,
-                date!(2027 - 01 - 01),
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("apply");
+        let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
         let first = begin(store, &f, &policy.id, 1).await.expect("begin");
-        store
-            .payment_settle(
-                &f.keyring,
-                &first.id,
-                &answer(ChannelOutcome::Succeeded),
-                None,
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("settle");
+        settle(store, &f, &first.id, ChannelOutcome::Succeeded).await;
         let second = begin(store, &f, &policy.id, 2).await.expect("begin");
         assert!(matches!(
             store
@@ -461,29 +441,9 @@ async fn concurrent_refunds_never_exceed_the_payment() {
     for test in stores().await {
         let store = &test.store;
         let f = fixture(&test, PaymentFrequency::Single, 12).await;
-        let (policy, _) = store
-            .policy_apply(
-                &f.keyring,
-                &f.customer,
-                &f.product.id,
-                date!(2027 - 01 - 01),
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("apply");
+        let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
         let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
-        store
-            .payment_settle(
-                &f.keyring,
-                &payment.id,
-                &answer(ChannelOutcome::Succeeded),
-                None,
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("settle");
+        settle(store, &f, &payment.id, ChannelOutcome::Succeeded).await;
         let mut tasks = Vec::new();
         for _ in 0..100 {
             let store = store.clone();
@@ -572,29 +532,9 @@ async fn ledger_entries_are_immutable_and_tamper_evident() {
     for test in stores().await {
         let store = &test.store;
         let f = fixture(&test, PaymentFrequency::Single, 12).await;
-        let (policy, _) = store
-            .policy_apply(
-                &f.keyring,
-                &f.customer,
-                &f.product.id,
-                date!(2027 - 01 - 01),
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("apply");
+        let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
         let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
-        store
-            .payment_settle(
-                &f.keyring,
-                &payment.id,
-                &answer(ChannelOutcome::Succeeded),
-                None,
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("settle");
+        settle(store, &f, &payment.id, ChannelOutcome::Succeeded).await;
         for statement in [
             "UPDATE ledger_entries SET amount_fen = amount_fen + 1",
             "DELETE FROM ledger_entries",
@@ -651,29 +591,9 @@ async fn policies_lapse_after_grace_and_expire_after_their_term() {
     for test in stores().await {
         let store = &test.store;
         let f = fixture(&test, PaymentFrequency::Monthly, 12).await;
-        let (monthly, _) = store
-            .policy_apply(
-                &f.keyring,
-                &f.customer,
-                &f.product.id,
-                date!(2027 - 01 - 01),
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("apply");
+        let monthly = apply_on(store, &f, date!(2027 - 01 - 01)).await;
         let first = begin(store, &f, &monthly.id, 1).await.expect("begin");
-        store
-            .payment_settle(
-                &f.keyring,
-                &first.id,
-                &answer(ChannelOutcome::Succeeded),
-                None,
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("settle");
+        settle(store, &f, &first.id, ChannelOutcome::Succeeded).await;
         // The second premium is due 1 February; grace runs 30 days, to 3 March.
         let aged = store
             .policies_age(&f.keyring, date!(2027 - 03 - 03), NOW_MS)
@@ -691,17 +611,7 @@ async fn policies_lapse_after_grace_and_expire_after_their_term() {
             "{}: the pending payment decides first",
             test.label
         );
-        store
-            .payment_settle(
-                &f.keyring,
-                &second.id,
-                &answer(ChannelOutcome::Failed),
-                None,
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("declined");
+        settle(store, &f, &second.id, ChannelOutcome::Failed).await;
         let aged = store
             .policies_age(&f.keyring, date!(2027 - 03 - 04), NOW_MS)
             .await
@@ -739,29 +649,9 @@ async fn paid_policies_expire_at_the_end_of_their_term() {
     for test in stores().await {
         let store = &test.store;
         let f = fixture(&test, PaymentFrequency::Single, 12).await;
-        let (policy, _) = store
-            .policy_apply(
-                &f.keyring,
-                &f.customer,
-                &f.product.id,
-                date!(2027 - 01 - 01),
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("apply");
+        let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
         let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
-        store
-            .payment_settle(
-                &f.keyring,
-                &payment.id,
-                &answer(ChannelOutcome::Succeeded),
-                None,
-                "r",
-                NOW_MS,
-            )
-            .await
-            .expect("settle");
+        settle(store, &f, &payment.id, ChannelOutcome::Succeeded).await;
         let aged = store
             .policies_age(&f.keyring, date!(2027 - 12 - 31), NOW_MS)
             .await

@@ -160,7 +160,7 @@ async fn measure(args: &PaymentsArgs) -> Result<()> {
         idempotent.bank_orders
     );
     println!(
-        "100 concurrent refunds of 1.50 against one 100.00 payment: {} accepted, {} refused; refunded in the ledger {} fen, at the bank {} fen (allowed: 9900)",
+        "100 concurrent refunds of 1.50 against one 100.00 payment: {} accepted, {} refused; refunded in the ledger {} fen, confirmed by the bank's signed answers {} fen (allowed: 9900)",
         refunds.accepted, refunds.refused, refunds.recorded_fen, refunds.bank_fen
     );
     println!(
@@ -302,21 +302,7 @@ async fn monthly_product(state: &AppState) -> Result<inspay_core::ids::ProductId
         600,
         30,
     )?;
-    Ok(state
-        .store
-        .product_create(
-            &state.keyring(),
-            &NewProduct {
-                code: "BENCH-M".into(),
-                name: "Benchmark monthly".into(),
-                terms,
-            },
-            WHO.actor,
-            WHO.request_id,
-            state.now_ms(),
-        )
-        .await?
-        .id)
+    product(state, "BENCH-M", terms).await
 }
 
 async fn prepare(
@@ -327,64 +313,17 @@ async fn prepare(
     customers: usize,
 ) -> Result<Vec<Payer>> {
     let keyring = state.keyring();
-    let hash = SecretHash::new(
-        SecretKind::LoginPassword,
-        b"not used to sign in",
-        ITERATIONS_MIN,
-    )?;
     let mut payers = Vec::with_capacity(customers);
     for index in first..first + customers {
         let now = state.now_ms();
-        let mobile = format!("139{:08}", index);
-        let account = state
-            .store
-            .account_create(
-                &keyring,
-                &NewAccount {
-                    population: Population::Customer,
-                    login_name: &LoginName::customer(&mobile)?,
-                    person_id: None,
-                    password: &hash,
-                    must_change_password: false,
-                },
-                WHO,
-                now,
-            )
-            .await?;
+        let (account, policy_id, first) =
+            customer_with_first_payment(state, product_id, &format!("139{index:08}")).await?;
         let (session, _) = state
             .store
             .session_start(
                 &account,
                 "two-factor",
                 &state.session_policy(),
-                "bench",
-                now,
-            )
-            .await?;
-        let (policy, _) = state
-            .store
-            .policy_apply(
-                &keyring,
-                &account,
-                product_id,
-                date_at_ms(now),
-                "bench",
-                now,
-            )
-            .await?;
-        let first = state
-            .store
-            .payment_begin(
-                &keyring,
-                BeginPayment {
-                    policy_id: &policy.id,
-                    number: 1,
-                    account_id: &account,
-                    method: PaymentMethod::Card {
-                        masked: "622202*********0128".into(),
-                    },
-                    resolve_at_ms: now + 60_000,
-                },
                 "bench",
                 now,
             )
@@ -401,7 +340,7 @@ async fn prepare(
             .await?;
         let session = session.expose().to_string();
         let paid = client
-            .post(format!("/v1/policies/{}/premiums/2/pay", policy.id))
+            .post(format!("/v1/policies/{policy_id}/premiums/2/pay"))
             .session(&session)
             .idempotent()
             .json(&serde_json::json!({ "card_number": CARD, "expiry": "12/30", "cvv": "123" }))?
@@ -422,7 +361,7 @@ async fn prepare(
             .to_string();
         payers.push(Payer {
             session,
-            policy_id: policy.id.to_string(),
+            policy_id: policy_id.to_string(),
             method_id,
         });
     }
@@ -577,7 +516,6 @@ struct Refunds {
 /// 100 refunds of 1.50 at once against one 100.00 payment, then sent to the bank by the outbox.
 async fn concurrent_refunds(state: &AppState) -> Result<Refunds> {
     let keyring = state.keyring();
-    let now = state.now_ms();
     let terms = ProductTerms::new(
         Amount::from_fen(100_000_000)?,
         Amount::from_fen(10_000)?,
@@ -585,90 +523,18 @@ async fn concurrent_refunds(state: &AppState) -> Result<Refunds> {
         12,
         30,
     )?;
-    let product = state
-        .store
-        .product_create(
-            &keyring,
-            &NewProduct {
-                code: "BENCH-R".into(),
-                name: "Benchmark refunds".into(),
-                terms,
-            },
-            WHO.actor,
-            WHO.request_id,
-            now,
-        )
-        .await?;
-    let hash = SecretHash::new(
-        SecretKind::LoginPassword,
-        b"not used to sign in",
-        ITERATIONS_MIN,
-    )?;
-    let account = state
-        .store
-        .account_create(
-            &keyring,
-            &NewAccount {
-                population: Population::Customer,
-                login_name: &LoginName::customer("13899999999")?,
-                person_id: None,
-                password: &hash,
-                must_change_password: false,
-            },
-            WHO,
-            now,
-        )
-        .await?;
-    let (policy, _) = state
-        .store
-        .policy_apply(
-            &keyring,
-            &account,
-            &product.id,
-            date_at_ms(now),
-            "bench",
-            now,
-        )
-        .await?;
+    let product_id = product(state, "BENCH-R", terms).await?;
+    let (_, _, payment) = customer_with_first_payment(state, &product_id, "13899999999").await?;
     // The payment goes through the bank, so the bank can refund it.
-    let payment = state
-        .store
-        .payment_begin(
-            &keyring,
-            BeginPayment {
-                policy_id: &policy.id,
-                number: 1,
-                account_id: &account,
-                method: PaymentMethod::Card {
-                    masked: "622202*********0128".into(),
-                },
-                resolve_at_ms: now + 60_000,
-            },
-            "bench",
-            now,
-        )
-        .await?;
-    let source = inspay_server::payments::premium::Source::Card {
-        number: inspay_core::sensitive::CardNumber::parse(CARD)?,
-        expiry: inspay_core::sensitive::CardExpiry::parse("12/30")?,
-        cvv: None,
-    };
     let channel = state.channel_slot().get().context("no channel")?;
     let order = inspay_channel::PayOrder::new(
         inspay_channel::OrderId::parse(payment.id.as_str())?,
         payment.amount.fen(),
-        match source {
-            inspay_server::payments::premium::Source::Card {
-                number,
-                expiry,
-                cvv,
-            } => inspay_channel::PaySource::Card(inspay_channel::CardDetails {
-                number,
-                expiry,
-                cvv,
-            }),
-            inspay_server::payments::premium::Source::Saved { .. } => bail!("a card is needed"),
-        },
+        inspay_channel::PaySource::Card(inspay_channel::CardDetails {
+            number: inspay_core::sensitive::CardNumber::parse(CARD)?,
+            expiry: inspay_core::sensitive::CardExpiry::parse("12/30")?,
+            cvv: None,
+        }),
     )?;
     let answer = inspay_channel::PaymentChannel::pay(&channel, order).await;
     inspay_server::payments::premium::record(state, &payment.id, answer, "bench")
@@ -707,11 +573,25 @@ async fn concurrent_refunds(state: &AppState) -> Result<Refunds> {
             accepted += 1;
         }
     }
-    // The outbox sends them; drive it until nothing is left.
-    for _ in 0..50 {
-        if inspay_server::payments::worker::drive(state).await == 0 {
+    // The outbox sends them (this node's worker runs too, so both drive): wait until none is
+    // pending, at most 60 s.
+    let waited = Instant::now();
+    loop {
+        inspay_server::payments::worker::drive(state).await;
+        let pending = state
+            .store
+            .refunds_of_payment(&keyring, &payment.id)
+            .await?
+            .iter()
+            .filter(|refund| refund.status == OrderStatus::Pending)
+            .count();
+        if pending == 0 {
             break;
         }
+        if waited.elapsed() > Duration::from_secs(60) {
+            bail!("{pending} refunds were still pending after 60 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let refunds = state
         .store
@@ -741,4 +621,91 @@ async fn concurrent_refunds(state: &AppState) -> Result<Refunds> {
         recorded_fen,
         bank_fen,
     })
+}
+
+/// A product with these terms.
+async fn product(
+    state: &AppState,
+    code: &str,
+    terms: ProductTerms,
+) -> Result<inspay_core::ids::ProductId> {
+    Ok(state
+        .store
+        .product_create(
+            &state.keyring(),
+            &NewProduct {
+                code: code.into(),
+                name: format!("Benchmark {code}"),
+                terms,
+            },
+            WHO.actor,
+            WHO.request_id,
+            state.now_ms(),
+        )
+        .await?
+        .id)
+}
+
+/// A customer account (without a person: it never signs in with a password), a policy on
+/// `product_id` starting today, and the payment of its first premium begun (pending).
+async fn customer_with_first_payment(
+    state: &AppState,
+    product_id: &inspay_core::ids::ProductId,
+    mobile: &str,
+) -> Result<(
+    String,
+    inspay_core::ids::PolicyId,
+    inspay_store::funds::Payment,
+)> {
+    let keyring = state.keyring();
+    let now = state.now_ms();
+    let hash = SecretHash::new(
+        SecretKind::LoginPassword,
+        b"not used to sign in",
+        ITERATIONS_MIN,
+    )?;
+    let account = state
+        .store
+        .account_create(
+            &keyring,
+            &NewAccount {
+                population: Population::Customer,
+                login_name: &LoginName::customer(mobile)?,
+                person_id: None,
+                password: &hash,
+                must_change_password: false,
+            },
+            WHO,
+            now,
+        )
+        .await?;
+    let (policy, _) = state
+        .store
+        .policy_apply(
+            &keyring,
+            &account,
+            product_id,
+            date_at_ms(now),
+            "bench",
+            now,
+        )
+        .await?;
+    let payment = state
+        .store
+        .payment_begin(
+            &keyring,
+            BeginPayment {
+                policy_id: &policy.id,
+                number: 1,
+                account_id: &account,
+                method: PaymentMethod::Card {
+                    masked: "622202*********0128".into(),
+                },
+                resolve_at_ms: now + 60_000,
+            },
+            "bench",
+            now,
+        )
+        .await?;
+    Ok((account, policy.id, payment))
 }
