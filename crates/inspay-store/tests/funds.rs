@@ -673,3 +673,55 @@ async fn paid_policies_expire_at_the_end_of_their_term() {
         assert_eq!(policy.status, PolicyStatus::Expired);
     }
 }
+
+/// A row the worker gave up on is listed as dead and put back by an operator (audited); only
+/// dead rows can be put back.
+/// req: 5.3.4
+#[tokio::test]
+async fn dead_outbox_rows_are_listed_and_put_back() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Single, 12).await;
+        let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
+        let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
+        let ready = store.outbox_rows("ready", 10).await.expect("rows");
+        assert_eq!(ready.len(), 1, "{}", test.label);
+        assert_eq!(ready[0].kind, OutboxKind::ResolvePayment);
+        assert_eq!(ready[0].subject_id, payment.id.as_str());
+        store
+            .outbox_dead(&ready[0].id, "the channel could not be asked", NOW_MS)
+            .await
+            .expect("dead");
+        let dead = store.outbox_rows("dead", 10).await.expect("rows");
+        assert_eq!(dead.len(), 1);
+        assert_eq!(
+            dead[0].last_error.as_deref(),
+            Some("the channel could not be asked")
+        );
+        let who = inspay_store::keys::Actor {
+            actor: "operator:test",
+            request_id: "r",
+        };
+        assert!(
+            store
+                .outbox_redrive(&dead[0].id, who, NOW_MS)
+                .await
+                .expect("redrive")
+        );
+        assert!(
+            !store
+                .outbox_redrive(&dead[0].id, who, NOW_MS)
+                .await
+                .expect("again")
+        );
+        assert!(
+            store
+                .outbox_rows("dead", 10)
+                .await
+                .expect("rows")
+                .is_empty()
+        );
+        let claimed = store.outbox_claim(NOW_MS, 30_000, 10).await.expect("claim");
+        assert_eq!(claimed.len(), 1, "{}: due again at once", test.label);
+    }
+}

@@ -56,6 +56,9 @@ enum Command {
     /// Prove the double-entry ledger, show account balances and statements.
     #[command(subcommand)]
     Ledger(commands::ledger::LedgerCommand),
+    /// List the payment-channel work the outbox drives, and put given-up rows back.
+    #[command(subcommand)]
+    Outbox(commands::outbox::OutboxCommand),
     /// Run the simulated bank (payment channel) until Ctrl-C, for development and fault tests.
     #[command(
         after_help = "Examples:\n  inspay channel-sim\n  inspay channel-sim --listen 127.0.0.1:7070 --key-file data/channel-sim.key --public-key-out data/channel-sim.pub.pem\n  inspay channel-sim --merchant-id m-42 --merchant-public-key merchant.pub.pem"
@@ -95,6 +98,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::products::run(cli.config.as_deref(), command))),
         Command::Ledger(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::ledger::run(cli.config.as_deref(), command))),
+        Command::Outbox(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::outbox::run(cli.config.as_deref(), command))),
         Command::ChannelSim(args) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::channel_sim::run(cli.config.as_deref(), args))),
     };

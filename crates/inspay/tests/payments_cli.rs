@@ -130,6 +130,9 @@ fn payment_commands_have_help_with_an_example() {
         vec!["ledger", "balances"],
         vec!["ledger", "statement"],
         vec!["channel-sim"],
+        vec!["outbox", "list"],
+        vec!["outbox", "redrive"],
+        vec!["bench", "payments"],
     ] {
         let mut args = command.clone();
         args.push("--help");
@@ -146,7 +149,7 @@ fn payment_commands_have_help_with_an_example() {
         assert!(output.status.success(), "{group}");
     }
     let top = text(&inspay(dir.path(), &["--help"]));
-    for command in ["products", "ledger", "channel-sim"] {
+    for command in ["products", "ledger", "channel-sim", "outbox"] {
         assert!(
             top.contains(command),
             "{command} missing from --help:\n{top}"
@@ -591,6 +594,31 @@ fn channel_sim_serves_another_merchant() {
     assert!(!refused.status.success());
     assert!(
         text(&refused).contains("a merchant id is 1 to 32"),
+        "{}",
+        text(&refused)
+    );
+}
+
+/// The outbox from the console: an empty list says so, and putting back a row that is not dead
+/// is refused with what to do next.
+/// req: 5.3.4
+#[test]
+fn outbox_lists_and_refuses_to_redrive_unknown_rows() {
+    let dir = tempfile::tempdir().expect("dir");
+    let listed = inspay(dir.path(), &["outbox", "list"]);
+    assert!(listed.status.success(), "{}", text(&listed));
+    assert!(
+        text(&listed).contains("no dead outbox rows"),
+        "{}",
+        text(&listed)
+    );
+    let refused = inspay(
+        dir.path(),
+        &["outbox", "redrive", "0193a6c2-7d1e-7b31-9f0e-2a4c8d1e5f60"],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).contains("inspay outbox list"),
         "{}",
         text(&refused)
     );

@@ -12,7 +12,7 @@ mod statements;
 
 pub use evidence::ChannelEvidence;
 pub use lifecycle::{AGEING_POLICIES_PER_RUN_MAX, Aged};
-pub use outbox::{OutboxItem, OutboxKind};
+pub use outbox::{OUTBOX_LIST_ROWS_MAX, OutboxItem, OutboxKind, OutboxRow};
 pub use payments::{BeginPayment, Payment, PaymentMethod, PaymentSettled, SettleOrder};
 pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};
 pub use refunds::{Cancellation, NewRefund, Refund, RefundReason};

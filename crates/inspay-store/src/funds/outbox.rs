@@ -33,7 +33,8 @@ impl OutboxKind {
         }
     }
 
-    fn parse(text: &str) -> Option<Self> {
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
         match text {
             "resolve_payment" => Some(OutboxKind::ResolvePayment),
             "send_refund" => Some(OutboxKind::SendRefund),
@@ -41,6 +42,32 @@ impl OutboxKind {
             _ => None,
         }
     }
+}
+
+/// Rows `outbox_rows` lists at most.
+pub const OUTBOX_LIST_ROWS_MAX: i64 = 10_000;
+
+/// A row as an operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    /// Row id.
+    pub id: String,
+    /// What it drives.
+    pub kind: OutboxKind,
+    /// The payment, refund or payout id.
+    pub subject_id: String,
+    /// `ready`, `dead` or `done`.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// When it is due next, unix ms.
+    pub next_attempt_at_ms: i64,
+    /// Why the last attempt did not finish it (fixed text from the code).
+    pub last_error: Option<String>,
+    /// When it was written.
+    pub created_at_ms: i64,
+    /// When it last changed.
+    pub updated_at_ms: i64,
 }
 
 /// A claimed row.
@@ -179,6 +206,75 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Rows in `state` (`ready`, `dead` or `done`), oldest first, at most `limit`.
+    pub async fn outbox_rows(&self, state: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, subject_id, state, attempts, next_attempt_at_ms, last_error,
+                    created_at_ms, updated_at_ms
+             FROM outbox WHERE state = $1 ORDER BY created_at_ms, id LIMIT $2",
+        )
+        .bind(state)
+        .bind(limit.clamp(1, OUTBOX_LIST_ROWS_MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get(1)?;
+                Ok(OutboxRow {
+                    id: row.try_get(0)?,
+                    kind: OutboxKind::parse(&kind).ok_or(StoreError::Malformed("outbox kind"))?,
+                    subject_id: row.try_get(2)?,
+                    state: row.try_get(3)?,
+                    attempts: row.try_get(4)?,
+                    next_attempt_at_ms: row.try_get(5)?,
+                    last_error: row.try_get(6)?,
+                    created_at_ms: row.try_get(7)?,
+                    updated_at_ms: row.try_get(8)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Puts a dead row back to be driven again at once, after an operator fixed its cause.
+    /// Audited. `false` if there is no dead row with this id.
+    pub async fn outbox_redrive(
+        &self,
+        id: &str,
+        who: crate::keys::Actor<'_>,
+        at_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE outbox SET state = 'ready', attempts = 0, next_attempt_at_ms = 0,
+                 lease_until_ms = 0, updated_at_ms = $1
+             WHERE id = $2 AND state = 'dead'",
+        )
+        .bind(at_ms)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            return Ok(false);
+        }
+        let object = format!("outbox:{id}");
+        crate::audit::append(
+            &mut tx,
+            &crate::audit::AuditEvent {
+                actor: who.actor,
+                action: "outbox.redrive",
+                object: &object,
+                outcome: crate::audit::Outcome::Success,
+                request_id: who.request_id,
+                details: &[],
+            },
+            at_ms,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Rows not yet done, by state: (`ready`, `dead`).

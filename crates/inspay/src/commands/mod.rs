@@ -5,6 +5,7 @@ pub mod audit;
 pub mod channel_sim;
 pub mod keys;
 pub mod ledger;
+pub mod outbox;
 pub mod products;
 pub mod serve;
 pub mod users;
