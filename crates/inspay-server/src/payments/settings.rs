@@ -57,6 +57,10 @@ pub struct ChannelSettings {
     /// Longest wait for one channel request, ms; past it the outcome is unknown and the outbox
     /// resolves it.
     pub timeout_ms: u64,
+    /// How long after a request's timestamp the channel still accepts it, seconds (its
+    /// signature window: 300 for the channels of this protocol). The outbox trusts a "not
+    /// found" only once this has passed since the payment began.
+    pub acceptance_window_s: i64,
 }
 
 impl Default for PaymentSettings {
@@ -77,6 +81,7 @@ impl Default for PaymentSettings {
                 public_key_file: None,
                 ca_file: None,
                 timeout_ms: 10_000,
+                acceptance_window_s: inspay_channel::signing::WINDOW_S,
             },
         }
     }
@@ -159,6 +164,13 @@ impl PaymentSettings {
                 "payments.channel.timeout_ms",
                 "must be 100..=120000".into(),
                 "5.3.5.2",
+            ));
+        }
+        if !(1..=86_400).contains(&self.channel.acceptance_window_s) {
+            return Some((
+                "payments.channel.acceptance_window_s",
+                "must be 1..=86400 seconds: the channel's signature window".into(),
+                "5.3.4",
             ));
         }
         if self.channel.url.is_some() && self.channel.public_key_file.is_none() {

@@ -130,7 +130,7 @@ async fn resolve_payment(
             .await
             .map_err(|_| "the payment could not be read")?;
         let settled_after_ms = payment.created_at_ms
-            + inspay_channel::signing::WINDOW_S * 1_000
+            + state.settings.payments.channel.acceptance_window_s * 1_000
             + i64::try_from(state.settings.payments.channel.timeout_ms).unwrap_or(i64::MAX);
         if state.now_ms() < settled_after_ms {
             return Err("the channel has no record yet; its signature window is still open");
