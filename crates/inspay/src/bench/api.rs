@@ -17,11 +17,7 @@
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use inspay_crypto::sm2::Sm2PrivateKey;
-use inspay_kms::KeyPurpose;
 use inspay_protocol::canonical::CanonicalRequest;
-use inspay_server::{Application, Settings};
-use inspay_store::client_apps::{AppClass, NewClientApp};
-use inspay_store::keys::Actor;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -161,69 +157,9 @@ async fn measure(args: &ApiArgs) -> Result<()> {
     bar.inc(1);
 
     bar.set_message("starting the server");
-    let dir = std::env::temp_dir().join(format!(
-        "inspay-bench-api-{}-{}",
-        std::process::id(),
-        inspay_store::now_ms()
-    ));
-    std::fs::create_dir_all(&dir).context("cannot create a temporary directory")?;
-    let mut settings = Settings {
-        data_dir: dir.clone(),
-        database_url: args.database_url.clone().unwrap_or_default(),
-        ..Settings::default()
-    };
-    settings.listen.address = "127.0.0.1:0".parse().context("address")?;
-    settings.log.filter = "error".into();
-    // The limits stay on (their counters are part of every request's cost) but high enough
-    // for one client to load the server.
-    settings.protection.ip_per_minute = 1_000_000_000;
-    settings.protection.app_per_minute = 1_000_000_000;
-    let app = Application::build(settings)
-        .await
-        .context("cannot start a benchmark server")?;
-    let state = app.state().clone();
-    let address = app.address();
-    let ca_path = app
-        .development_ca
-        .clone()
-        .context("the benchmark server has no development CA")?;
-    let shutdown = app.shutdown_token();
-    let server = tokio::spawn(app.run());
-
-    let key = Sm2PrivateKey::generate()?;
-    state
-        .store
-        .client_app_register(
-            &NewClientApp {
-                id: "bench-app",
-                name: "inspay bench api",
-                class: AppClass::FundTransaction,
-                public_key: key.public_key(),
-                tls_fingerprint: None,
-                sdk_version_min: None,
-            },
-            Actor {
-                actor: "operator:bench",
-                request_id: "bench-api",
-            },
-            state.now_ms(),
-        )
-        .await?;
-    let keyring = state.keyring();
-    let serial = keyring
-        .active_version(KeyPurpose::ResponseSigning)
-        .context("no active response-signing key")?;
-    let server_key = keyring
-        .public_key(KeyPurpose::ResponseSigning, serial)?
-        .clone();
-    let ca = std::fs::read_to_string(&ca_path).context("cannot read the development CA")?;
-    let client = inspay_sdk::Client::builder(format!("https://localhost:{}", address.port()))
-        .app_id("bench-app")
-        .key(1, key)
-        .trust_ca_pem(&ca)?
-        .server_key(serial, server_key)
-        .retry(inspay_sdk::RetryPolicy::none())
-        .build()?;
+    let server =
+        super::server::BenchServer::start("api", args.database_url.as_deref(), |_| {}).await?;
+    let client = server.client.clone();
     bar.inc(1);
 
     let duration = Duration::from_secs(args.seconds);
@@ -249,9 +185,7 @@ async fn measure(args: &ApiArgs) -> Result<()> {
     let bound = cores as f64 / (2.0 * sign_s + 2.0 * verify_s);
     bar.inc(1);
     bar.finish_and_clear();
-    shutdown.cancel();
-    let _ = server.await;
-    let _ = std::fs::remove_dir_all(&dir);
+    server.stop().await;
 
     println!(
         "inspay bench api: {} s per scenario, {} in flight, {} cores, database {}",

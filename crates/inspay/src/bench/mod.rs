@@ -5,6 +5,7 @@ mod api;
 mod crypto;
 mod password;
 mod payments;
+mod server;
 mod sign_in;
 
 /// What to benchmark.

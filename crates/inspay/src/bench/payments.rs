@@ -22,14 +22,10 @@ use inspay_core::calendar::date_at_ms;
 use inspay_core::funds::{ChannelOutcome, OrderStatus};
 use inspay_core::money::Amount;
 use inspay_core::policy::{PaymentFrequency, ProductTerms};
-use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_identity::login_name::LoginName;
 use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
-use inspay_kms::KeyPurpose;
 use inspay_server::state::AppState;
-use inspay_server::{Application, Settings};
 use inspay_store::accounts::{NewAccount, Population};
-use inspay_store::client_apps::{AppClass, NewClientApp};
 use inspay_store::funds::{
     BeginPayment, NewProduct, NewRefund, PaymentMethod, RefundReason, SettleOrder,
 };
@@ -88,36 +84,15 @@ async fn measure(args: &PaymentsArgs) -> Result<()> {
     bar.inc(1);
 
     bar.set_message("starting the server and the bank");
-    let dir = std::env::temp_dir().join(format!(
-        "inspay-bench-payments-{}-{}",
-        std::process::id(),
-        inspay_store::now_ms()
-    ));
-    std::fs::create_dir_all(&dir).context("cannot create a temporary directory")?;
-    let mut settings = Settings {
-        data_dir: dir.clone(),
-        database_url: args.database_url.clone().unwrap_or_default(),
-        ..Settings::default()
-    };
-    settings.listen.address = "127.0.0.1:0".parse().context("address")?;
-    settings.log.filter = "error".into();
-    settings.protection.ip_per_minute = 1_000_000_000;
-    settings.protection.app_per_minute = 1_000_000_000;
-    settings.protection.account_per_minute = 1_000_000_000;
-    settings.payments.premium_payments_per_day_max = 1_000;
-    settings.payments.premium_per_day_fen_max = inspay_core::money::MONEY_FEN_MAX;
-    let app = Application::build(settings)
-        .await
-        .context("cannot start a benchmark server")?;
-    let state = app.state().clone();
-    let address = app.address();
-    let ca_path = app
-        .development_ca
-        .clone()
-        .context("the benchmark server has no development CA")?;
-    let shutdown = app.shutdown_token();
-    let server = tokio::spawn(app.run());
-    let client = client(&state, address.port(), &ca_path).await?;
+    let server =
+        super::server::BenchServer::start("payments", args.database_url.as_deref(), |settings| {
+            settings.protection.account_per_minute = 1_000_000_000;
+            settings.payments.premium_payments_per_day_max = 1_000;
+            settings.payments.premium_per_day_fen_max = inspay_core::money::MONEY_FEN_MAX;
+        })
+        .await?;
+    let state = server.state.clone();
+    let client = server.client.clone();
     bar.inc(1);
 
     bar.set_message("customers, policies, saved cards");
@@ -145,9 +120,7 @@ async fn measure(args: &PaymentsArgs) -> Result<()> {
     let ledger = state.store.ledger_check(&state.keyring()).await?;
     bar.inc(1);
     bar.finish_and_clear();
-    shutdown.cancel();
-    let _ = server.await;
-    let _ = std::fs::remove_dir_all(&dir);
+    server.stop().await;
 
     report(args, cores, sign_s, verify_s, bound, &outcome);
     println!();
@@ -249,46 +222,6 @@ fn report(
         let width = ((value / widest) * 50.0).round() as usize;
         println!("{name:<28} {} {value:.0}/s", "█".repeat(width.max(1)));
     }
-}
-
-async fn client(
-    state: &AppState,
-    port: u16,
-    ca_path: &std::path::Path,
-) -> Result<inspay_sdk::Client> {
-    let key = Sm2PrivateKey::generate()?;
-    state
-        .store
-        .client_app_register(
-            &NewClientApp {
-                id: "bench-payments",
-                name: "inspay bench payments",
-                class: AppClass::FundTransaction,
-                public_key: key.public_key(),
-                tls_fingerprint: None,
-                sdk_version_min: None,
-            },
-            WHO,
-            state.now_ms(),
-        )
-        .await?;
-    let keyring = state.keyring();
-    let serial = keyring
-        .active_version(KeyPurpose::ResponseSigning)
-        .context("no active response-signing key")?;
-    let server_key = keyring
-        .public_key(KeyPurpose::ResponseSigning, serial)?
-        .clone();
-    let ca = std::fs::read_to_string(ca_path).context("cannot read the development CA")?;
-    Ok(
-        inspay_sdk::Client::builder(format!("https://localhost:{port}"))
-            .app_id("bench-payments")
-            .key(1, key)
-            .trust_ca_pem(&ca)?
-            .server_key(serial, server_key)
-            .retry(inspay_sdk::RetryPolicy::none())
-            .build()?,
-    )
 }
 
 /// A monthly product of 50 years (600 premiums per policy), and per customer: an account, a
