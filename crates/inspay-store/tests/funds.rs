@@ -725,3 +725,47 @@ async fn dead_outbox_rows_are_listed_and_put_back() {
         assert_eq!(claimed.len(), 1, "{}: due again at once", test.label);
     }
 }
+
+/// An application whose first premium stays unpaid past the grace period after its start is
+/// withdrawn; one still within grace, or with a payment in flight, is not.
+/// req: 5.3.1.3
+#[tokio::test]
+async fn unpaid_applications_are_withdrawn_after_grace() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Yearly, 24).await;
+        let unpaid = apply_on(store, &f, date!(2027 - 01 - 01)).await;
+        let paying = apply_on(store, &f, date!(2027 - 01 - 01)).await;
+        let _pending = begin(store, &f, &paying.id, 1).await.expect("begin");
+        let aged = store
+            .policies_age(&f.keyring, date!(2027 - 01 - 31), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!(
+            aged.withdrawn, 0,
+            "{}: grace runs to 31 January",
+            test.label
+        );
+        let aged = store
+            .policies_age(&f.keyring, date!(2027 - 02 - 01), NOW_MS)
+            .await
+            .expect("age");
+        assert_eq!(
+            aged.withdrawn, 1,
+            "{}: the pending payment holds the other",
+            test.label
+        );
+        let withdrawn = store
+            .policy(&f.keyring, &unpaid.id, None)
+            .await
+            .expect("policy");
+        assert_eq!(withdrawn.status, PolicyStatus::Cancelled);
+        let schedule = store.instalments(&unpaid.id).await.expect("schedule");
+        assert!(schedule.iter().all(|i| i.status == InstalmentStatus::Void));
+        let held = store
+            .policy(&f.keyring, &paying.id, None)
+            .await
+            .expect("policy");
+        assert_eq!(held.status, PolicyStatus::Applied);
+    }
+}

@@ -1,5 +1,6 @@
 //! Policies that end by themselves (issue 5 item 1): a renewal premium unpaid past its grace
-//! period lapses the policy, and a policy whose term has ended expires. The hourly job runs
+//! period lapses the policy, a policy whose term has ended expires, and an application whose
+//! first premium stays unpaid past the grace period after its start is withdrawn. The hourly job runs
 //! [`Store::policies_age`]; each policy moves in its own transaction, with its audit entry, and
 //! the premiums it no longer owes are voided.
 
@@ -23,6 +24,8 @@ pub struct Aged {
     pub lapsed: u64,
     /// Policies expired at the end of their term.
     pub expired: u64,
+    /// Applications withdrawn because their first premium stayed unpaid past the grace period.
+    pub withdrawn: u64,
 }
 
 impl Store {
@@ -38,9 +41,11 @@ impl Store {
         // Candidates: active policies past their end, or with a premium due before today. The
         // grace rule, which needs each policy's grace period, is applied below.
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {POLICY_COLUMNS} FROM policies p WHERE p.status = 'active' AND (p.end_on <= $1
-                 OR EXISTS (SELECT 1 FROM premium_instalments i
-                            WHERE i.policy_id = p.id AND i.status = 'due' AND i.due_on < $1))
+            "SELECT {POLICY_COLUMNS} FROM policies p
+             WHERE (p.status = 'active' AND (p.end_on <= $1
+                    OR EXISTS (SELECT 1 FROM premium_instalments i
+                               WHERE i.policy_id = p.id AND i.status = 'due' AND i.due_on < $1)))
+                OR (p.status = 'applied' AND p.start_on < $1)
              ORDER BY p.id LIMIT $2"
         )))
         .bind(&today_text)
@@ -63,7 +68,14 @@ impl Store {
                 .as_deref()
                 .and_then(inspay_core::calendar::parse_date)
                 .is_some_and(|due| grace_expired(due, policy.terms.grace_days(), today));
-            let event = if lapses {
+            let event = if policy.status == PolicyStatus::Applied {
+                // An application whose first premium stays unpaid past the grace period after
+                // its start is withdrawn: it never gave cover.
+                if !grace_expired(policy.start_on, policy.terms.grace_days(), today) {
+                    continue;
+                }
+                PolicyEvent::Cancelled
+            } else if lapses {
                 PolicyEvent::GracePeriodEnded
             } else if policy.end_on <= today {
                 PolicyEvent::TermEnded
@@ -73,6 +85,7 @@ impl Store {
             if self.age_one(keyring, &policy.id, event, at_ms).await? {
                 match event {
                     PolicyEvent::GracePeriodEnded => aged.lapsed += 1,
+                    PolicyEvent::Cancelled => aged.withdrawn += 1,
                     _ => aged.expired += 1,
                 }
             }
@@ -115,6 +128,7 @@ impl Store {
         let object = format!("policy:{policy_id}");
         let action = match next {
             PolicyStatus::Lapsed => "policy.lapse",
+            PolicyStatus::Cancelled => "policy.withdraw",
             _ => "policy.expire",
         };
         audit::append(
