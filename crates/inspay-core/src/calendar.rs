@@ -43,6 +43,12 @@ pub fn date_at_ms(unix_ms: i64) -> Date {
         .unwrap_or(Date::MIN)
 }
 
+/// Unix milliseconds at the start of `date` in China (00:00 Beijing time).
+pub fn day_start_ms(date: Date) -> i64 {
+    let offset = UtcOffset::from_whole_seconds(CST_OFFSET_S).unwrap_or(UtcOffset::UTC);
+    date.midnight().assume_offset(offset).unix_timestamp() * 1000
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -67,5 +73,6 @@ mod tests {
         // 2026-11-25 16:00 UTC is already 26 November in Beijing.
         assert_eq!(date_at_ms(1_795_622_400_000), date!(2026 - 11 - 26));
         assert_eq!(date_at_ms(1_795_622_399_000), date!(2026 - 11 - 25));
+        assert_eq!(day_start_ms(date!(2026 - 11 - 26)), 1_795_622_400_000);
     }
 }

@@ -8,4 +8,5 @@ pub mod ids;
 pub mod ledger;
 pub mod money;
 pub mod policy;
+pub mod reconcile;
 pub mod sensitive;

@@ -56,6 +56,12 @@ enum Command {
     /// Prove the double-entry ledger, show account balances and statements.
     #[command(subcommand)]
     Ledger(commands::ledger::LedgerCommand),
+    /// Reconcile a day's channel statement against the payments and refunds inspay settled that
+    /// day; differences are listed, alerted and audited, and the exit status is 1.
+    #[command(
+        after_help = "Examples:\n  inspay reconcile --date 2026-11-26 --statement bank-2026-11-26.csv\n  inspay reconcile --date 2026-11-26 --statement wechat-bill.csv --format wechat"
+    )]
+    Reconcile(commands::reconcile::ReconcileArgs),
     /// List the payment-channel work the outbox drives, and put given-up rows back.
     #[command(subcommand)]
     Outbox(commands::outbox::OutboxCommand),
@@ -98,6 +104,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::products::run(cli.config.as_deref(), command))),
         Command::Ledger(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::ledger::run(cli.config.as_deref(), command))),
+        Command::Reconcile(args) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::reconcile::run(cli.config.as_deref(), args))),
         Command::Outbox(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::outbox::run(cli.config.as_deref(), command))),
         Command::ChannelSim(args) => commands::runtime()

@@ -130,6 +130,7 @@ fn payment_commands_have_help_with_an_example() {
         vec!["ledger", "balances"],
         vec!["ledger", "statement"],
         vec!["channel-sim"],
+        vec!["reconcile"],
         vec!["outbox", "list"],
         vec!["outbox", "redrive"],
         vec!["bench", "payments"],
@@ -621,5 +622,157 @@ fn outbox_lists_and_refuses_to_redrive_unknown_rows() {
         text(&refused).contains("inspay outbox list"),
         "{}",
         text(&refused)
+    );
+}
+
+/// A premium paid and settled today, made through the store as the payment flow makes it;
+/// returns its order id and amount in fen.
+fn settled_payment(dir: &Path) -> (String, i64) {
+    use inspay_core::funds::ChannelOutcome;
+    use inspay_identity::login_name::LoginName;
+    use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
+    use inspay_store::accounts::{NewAccount, Population};
+    use inspay_store::funds::{BeginPayment, PaymentMethod, SettleOrder};
+    runtime().block_on(async {
+        let store = Store::connect(&database_url(dir), &PoolSettings::default())
+            .await
+            .expect("store");
+        let text = std::fs::read_to_string(dir.join("dev-master.key")).expect("master key");
+        let master = MasterKey::from_text(&text, MasterKeySource::Development).expect("master");
+        let keyring = store.keyring_load(&master).await.expect("keyring");
+        let now = inspay_store::now_ms();
+        let who = inspay_store::keys::Actor {
+            actor: "operator:test",
+            request_id: "reconcile",
+        };
+        let hash =
+            SecretHash::new(SecretKind::LoginPassword, b"unused", ITERATIONS_MIN).expect("hash");
+        let account = store
+            .account_create(
+                &keyring,
+                &NewAccount {
+                    population: Population::Customer,
+                    login_name: &LoginName::customer("13712345678").expect("login"),
+                    person_id: None,
+                    password: &hash,
+                    must_change_password: false,
+                },
+                who,
+                now,
+            )
+            .await
+            .expect("account");
+        let product = store.products(&keyring).await.expect("products")[0]
+            .id
+            .clone();
+        let (policy, _) = store
+            .policy_apply(
+                &keyring,
+                &account,
+                &product,
+                inspay_core::calendar::date_at_ms(now),
+                "r",
+                now,
+            )
+            .await
+            .expect("policy");
+        let payment = store
+            .payment_begin(
+                &keyring,
+                BeginPayment {
+                    policy_id: &policy.id,
+                    number: 1,
+                    account_id: &account,
+                    method: PaymentMethod::Card {
+                        masked: "622202*********0128".into(),
+                    },
+                    resolve_at_ms: now + 60_000,
+                },
+                "r",
+                now,
+            )
+            .await
+            .expect("begin");
+        let settled = SettleOrder {
+            outcome: ChannelOutcome::Succeeded,
+            channel_ref: Some("sim_1".into()),
+            failure_code: None,
+            evidence: None,
+        };
+        store
+            .payment_settle(&keyring, &payment.id, &settled, None, "r", now)
+            .await
+            .expect("settle");
+        (payment.id.to_string(), payment.amount.fen())
+    })
+}
+
+/// A day's statement in the simulated bank's CSV shape.
+fn statement_csv(day: &str, lines: &[(&str, i64)]) -> String {
+    use inspay_channel::{BusinessDate, OrderId, OrderKind, Statement, StatementLine};
+    Statement {
+        date: BusinessDate::parse(day).expect("day"),
+        lines: lines
+            .iter()
+            .enumerate()
+            .map(|(index, (order_id, amount_fen))| StatementLine {
+                channel_ref: format!("sim_{index}"),
+                order_id: OrderId::parse(order_id).expect("order id"),
+                kind: OrderKind::Pay,
+                amount_fen: *amount_fen,
+                settled_at: format!("{day}T12:00:00+08:00"),
+            })
+            .collect(),
+    }
+    .to_csv()
+}
+
+/// Reconciliation against the channel's statement: agreement exits 0; an amount that differs
+/// and an order only the channel knows are listed, alerted, audited and exit 1.
+/// req: 4-b
+#[test]
+fn reconcile_finds_what_differs_from_the_channel() {
+    let dir = tempfile::tempdir().expect("dir");
+    let added = add_term_life(dir.path(), &[]);
+    assert!(added.status.success(), "{}", text(&added));
+    let (order_id, amount_fen) = settled_payment(dir.path());
+    let day =
+        inspay_core::calendar::date_text(inspay_core::calendar::date_at_ms(inspay_store::now_ms()));
+    let file = dir.path().join("statement.csv");
+    std::fs::write(&file, statement_csv(&day, &[(&order_id, amount_fen)])).expect("write");
+    let file_arg = file.display().to_string();
+    let agreed = inspay(
+        dir.path(),
+        &["reconcile", "--date", &day, "--statement", &file_arg],
+    );
+    assert!(agreed.status.success(), "{}", text(&agreed));
+    assert!(
+        text(&agreed).contains("the channel and inspay agree"),
+        "{}",
+        text(&agreed)
+    );
+
+    std::fs::write(
+        &file,
+        statement_csv(
+            &day,
+            &[(&order_id, amount_fen + 1), ("ORDER-ONLY-AT-BANK", 500)],
+        ),
+    )
+    .expect("write");
+    let differs = inspay(
+        dir.path(),
+        &["reconcile", "--date", &day, "--statement", &file_arg],
+    );
+    assert!(!differs.status.success());
+    let output = text(&differs);
+    assert!(output.contains("DIFFERENCES FOUND"), "{output}");
+    assert!(
+        output.contains(&format!("differs: ours {order_id}")),
+        "{output}"
+    );
+    assert!(
+        output.contains("missing in inspay:      ORDER-ONLY-AT-BANK pay 5.00"),
+        "{output}"
     );
 }

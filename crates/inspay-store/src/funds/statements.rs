@@ -99,3 +99,39 @@ impl Store {
         Ok(lines)
     }
 }
+
+impl Store {
+    /// The movements inspay recorded as settled between `from_ms` (inclusive) and `to_ms`
+    /// (exclusive): succeeded premium payments and refunds, by the order id the channel knows
+    /// them by, for reconciliation against the channel's statement of that day.
+    pub async fn settled_movements(
+        &self,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<inspay_core::reconcile::Movement>, StoreError> {
+        use inspay_core::reconcile::{Movement, MovementKind};
+        let mut movements = Vec::new();
+        for (table, kind) in [
+            ("payments", MovementKind::Pay),
+            ("refunds", MovementKind::Refund),
+        ] {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT id, amount_fen FROM {table}
+                 WHERE status = 'succeeded' AND settled_at_ms >= $1 AND settled_at_ms < $2
+                 ORDER BY id"
+            )))
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in &rows {
+                movements.push(Movement {
+                    order_id: row.try_get(0)?,
+                    kind,
+                    amount_fen: row.try_get(1)?,
+                });
+            }
+        }
+        Ok(movements)
+    }
+}

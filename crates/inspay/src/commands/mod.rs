@@ -7,6 +7,7 @@ pub mod keys;
 pub mod ledger;
 pub mod outbox;
 pub mod products;
+pub mod reconcile;
 pub mod serve;
 pub mod users;
 
