@@ -769,3 +769,58 @@ async fn unpaid_applications_are_withdrawn_after_grace() {
         assert_eq!(held.status, PolicyStatus::Applied);
     }
 }
+
+/// A saved card's token is bound to its account: a row moved to another account outside
+/// inspay cannot be opened there, and is reported as an integrity failure.
+/// req: 5.6.1-b
+#[tokio::test]
+async fn saved_cards_cannot_be_moved_to_another_account() {
+    for test in stores().await {
+        let store = &test.store;
+        let f = fixture(&test, PaymentFrequency::Single, 12).await;
+        let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
+        let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
+        store
+            .payment_settle(
+                &f.keyring,
+                &payment.id,
+                &answer(ChannelOutcome::Succeeded),
+                Some("tok_0123456789abcdef"),
+                "r",
+                NOW_MS,
+            )
+            .await
+            .expect("settle");
+        let methods = store.payment_methods(&f.customer).await.expect("methods");
+        assert_eq!(methods.len(), 1, "{}", test.label);
+        let method_id = &methods[0].0;
+        let (masked, token) = store
+            .payment_method(&f.keyring, &f.customer, method_id)
+            .await
+            .expect("open")
+            .expect("the card");
+        assert_eq!(
+            (masked.as_str(), token.as_str()),
+            (MASKED, "tok_0123456789abcdef")
+        );
+        let name = LoginName::customer("13800138001").expect("mobile");
+        let other = create_account(store, &f.keyring, &name, "pw", false, NOW_MS).await;
+        sqlx::query("UPDATE payment_methods SET account_id = $1 WHERE id = $2")
+            .bind(&other)
+            .bind(method_id)
+            .execute(store.pool())
+            .await
+            .expect("move the row");
+        assert!(matches!(
+            store.payment_method(&f.keyring, &other, method_id).await,
+            Err(StoreError::Integrity(_))
+        ));
+        assert!(
+            store
+                .payment_method(&f.keyring, &f.customer, method_id)
+                .await
+                .expect("query")
+                .is_none()
+        );
+    }
+}

@@ -451,9 +451,17 @@ impl Store {
         .await?;
         let Some(row) = row else { return Ok(None) };
         let sealed: String = row.try_get(1)?;
-        let aad = format!("payment_methods|token_sealed|{method_id}");
+        let aad = method_aad(method_id, account_id);
         let sealed = inspay_kms::sealed::Sealed::parse(&sealed)?;
-        let token = keyring.open_field(aad.as_bytes(), &sealed)?;
+        // The account is bound into the associated data: a row moved to another account
+        // cannot be opened there (clause 5.6.1-b).
+        let token = keyring.open_field(aad.as_bytes(), &sealed).map_err(|_| {
+            StoreError::Integrity(
+                "a saved card's token could not be opened: the row was changed outside inspay \
+                 (moved to another account?) or its key is unavailable; investigate (clause 5.6.1-b)"
+                    .into(),
+            )
+        })?;
         let token = String::from_utf8(token.to_vec())
             .map_err(|_| StoreError::Malformed("payment method token"))?;
         Ok(Some((row.try_get(0)?, zeroize::Zeroizing::new(token))))
@@ -585,6 +593,11 @@ async fn apply_premium(
     }
 }
 
+/// The associated data a saved card's token is sealed with: its row and its account.
+fn method_aad(method_id: &str, account_id: &str) -> String {
+    format!("payment_methods|token_sealed|{method_id}|{account_id}")
+}
+
 async fn save_method(
     connection: &mut AnyConnection,
     keyring: &Keyring,
@@ -605,7 +618,7 @@ async fn save_method(
         return Ok(());
     }
     let id = uuid::Uuid::now_v7().to_string();
-    let aad = format!("payment_methods|token_sealed|{id}");
+    let aad = method_aad(&id, &payment.account_id);
     let sealed = keyring
         .seal_field(aad.as_bytes(), token.as_bytes())?
         .to_text();
