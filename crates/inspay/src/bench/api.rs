@@ -125,6 +125,39 @@ pub(super) fn median(mut values: Vec<f64>) -> f64 {
     }
 }
 
+/// A load task's result: the latencies of the requests that succeeded, and how many failed.
+pub(super) type TaskResult = (Vec<Duration>, usize);
+
+/// Waits for the load tasks of one scenario and sums them up: every latency, sorted, the
+/// errors, the wall time since `started` and the CPU the process used since `cpu_before`.
+pub(super) async fn collect(
+    name: &'static str,
+    tasks: Vec<tokio::task::JoinHandle<TaskResult>>,
+    started: Instant,
+    cpu_before: Option<f64>,
+) -> Result<Outcome> {
+    let mut latencies = vec![];
+    let mut errors = 0;
+    for task in tasks {
+        let (mut own, failed) = task.await.context("a load task stopped")?;
+        latencies.append(&mut own);
+        errors += failed;
+    }
+    let elapsed = started.elapsed();
+    let cpu_s = cpu_before
+        .zip(process_cpu_s())
+        .map(|(before, after)| after - before);
+    latencies.sort();
+    Ok(Outcome {
+        name,
+        requests: latencies.len(),
+        errors,
+        elapsed,
+        latencies,
+        cpu_s,
+    })
+}
+
 /// Rounds of the SM2 measurement, before and again after the scenarios.
 const SM2_ROUNDS: usize = 4;
 
@@ -312,26 +345,7 @@ async fn scenario(
             (latencies, errors)
         }));
     }
-    let mut latencies = vec![];
-    let mut errors = 0;
-    for task in tasks {
-        let (mut own, failed) = task.await.context("a load task stopped")?;
-        latencies.append(&mut own);
-        errors += failed;
-    }
-    let elapsed = started.elapsed();
-    let cpu_s = cpu_before
-        .zip(process_cpu_s())
-        .map(|(before, after)| after - before);
-    latencies.sort();
-    Ok(Outcome {
-        name,
-        requests: latencies.len(),
-        errors,
-        elapsed,
-        latencies,
-        cpu_s,
-    })
+    collect(name, tasks, started, cpu_before).await
 }
 
 async fn one(client: &inspay_sdk::Client, fund: bool) -> Result<()> {

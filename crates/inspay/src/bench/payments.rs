@@ -15,7 +15,7 @@
 //! concurrent refunds of 1.50 against one 100.00 payment (exactly 66 accepted, 99.00 refunded at
 //! the bank once the outbox has sent them).
 
-use super::api::{Outcome, median, process_cpu_s, sm2_costs};
+use super::api::{Outcome, collect, median, process_cpu_s, sm2_costs};
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use inspay_core::calendar::date_at_ms;
@@ -342,26 +342,7 @@ async fn pay_renewals(
             (latencies, errors)
         }));
     }
-    let mut latencies = vec![];
-    let mut errors = 0;
-    for task in tasks {
-        let (mut own, failed) = task.await.context("a paying task stopped")?;
-        latencies.append(&mut own);
-        errors += failed;
-    }
-    let elapsed = started.elapsed();
-    let cpu_s = cpu_before
-        .zip(process_cpu_s())
-        .map(|(before, after)| after - before);
-    latencies.sort();
-    Ok(Outcome {
-        name: "renewal, saved card",
-        requests: latencies.len(),
-        errors,
-        elapsed,
-        latencies,
-        cpu_s,
-    })
+    collect("renewal, saved card", tasks, started, cpu_before).await
 }
 
 struct Idempotent {
