@@ -6,6 +6,7 @@ use crate::interface::PaymentChannel;
 use crate::order::{ChannelAnswer, OrderId, PayOrder, PayoutOrder, RefundOrder};
 use crate::signing::{self, SignatureHeaders};
 use crate::statement::Statement;
+use crate::verify::{AccountCheck, AccountVerdict};
 use crate::wire::{self, RefusalWire};
 use core::fmt;
 use inspay_crypto::sm2::{Sm2PrivateKey, Sm2PublicKey};
@@ -214,6 +215,9 @@ impl HttpChannel {
     }
 }
 
+/// The path of account verification requests.
+const VERIFY_PATH: &str = "/v1/accounts/verify";
+
 /// Maps a signed non-200 answer to its error; a 200 passes.
 fn refusal(verified: &Verified) -> Result<(), ChannelError> {
     match verified.status {
@@ -346,6 +350,21 @@ impl PaymentChannel for HttpChannel {
             .map_err(|_| ChannelError::Protocol("the statement is not UTF-8".to_string()))?;
         Statement::parse_csv(date.clone(), csv)
             .map_err(|error| ChannelError::Protocol(error.to_string()))
+    }
+
+    async fn verify_account(&self, check: AccountCheck) -> Result<AccountVerdict, ChannelError> {
+        let body = wire::verify_body(&check)?;
+        let verified = self.exchange(Method::POST, VERIFY_PATH, body).await?;
+        refusal(&verified)?;
+        let verdict = wire::parse_verdict(&verified.body, Some(verified.evidence))?;
+        let same_check = &verdict.check_id == check.check_id()
+            && verdict.masked_account == wire::masked_account(check.account_number());
+        if !same_check {
+            return Err(ChannelError::Protocol(
+                "the verdict is about another check or account".to_string(),
+            ));
+        }
+        Ok(verdict)
     }
 }
 

@@ -4,6 +4,7 @@ use crate::date::BusinessDate;
 use crate::error::ChannelError;
 use crate::order::{ChannelAnswer, OrderId, PayOrder, PayoutOrder, RefundOrder};
 use crate::statement::Statement;
+use crate::verify::{AccountCheck, AccountVerdict};
 use core::future::Future;
 
 /// A payment channel. Every method's future is `Send`, so calls can run in `tokio::spawn`ed
@@ -47,4 +48,19 @@ pub trait PaymentChannel: Send + Sync {
         &self,
         date: &BusinessDate,
     ) -> impl Future<Output = Result<Statement, ChannelError>> + Send;
+
+    /// Asks whether a bank account belongs to the person named in `check` (银行卡四要素验证:
+    /// account number, legal name, ID number, mobile number), before the account is stored
+    /// for claim payouts. Only [`AccountVerdict::verified`] `true` means it does; otherwise
+    /// [`AccountVerdict::reason`] says why not.
+    ///
+    /// It moves no money and the channel records nothing, so it is safe to retry on any
+    /// error, with the same check: whatever [`ChannelError::money_may_have_moved`] says for
+    /// other calls, a failed check only leaves the verdict unknown. A
+    /// [`ChannelError::Refused`] means the channel would not check these details (e.g.
+    /// `BAD_REQUEST`): retrying them unchanged will not help.
+    fn verify_account(
+        &self,
+        check: AccountCheck,
+    ) -> impl Future<Output = Result<AccountVerdict, ChannelError>> + Send;
 }

@@ -3,13 +3,15 @@
 //!
 //! # The channel protocol
 //!
-//! A channel takes money-moving orders and answers questions about them:
+//! A channel takes money-moving orders, answers questions about them and checks bank
+//! accounts:
 //!
 //! | request | body | answer |
 //! |---|---|---|
 //! | `POST /v1/pay` | `{"order_id", "amount_fen", "card": {"number", "expiry", "cvv"?}}` or `{"order_id", "amount_fen", "card_token"}` | order answer |
 //! | `POST /v1/payout` | `{"order_id", "amount_fen", "account_number", "holder_name"}` | order answer |
 //! | `POST /v1/refund` | `{"order_id", "pay_order_id", "amount_fen"}` | order answer |
+//! | `POST /v1/accounts/verify` | `{"check_id", "account_number", "holder_name", "id_number", "mobile"}` | verdict |
 //! | `GET /v1/orders/{id}` | none | order answer (`NOT_FOUND` if unknown) |
 //! | `GET /v1/statements/{YYYY-MM-DD}` | none | CSV, see [`statement`] |
 //! | `GET /v1/keys` | none | the channel's SM2 public key, SPKI PEM, unsigned |
@@ -21,6 +23,11 @@
 //! `TIMESTAMP_STALE` / `SIGNATURE_INVALID` / `NONCE_REPLAYED`, 409 `ORDER_CONFLICT`,
 //! 422 `TOKEN_UNKNOWN` / `ORIGINAL_NOT_FOUND` / `ORIGINAL_NOT_REFUNDABLE` /
 //! `REFUND_EXCEEDS_PAID`. A refusal moved no money.
+//!
+//! A verdict (bank-account verification, 银行卡四要素验证, see [`AccountCheck`]) is
+//! `{"check_id", "verified": true | false, "reason"? (with false: `ACCOUNT_UNKNOWN`,
+//! `NAME_MISMATCH`, `CHANNEL_FAULT`, ...), "masked_account"}` with HTTP 200. A check moves no
+//! money and is not recorded: the same check may be sent again, under any check id.
 //!
 //! Order ids are chosen by the merchant (`[A-Za-z0-9_-]{1,64}`, one space for all kinds).
 //! The channel is idempotent by order id: the same id with the same content gets the first
@@ -57,14 +64,25 @@
 //!
 //! A payout to an account ending in `0002` (e.g. `6217001234000060002`) fails with
 //! `ACCOUNT_INVALID`. `6222021234567890128` is a card that pays, `6217001234567890122` an
-//! account that receives. Expiry and CVV must be well formed but are not checked. A
+//! account that receives.
+//!
+//! Account verification looks at the account number only (any well-formed name, ID number
+//! and mobile will do):
+//!
+//! | account number ends in | verdict |
+//! |---|---|
+//! | `0044` (e.g. `6217001234000060044`) | not verified, `ACCOUNT_UNKNOWN` |
+//! | `0051` (e.g. `6217001234000060051`) | not verified, `NAME_MISMATCH` |
+//! | anything else (e.g. `6217001234567890122`) | verified |
+//! Expiry and CVV must be well formed but are not checked. A
 //! successful pay returns a card token (`tok_...`, the same for the same card) that later
 //! pay orders may use instead of the card.
 //!
 //! ## The simulator's faults
 //!
 //! `POST /control/faults` with `{"mode": "...", "count": N, "delay_ms": D}` applies a fault
-//! to the next N money-moving requests that pass the signature checks (see [`FaultMode`]):
+//! to the next N money-moving or verify requests (`POST /v1/pay`, `/v1/payout`,
+//! `/v1/refund`, `/v1/accounts/verify`) that pass the signature checks (see [`FaultMode`]):
 //!
 //! | mode | money moves? | the client sees | a later query |
 //! |---|---|---|---|
@@ -75,6 +93,11 @@
 //! | `late` | yes | the answer after `delay_ms` | `SUCCEEDED` |
 //! | `twice` | yes, once | the answer; the order is processed twice and the signed answer POSTed twice to the notify URL | `SUCCEEDED` |
 //! | `bad_signature` | yes | [`ChannelError::BadSignature`] | `SUCCEEDED` |
+//!
+//! A verify request moves no money and is not recorded, so there only what the client sees
+//! applies: `fail` answers not verified with `CHANNEL_FAULT`; `timeout` and `drop` give
+//! [`ChannelError::Timeout`]; `late` answers after `delay_ms`; `twice` answers once and
+//! notifies nobody; `bad_signature` gives [`ChannelError::BadSignature`].
 //!
 //! `GET /control/ledger` lists every order the simulator recorded (kind, amount, status), so
 //! a test can check that each movement at the channel is matched by exactly one on our side.
@@ -114,6 +137,7 @@ mod order;
 pub mod signing;
 pub mod simulator;
 pub mod statement;
+mod verify;
 pub mod wechat;
 mod wire;
 
@@ -133,4 +157,5 @@ pub use simulator::{
     FaultMode, FaultPlan, LedgerEntry, Simulator, SimulatorConfig, SimulatorHandle, run,
 };
 pub use statement::{Statement, StatementLine};
+pub use verify::{AccountCheck, AccountVerdict};
 pub use wechat::{BillRow, parse_wechat_bill, render_wechat_bill};

@@ -10,7 +10,10 @@ use crate::order::{
     AnswerEvidence, CardDetails, CardToken, ChannelAnswer, OrderId, OrderStatus, PayOrder,
     PaySource, PayoutOrder, RefundOrder, is_token,
 };
-use inspay_core::sensitive::{CardExpiry, CardNumber, Cvv, Exposed, LegalName};
+use crate::verify::{AccountCheck, AccountVerdict};
+use inspay_core::sensitive::{
+    CardExpiry, CardNumber, Cvv, Exposed, IdNumber, LegalName, MobileNumber, PersonalField,
+};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -52,6 +55,26 @@ struct RefundWire {
     order_id: String,
     pay_order_id: String,
     amount_fen: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyWire {
+    check_id: String,
+    account_number: Zeroizing<String>,
+    holder_name: Zeroizing<String>,
+    id_number: Zeroizing<String>,
+    mobile: Zeroizing<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerdictWire {
+    check_id: String,
+    verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    masked_account: String,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -128,6 +151,17 @@ pub(crate) fn refund_body(order: &RefundOrder) -> Result<Zeroizing<Vec<u8>>, Cha
     })
 }
 
+/// The body of an account verification request.
+pub(crate) fn verify_body(check: &AccountCheck) -> Result<Zeroizing<Vec<u8>>, ChannelError> {
+    to_body(&VerifyWire {
+        check_id: check.check_id().to_string(),
+        account_number: Zeroizing::new(check.account_number().expose().to_string()),
+        holder_name: Zeroizing::new(check.holder_name().expose().to_string()),
+        id_number: Zeroizing::new(check.id_number().expose().to_string()),
+        mobile: Zeroizing::new(check.mobile().expose().to_string()),
+    })
+}
+
 fn order_id(text: &str) -> Result<OrderId, BodyError> {
     OrderId::parse(text).map_err(|_| "order_id is not 1 to 64 characters of A-Z a-z 0-9 _ -")
 }
@@ -172,6 +206,69 @@ pub(crate) fn parse_refund(body: &[u8]) -> Result<RefundOrder, BodyError> {
         wire.amount_fen,
     )
     .map_err(|_| "amount_fen must be positive and pay_order_id another order")
+}
+
+/// Reads an account verification request.
+pub(crate) fn parse_verify(body: &[u8]) -> Result<AccountCheck, BodyError> {
+    let wire: VerifyWire = serde_json::from_slice(body).map_err(|_| "not a verify request")?;
+    let check_id =
+        OrderId::parse(&wire.check_id).map_err(|_| "check_id is not 1 to 64 of A-Z a-z 0-9 _ -")?;
+    let account = CardNumber::parse(&wire.account_number)
+        .map_err(|_| "account_number is not a valid card number")?;
+    let holder = LegalName::parse(&wire.holder_name).map_err(|_| "holder_name is not valid")?;
+    let id_number = IdNumber::parse(&wire.id_number).map_err(|_| "id_number is not valid")?;
+    let mobile = MobileNumber::parse(&wire.mobile).map_err(|_| "mobile is not valid")?;
+    Ok(AccountCheck::new(
+        check_id, account, holder, id_number, mobile,
+    ))
+}
+
+/// The body of an account verification answer.
+pub(crate) fn verdict_body(verdict: &AccountVerdict) -> Vec<u8> {
+    let wire = VerdictWire {
+        check_id: verdict.check_id.to_string(),
+        verified: verdict.verified,
+        reason: verdict.reason.clone(),
+        masked_account: verdict.masked_account.clone(),
+    };
+    // Strings and booleans always serialise.
+    serde_json::to_vec(&wire).unwrap_or_default()
+}
+
+/// Reads a signed account verification answer, refusing anything outside the documented
+/// shape: a reason exactly when not verified, and an account shown masked only.
+pub(crate) fn parse_verdict(
+    body: &[u8],
+    evidence: Option<AnswerEvidence>,
+) -> Result<AccountVerdict, ChannelError> {
+    let malformed = |what: &str| ChannelError::Protocol(what.to_string());
+    let wire: VerdictWire = serde_json::from_slice(body)
+        .map_err(|_| malformed("the answer is not an account verdict"))?;
+    let reason_ok = match (wire.verified, wire.reason.as_deref()) {
+        (true, None) => true,
+        (false, Some(reason)) => is_token(reason, 64),
+        _ => false,
+    };
+    if !reason_ok {
+        return Err(malformed(
+            "a verdict needs a reason code exactly when not verified",
+        ));
+    }
+    if !is_masked_card(&wire.masked_account) {
+        return Err(malformed("the verdict's account is not masked"));
+    }
+    Ok(AccountVerdict {
+        check_id: OrderId::parse(&wire.check_id).map_err(|_| malformed("bad check id"))?,
+        verified: wire.verified,
+        reason: wire.reason,
+        masked_account: wire.masked_account,
+        evidence,
+    })
+}
+
+/// The masked form of an account, as verdicts show it.
+pub(crate) fn masked_account(account: &CardNumber) -> String {
+    account.masked().to_string()
 }
 
 /// The body of an answer.
@@ -275,6 +372,49 @@ mod tests {
             parse_answer(leaked.as_bytes(), None),
             Err(ChannelError::Protocol(_))
         ));
+    }
+
+    #[test]
+    fn verdicts_round_trip_and_inconsistent_or_unmasked_ones_are_refused() {
+        let verdict = AccountVerdict {
+            check_id: OrderId::parse("V-1").expect("id"),
+            verified: false,
+            reason: Some("NAME_MISMATCH".to_string()),
+            masked_account: "621700*********0051".to_string(),
+            evidence: None,
+        };
+        let body = String::from_utf8(verdict_body(&verdict)).expect("utf-8");
+        assert_eq!(parse_verdict(body.as_bytes(), None), Ok(verdict));
+        for bad in [
+            body.replace("621700*********0051", "6217001234000060051"),
+            body.replace(r#","reason":"NAME_MISMATCH""#, ""),
+            body.replace("false", "true"),
+            body.replace("NAME_MISMATCH", "NAME MISMATCH"),
+        ] {
+            assert!(
+                matches!(
+                    parse_verdict(bad.as_bytes(), None),
+                    Err(ChannelError::Protocol(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn verify_requests_need_all_four_elements_well_formed() {
+        let good = r#"{"check_id":"V-1","account_number":"6217001234567890122",
+            "holder_name":"张三丰","id_number":"110101199003071233","mobile":"13800138000"}"#;
+        let check = parse_verify(good.as_bytes()).expect("check");
+        assert_eq!(check.account_number().last_four(), "0122");
+        for bad in [
+            good.replace("110101199003071233", "110101199003071234"),
+            good.replace("13800138000", "12800138000"),
+            good.replace("6217001234567890122", "6217001234567890123"),
+            good.replace(r#","mobile":"13800138000""#, ""),
+        ] {
+            assert!(parse_verify(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -8,12 +8,14 @@
 //!   refuses anything but the documented shape, each refusal with its own reason;
 //! - [`response`]: the server's signature over every answer, bound to the request's nonce;
 //! - [`fields`]: sensitive field values encrypted to the server's SM2 key with a one-time
-//!   nonce.
+//!   nonce;
+//! - [`claims`]: the claim, decision and approval documents the parties to a claim sign.
 //!
 //! No I/O, no clock: the caller passes the time.
 
 pub mod authorization;
 pub mod canonical;
+pub mod claims;
 pub mod fields;
 pub mod response;
 

@@ -58,11 +58,13 @@ pub enum Operation {
     PremiumPayment,
     /// Cancelling a policy (money comes back to the customer).
     PolicyCancel,
+    /// Adding a bank account claim payouts go to.
+    PayoutAccountAdd,
 }
 
 impl Operation {
     /// Every operation.
-    pub const ALL: [Operation; 9] = [
+    pub const ALL: [Operation; 10] = [
         Operation::PasswordChange,
         Operation::TransactionPassword,
         Operation::Gesture,
@@ -72,6 +74,7 @@ impl Operation {
         Operation::MobileChange,
         Operation::PremiumPayment,
         Operation::PolicyCancel,
+        Operation::PayoutAccountAdd,
     ];
 
     /// Stable name, as clients send it.
@@ -86,6 +89,7 @@ impl Operation {
             Operation::MobileChange => "mobile-change",
             Operation::PremiumPayment => "premium-payment",
             Operation::PolicyCancel => "policy-cancel",
+            Operation::PayoutAccountAdd => "payout-account-add",
         }
     }
 

@@ -96,6 +96,12 @@ catalogue! {
     RefundExceedsPayment => ("INSPAY-PAY-006", UNPROCESSABLE_ENTITY, "The refund exceeds what can still be refunded of this payment."),
     ProductWithdrawn => ("INSPAY-PAY-007", CONFLICT, "This product is no longer sold."),
     OutsidePaymentHours => ("INSPAY-PAY-008", UNPROCESSABLE_ENTITY, "Payments of this kind are not accepted at this time of day. Try again later."),
+    ClaimStateConflict => ("INSPAY-PAY-009", CONFLICT, "The claim's state does not allow this step."),
+    ClaimAboveCover => ("INSPAY-PAY-010", UNPROCESSABLE_ENTITY, "The approved amount exceeds the amount claimed or the policy's remaining cover."),
+    SecondApproverRequired => ("INSPAY-PAY-011", FORBIDDEN, "A large claim needs a second approver other than its adjuster."),
+    ClaimRefused => ("INSPAY-PAY-012", UNPROCESSABLE_ENTITY, "The claim cannot be accepted as sent; the detail names the rule."),
+    AccountNotVerified => ("INSPAY-PAY-013", UNPROCESSABLE_ENTITY, "The bank could not verify this account as yours. Check the number, or use an account in your own name."),
+    DocumentSignatureInvalid => ("INSPAY-PAY-014", UNPROCESSABLE_ENTITY, "The signature over the claim document does not verify with the named key. Sign the exact document again."),
     ChannelUnavailable => ("INSPAY-SYS-006", SERVICE_UNAVAILABLE, "Payments are temporarily unavailable. Retry later."),
     Internal => ("INSPAY-SYS-001", INTERNAL_SERVER_ERROR, "Something went wrong on our side. Quote the reference if you contact support."),
     DatabaseUnavailable => ("INSPAY-SYS-002", SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Retry later."),
@@ -204,6 +210,15 @@ impl From<inspay_store::funds::FundsError> for ApiError {
                 ErrorCode::RefundExceedsPayment
             }
             F::Refund(_) => ErrorCode::PolicyStateConflict,
+            F::Claim(inspay_core::funds::ClaimError::IllegalStep(_)) => {
+                ErrorCode::ClaimStateConflict
+            }
+            F::Claim(inspay_core::funds::ClaimError::SameApprover) => {
+                ErrorCode::SecondApproverRequired
+            }
+            F::Claim(_) => ErrorCode::ClaimAboveCover,
+            F::ClaimRefused(_) => ErrorCode::ClaimRefused,
+            F::Limit(_) => ErrorCode::LimitExceeded,
         };
         // Every FundsError message is fixed text from the code that names a rule (and at most
         // an amount), never a stored personal value.

@@ -255,6 +255,8 @@ pub fn router(state: AppState) -> Router {
         .merge(customers::router())
         .merge(crate::routes::policies::router())
         .merge(crate::routes::statements::router())
+        .merge(crate::routes::claims::router())
+        .merge(crate::routes::claim_review::router())
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .route_layer(from_fn_with_state(
             state.clone(),

@@ -629,6 +629,43 @@ impl Store {
         rows.iter().map(credential_key).collect()
     }
 
+    /// One key of an account with its public key, revoked or not (the caller checks
+    /// [`CredentialKey::is_live`] before accepting a new signature): for verifying a document
+    /// the account signed with it (a claim, a claim decision), now or later. `None` for an
+    /// unknown or foreign key.
+    pub async fn credential_key_public(
+        &self,
+        account_id: &str,
+        key_id: &str,
+    ) -> Result<Option<(CredentialKey, Sm2PublicKey)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, account_id, kind, label, fingerprint, serial, subject, not_before_ms,
+                not_after_ms, created_at_ms, last_used_at_ms, revoked_at_ms, public_key
+             FROM credential_keys WHERE id = $1 AND account_id = $2",
+        )
+        .bind(key_id)
+        .bind(account_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let key = credential_key(&row)?;
+        let public_hex: String = row.try_get(12)?;
+        let public_key = hex::decode(&public_hex)
+            .ok()
+            .and_then(|bytes| Sm2PublicKey::from_sec1(&bytes).ok())
+            .ok_or(StoreError::Malformed("credential public key"))?;
+        if fingerprint(&public_key) != key.fingerprint {
+            return Err(StoreError::Integrity(
+                "a registered key's public key does not match its fingerprint; restore the \
+                 credential_keys table from backup and investigate (clause 5.6.1-b)"
+                    .into(),
+            ));
+        }
+        Ok(Some((key, public_key)))
+    }
+
     /// Revokes one live key of an account and withdraws its outstanding challenges, so a
     /// challenge issued before cannot be answered after. Returns whether a live key was
     /// revoked (`false` for an unknown, foreign or already revoked key). Audited

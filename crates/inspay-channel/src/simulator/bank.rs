@@ -7,6 +7,7 @@ use crate::order::{
     ChannelAnswer, OrderId, OrderKind, OrderStatus, PayOrder, PaySource, PayoutOrder, RefundOrder,
 };
 use crate::statement::{Statement, StatementLine};
+use crate::verify::{AccountCheck, AccountVerdict};
 use crate::wechat::BillRow;
 use inspay_core::sensitive::{CardNumber, Exposed, PersonalField};
 use inspay_crypto::sm3::{Sm3Digest, sm3_parts};
@@ -95,6 +96,34 @@ impl MoneyOrder {
                 order.pay_order_id().as_str().as_bytes(),
             ]),
         }
+    }
+}
+
+/// The simulated bank's verdict on an account check, by the account number's last four
+/// digits only: `0044` is `ACCOUNT_UNKNOWN`, `0051` is `NAME_MISMATCH`, anything else is
+/// verified. Nothing is recorded.
+pub(crate) fn verdict(check: &AccountCheck) -> AccountVerdict {
+    let reason = match check.account_number().last_four() {
+        "0044" => Some("ACCOUNT_UNKNOWN"),
+        "0051" => Some("NAME_MISMATCH"),
+        _ => None,
+    };
+    verdict_with(check, reason)
+}
+
+/// The verdict of a check the bank could not make (the `fail` fault): not verified,
+/// `CHANNEL_FAULT`.
+pub(crate) fn fault_verdict(check: &AccountCheck) -> AccountVerdict {
+    verdict_with(check, Some("CHANNEL_FAULT"))
+}
+
+fn verdict_with(check: &AccountCheck, reason: Option<&str>) -> AccountVerdict {
+    AccountVerdict {
+        check_id: check.check_id().clone(),
+        verified: reason.is_none(),
+        reason: reason.map(str::to_string),
+        masked_account: crate::wire::masked_account(check.account_number()),
+        evidence: None,
     }
 }
 

@@ -1,4 +1,5 @@
-//! Injected faults: how the simulator misbehaves on the next money-moving requests.
+//! Injected faults: how the simulator misbehaves on the next money-moving or verify
+//! requests.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -9,7 +10,11 @@ pub const FAULT_COUNT_MAX: u32 = 10_000;
 pub const FAULT_DELAY_MS_MAX: u64 = 60_000;
 
 /// What the simulator does to a money-moving request (`POST /v1/pay`, `/v1/payout`,
-/// `/v1/refund`) that passed its signature checks.
+/// `/v1/refund`) or an account check (`POST /v1/accounts/verify`) that passed its signature
+/// checks. A check moves no money and is not recorded, so for it each mode does only what
+/// the client sees: `fail` answers not verified with `CHANNEL_FAULT`, `timeout` and `drop`
+/// hold the connection, `late` answers late, `twice` answers once and notifies nobody, and
+/// `bad_signature` answers with a signature that does not verify.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultMode {
@@ -31,7 +36,7 @@ pub enum FaultMode {
     BadSignature,
 }
 
-/// A fault to apply to the next `count` money-moving requests; the body of
+/// A fault to apply to the next `count` money-moving or verify requests; the body of
 /// `POST /control/faults`, e.g. `{"mode": "late", "count": 1, "delay_ms": 500}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -6,6 +6,11 @@
 //! start unless one is given) and accepts only requests signed with the configured merchant
 //! key, inside the time window, with a nonce it has not seen.
 //!
+//! Its test cards and accounts are listed in the crate docs: payments by the card's last
+//! four digits (`...0128` pays, `...0002` declined, `...0051` insufficient funds), payouts
+//! (`...0002` fails), and account verification (`...0044` `ACCOUNT_UNKNOWN`, `...0051`
+//! `NAME_MISMATCH`, any other Luhn-valid account verified).
+//!
 //! The control plane (`POST /control/faults`, `GET /control/ledger`) has no authentication
 //! and answers loopback peers only: it is for tests on one machine, never for a deployment.
 

@@ -1,11 +1,12 @@
 //! The simulator's HTTP routes.
 
-use super::bank::{MoneyOrder, Refusal};
+use super::bank::{self, MoneyOrder, Refusal};
 use super::faults::{Fault, FaultPlan};
 use super::state::{Authenticated, Shared, claimed_nonce};
 use crate::date::BusinessDate;
 use crate::order::{ChannelAnswer, OrderId};
 use crate::signing;
+use crate::verify::AccountVerdict;
 use crate::wire::{self, BodyError};
 use axum::Router;
 use axum::body::Bytes;
@@ -27,6 +28,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/pay", post(pay))
         .route("/v1/payout", post(payout))
         .route("/v1/refund", post(refund))
+        .route("/v1/accounts/verify", post(verify))
         .route("/v1/orders/{id}", get(query))
         .route("/v1/statements/{date}", get(statement))
         .route("/v1/keys", get(keys))
@@ -91,6 +93,57 @@ async fn refund(
         wire::parse_refund(body).map(MoneyOrder::Refund)
     })
     .await
+}
+
+/// Checks a bank account (银行卡四要素验证) by [`bank::verdict`]'s rule. The pending
+/// fault applies as to a money-moving request, but nothing moves and nothing is recorded.
+async fn verify(
+    State(shared): AppState,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request = Request {
+        method,
+        uri,
+        headers,
+        body,
+    };
+    let proof = match request.authenticate(&shared) {
+        Ok(proof) => proof,
+        Err(refusal) => return request.refuse(&shared, &refusal),
+    };
+    let check = match wire::parse_verify(&request.body) {
+        Ok(check) => check,
+        Err(what) => return shared.refuse(proof.nonce(), &Refusal::new(400, "BAD_REQUEST", what)),
+    };
+    match shared.faults.take() {
+        None | Some(Fault::Twice) => verdict(&shared, &proof, &bank::verdict(&check), false),
+        Some(Fault::Fail) => verdict(&shared, &proof, &bank::fault_verdict(&check), false),
+        Some(Fault::Drop | Fault::Timeout) => shared.hold().await,
+        Some(Fault::Late(delay)) => {
+            shared.delay(delay).await;
+            verdict(&shared, &proof, &bank::verdict(&check), false)
+        }
+        Some(Fault::BadSignature) => verdict(&shared, &proof, &bank::verdict(&check), true),
+    }
+}
+
+/// A signed verdict; with `corrupt`, signed so that it cannot verify.
+fn verdict(
+    shared: &Shared,
+    proof: &Authenticated,
+    verdict: &AccountVerdict,
+    corrupt: bool,
+) -> Response {
+    shared.signed(
+        StatusCode::OK,
+        proof.nonce(),
+        wire::verdict_body(verdict),
+        "application/json",
+        corrupt,
+    )
 }
 
 /// A request as received.

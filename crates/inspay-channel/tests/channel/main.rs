@@ -9,3 +9,4 @@ mod orders;
 mod redaction;
 mod signatures;
 mod statements;
+mod verify;

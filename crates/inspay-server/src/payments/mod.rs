@@ -2,6 +2,8 @@
 //! and the outbox worker that settles what a channel answered late or never.
 
 pub mod channel;
+pub mod claims;
 pub mod premium;
+pub mod risk;
 pub mod settings;
 pub mod worker;

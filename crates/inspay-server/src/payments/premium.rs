@@ -14,7 +14,6 @@ use inspay_channel::{
 };
 use inspay_core::funds::{ChannelOutcome, OrderStatus};
 use inspay_core::ids::{PaymentId, PolicyId};
-use inspay_core::money::Amount;
 use inspay_core::sensitive::{CardExpiry, CardNumber, Cvv, PersonalField};
 use inspay_store::funds::{BeginPayment, ChannelEvidence, Payment, PaymentMethod, SettleOrder};
 
@@ -45,55 +44,6 @@ pub enum Outcome {
     Pending(Payment),
     /// The channel declined.
     Declined(Payment),
-}
-
-/// The limit rules of clause 5.3.3.4-b for one premium payment: per payment, per day, payments
-/// per day and the hours of the day.
-pub async fn check_limits(
-    state: &AppState,
-    account_id: &str,
-    amount: Amount,
-    now_ms: i64,
-) -> Result<(), ApiError> {
-    let limits = &state.settings.payments;
-    if amount.fen() > limits.premium_per_payment_fen_max {
-        return Err(ApiError::new(ErrorCode::LimitExceeded)
-            .detail("the premium is above the per-payment limit; contact the insurer"));
-    }
-    let hour = hour_in_china(now_ms);
-    let [from, to] = limits.premium_hours;
-    if hour < from || hour >= to {
-        return Err(
-            ApiError::new(ErrorCode::OutsidePaymentHours).detail(format!(
-                "premiums are paid between {from:02}:00 and {to:02}:00 China time"
-            )),
-        );
-    }
-    let day_start = day_start_ms(now_ms);
-    let (count, total_fen) = state
-        .store
-        .premium_payments_since(account_id, day_start)
-        .await?;
-    if count >= limits.premium_payments_per_day_max {
-        return Err(ApiError::new(ErrorCode::LimitExceeded)
-            .detail("the number of premium payments per day is reached; try again tomorrow"));
-    }
-    if total_fen + amount.fen() > limits.premium_per_day_fen_max {
-        return Err(ApiError::new(ErrorCode::LimitExceeded)
-            .detail("the daily premium limit would be exceeded; try again tomorrow"));
-    }
-    Ok(())
-}
-
-const CHINA_OFFSET_MS: i64 = 8 * 3_600_000;
-const DAY_MS: i64 = 86_400_000;
-
-fn hour_in_china(now_ms: i64) -> u8 {
-    u8::try_from((now_ms + CHINA_OFFSET_MS).rem_euclid(DAY_MS) / 3_600_000).unwrap_or(0)
-}
-
-fn day_start_ms(now_ms: i64) -> i64 {
-    (now_ms + CHINA_OFFSET_MS).div_euclid(DAY_MS) * DAY_MS - CHINA_OFFSET_MS
 }
 
 /// Pays premium `number` of `policy_id` for `account_id`.

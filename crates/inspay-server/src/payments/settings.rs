@@ -24,6 +24,12 @@ pub struct PaymentSettings {
     pub premium_per_day_fen_max: i64,
     /// Premium payments a customer may start per day.
     pub premium_payments_per_day_max: i64,
+    /// Largest claim payout that may be approved, fen (clause 5.3.3.4-b). Default
+    /// 100,000,000 (1,000,000.00 CNY).
+    pub payout_per_claim_fen_max: i64,
+    /// Most one customer may be paid out per calendar day (China time), fen; an approval
+    /// that would pass it waits for the next day. Default 200,000,000.
+    pub payout_per_day_fen_max: i64,
     /// Hours of the day (China time, `[from, to)`) in which premiums may be paid; `[0, 24]`
     /// means always (clause 5.3.3.4-b, time-window rules).
     pub premium_hours: [u8; 2],
@@ -71,6 +77,8 @@ impl Default for PaymentSettings {
             premium_per_payment_fen_max: 10_000_000,
             premium_per_day_fen_max: 20_000_000,
             premium_payments_per_day_max: 20,
+            payout_per_claim_fen_max: 100_000_000,
+            payout_per_day_fen_max: 200_000_000,
             premium_hours: [0, 24],
             resolve_after_ms: 30_000,
             worker_interval_ms: 1_000,
@@ -94,6 +102,14 @@ impl PaymentSettings {
         for (setting, value) in [
             ("payments.small_renewal_fen", self.small_renewal_fen),
             ("payments.large_claim_fen", self.large_claim_fen),
+            (
+                "payments.payout_per_claim_fen_max",
+                self.payout_per_claim_fen_max,
+            ),
+            (
+                "payments.payout_per_day_fen_max",
+                self.payout_per_day_fen_max,
+            ),
             (
                 "payments.premium_per_payment_fen_max",
                 self.premium_per_payment_fen_max,

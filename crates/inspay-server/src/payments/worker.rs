@@ -9,16 +9,20 @@
 //! - `send_refund`: sends the refund (the channel is idempotent by the refund's id, so a resend
 //!   after a crash or a lost answer never refunds twice) and records the outcome; a refusal
 //!   reverses the refund in the ledger.
+//! - `send_payout`: sends a claim payout to the claimant's verified bank account, the same way
+//!   (idempotent by the payout's id); a refusal returns the debt to claims payable and the claim
+//!   to approved, to be sent again.
 //!
 //! On start every node picks up the rows left by a node that died: their leases run out.
 
 use crate::payments::premium::{self, Decision};
 use crate::state::AppState;
 use inspay_channel::{
-    ChannelError, HttpChannel, OrderId, OrderStatus as ChannelStatus, PaymentChannel, RefundOrder,
+    ChannelAnswer, ChannelError, HttpChannel, OrderId, OrderStatus as ChannelStatus,
+    PaymentChannel, PayoutOrder, RefundOrder,
 };
 use inspay_core::funds::{ChannelOutcome, OrderStatus};
-use inspay_core::ids::{PaymentId, RefundId};
+use inspay_core::ids::{PaymentId, PayoutId, RefundId};
 use inspay_store::funds::{OutboxItem, OutboxKind, SettleOrder};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -71,7 +75,7 @@ pub async fn drive(state: &AppState) -> usize {
         let result = match item.kind {
             OutboxKind::ResolvePayment => resolve_payment(state, &channel, &item).await,
             OutboxKind::SendRefund => send_refund(state, &channel, &item).await,
-            OutboxKind::SendPayout => Err("payouts are not driven by this version"),
+            OutboxKind::SendPayout => send_payout(state, &channel, &item).await,
         };
         if let Err(why) = result {
             give_back(state, &item, why).await;
@@ -195,7 +199,25 @@ async fn send_refund(
         .and_then(|(id, paid)| RefundOrder::new(id, paid, refund.amount.fen()))
         .map_err(|_| "the refund order could not be built")?;
     let answer = channel.refund(order).await;
-    let settle = match &answer {
+    let settle = outbound_outcome(&answer)?;
+    state
+        .store
+        .refund_settle(&keyring, &refund_id, &settle, REQUEST_ID, state.now_ms())
+        .await
+        .map(|_| ())
+        .map_err(|error| {
+            tracing::error!(error = %error, refund = %refund_id, "outbox: recording a refund's outcome failed");
+            "recording the outcome failed"
+        })
+}
+
+/// What a refund's or payout's answer decides: a refusal is final (nothing moved); an
+/// unreachable channel or an unclear answer is sent again later (the channel is idempotent by
+/// order id, so a resend never moves money twice).
+fn outbound_outcome(
+    answer: &Result<ChannelAnswer, ChannelError>,
+) -> Result<SettleOrder, &'static str> {
+    Ok(match answer {
         Err(ChannelError::Refused { .. } | ChannelError::OrderConflict) => SettleOrder {
             outcome: ChannelOutcome::Failed,
             channel_ref: None,
@@ -204,18 +226,58 @@ async fn send_refund(
         },
         // Unreachable: nothing was sent; any other error: resend later (idempotent by id).
         Err(_) => return Err("the channel gave no usable answer"),
-        Ok(_) => match premium::decide(&answer) {
+        Ok(_) => match premium::decide(answer) {
             Decision::Settle(settle) => settle,
             Decision::Unknown(why) => return Err(why),
         },
-    };
+    })
+}
+
+async fn send_payout(
+    state: &AppState,
+    channel: &HttpChannel,
+    item: &OutboxItem,
+) -> Result<(), &'static str> {
+    let keyring = state.keyring();
+    let payout_id = PayoutId::parse(&item.subject_id).map_err(|_| "malformed payout id")?;
+    let payout = state
+        .store
+        .payout(&keyring, &payout_id)
+        .await
+        .map_err(|_| "the payout could not be read")?;
+    if payout.status != OrderStatus::Pending {
+        return Ok(());
+    }
+    let (_, number) = state
+        .store
+        .payout_account_number(&keyring, &payout.payout_account_id, &payout.account_id)
+        .await
+        .map_err(|_| "the payout account could not be read")?
+        .ok_or("the payout account is no longer live")?;
+    let person_id = state
+        .store
+        .account_summary(&payout.account_id)
+        .await
+        .map_err(|_| "the claimant's account could not be read")?
+        .person_id
+        .ok_or("the claimant has no personal record")?;
+    let person = state
+        .store
+        .person_get(&keyring, &person_id)
+        .await
+        .map_err(|_| "the claimant's personal record could not be read")?;
+    let order = OrderId::parse(payout.id.as_str())
+        .and_then(|id| PayoutOrder::new(id, payout.amount.fen(), number, person.legal_name))
+        .map_err(|_| "the payout order could not be built")?;
+    let answer = channel.payout(order).await;
+    let settle = outbound_outcome(&answer)?;
     state
         .store
-        .refund_settle(&keyring, &refund_id, &settle, REQUEST_ID, state.now_ms())
+        .payout_settle(&keyring, &payout_id, &settle, REQUEST_ID, state.now_ms())
         .await
         .map(|_| ())
         .map_err(|error| {
-            tracing::error!(error = %error, refund = %refund_id, "outbox: recording a refund's outcome failed");
+            tracing::error!(error = %error, payout = %payout_id, "outbox: recording a payout's outcome failed");
             "recording the outcome failed"
         })
 }

@@ -2,6 +2,8 @@
 //! its operation class (clause 4-a) and the authentication it needs ([`crate::auth`]).
 
 pub mod captcha;
+pub mod claim_review;
+pub mod claims;
 pub mod customers;
 pub mod field_nonce;
 pub mod health;
@@ -48,4 +50,6 @@ pub const SPECS: &[&[RouteSpec]] = &[
     customers::SPECS,
     policies::SPECS,
     statements::SPECS,
+    claims::SPECS,
+    claim_review::SPECS,
 ];

@@ -418,11 +418,31 @@ fn guards(code: ErrorCode, spec: &RouteSpec) -> bool {
         StepUpRequired => matches!(spec.need, Need::Enhanced(_) | Need::PasswordChange),
         // Another method on a declared path, and codes only handlers give: the `default`
         // answer.
-        MethodNotAllowed | Conflict | SignInFailed | CaptchaRequired | FlowEnded | WeakSecret
-        | ConsentRequired | VerificationFailed | KeysUnavailable | SmsUnavailable
-        | PolicyStateConflict | PremiumNotDue | PaymentInProgress | PaymentDeclined
-        | LimitExceeded | RefundExceedsPayment | ProductWithdrawn | OutsidePaymentHours
-        | ChannelUnavailable => false,
+        MethodNotAllowed
+        | Conflict
+        | SignInFailed
+        | CaptchaRequired
+        | FlowEnded
+        | WeakSecret
+        | ConsentRequired
+        | VerificationFailed
+        | KeysUnavailable
+        | SmsUnavailable
+        | PolicyStateConflict
+        | PremiumNotDue
+        | PaymentInProgress
+        | PaymentDeclined
+        | LimitExceeded
+        | RefundExceedsPayment
+        | ProductWithdrawn
+        | OutsidePaymentHours
+        | ChannelUnavailable
+        | ClaimStateConflict
+        | ClaimAboveCover
+        | SecondApproverRequired
+        | ClaimRefused
+        | AccountNotVerified
+        | DocumentSignatureInvalid => false,
     }
 }
 

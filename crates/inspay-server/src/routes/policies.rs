@@ -11,6 +11,7 @@ use crate::auth::{Caller, Need, Operation, RouteSpec, require_step_up};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::payments::premium::{self, Outcome, Source};
+use crate::payments::risk::{self, FundOperation};
 use crate::routes::OperationClass;
 use crate::routes::support::field;
 use crate::state::AppState;
@@ -414,7 +415,15 @@ async fn pay(
         return Err(ApiError::new(ErrorCode::PremiumNotDue));
     }
     let premium = due.amount;
-    premium::check_limits(&state, &caller.account_id, premium, state.now_ms()).await?;
+    risk::check(
+        &state,
+        FundOperation::PremiumPayment {
+            account_id: &caller.account_id,
+            amount: premium,
+        },
+        state.now_ms(),
+    )
+    .await?;
     if number == 1 || premium.fen() > state.settings.payments.small_renewal_fen {
         require_step_up(&state, &headers, &caller, Operation::PremiumPayment).await?;
     }

@@ -2,24 +2,33 @@
 //! protects, stored so that every state change commits with its balanced ledger transfer, its
 //! audit entry and, where a channel must act, its outbox row, in one transaction.
 
+mod claims;
 mod evidence;
 mod lifecycle;
 mod outbox;
 mod payments;
+mod payout_accounts;
+mod payouts;
 mod policies;
 mod refunds;
 mod statements;
 
+pub use claims::{
+    ApprovalRecord, CLAIMS_LISTED_MAX, Claim, ClaimStep, DESCRIPTION_CHARS_MAX, DecisionRecord,
+    NewClaim, NewDecision, PartySignature,
+};
 pub use evidence::ChannelEvidence;
 pub use lifecycle::{AGEING_POLICIES_PER_RUN_MAX, Aged};
 pub use outbox::{OUTBOX_LIST_ROWS_MAX, OutboxItem, OutboxKind, OutboxRow};
 pub use payments::{BeginPayment, Payment, PaymentMethod, PaymentSettled, SettleOrder};
+pub use payout_accounts::{PAYOUT_ACCOUNTS_LIVE_MAX, PayoutAccount};
+pub use payouts::Payout;
 pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};
 pub use refunds::{Cancellation, NewRefund, Refund, RefundReason};
 pub use statements::{STATEMENT_LINES_MAX, StatementLine};
 
 use crate::StoreError;
-use inspay_core::funds::{ContradictoryOutcome, RefundError};
+use inspay_core::funds::{ClaimError, ContradictoryOutcome, RefundError};
 use inspay_core::policy::{IllegalPolicyTransition, TermsError};
 
 /// Why a fund operation was refused or failed. Every refusal names the rule, never a stored
@@ -54,6 +63,15 @@ pub enum FundsError {
     /// The refund breaks a refund rule.
     #[error(transparent)]
     Refund(#[from] RefundError),
+    /// The claim step breaks a claim rule (state, amount, cover, maker-checker).
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
+    /// The claim cannot be filed or moved as asked; the text names the rule.
+    #[error("{0}")]
+    ClaimRefused(&'static str),
+    /// A per-customer limit on stored objects is reached; the text names it.
+    #[error("the limit on {0} is reached")]
+    Limit(&'static str),
     /// The channel reported an outcome contradicting the recorded one.
     #[error(transparent)]
     Contradiction(#[from] ContradictoryOutcome),

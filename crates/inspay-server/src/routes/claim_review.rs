@@ -1,0 +1,347 @@
+//! Claims for staff (issue 5 item 3; clauses 5.3.2.2, 5.6.1-d, 5.6.2-d2): the queue of
+//! claims waiting for a step, one claim with its description and the verification of its
+//! signatures, the adjuster's signed decision and the second approver's signed approval.
+//!
+//! Every route checks the data scope on the claim itself (an adjuster reaches the claims
+//! assigned to them; a finance officer every claim), and a claim out of scope is "not found".
+//! The adjuster signs the decision document with their registered staff key; a decision above
+//! `payments.large_claim_fen` waits for a second approver with `payout.approve`, who must be
+//! someone else and signs the decision again. The final approval posts the claim, starts its
+//! payout and asks the risk check first.
+
+use crate::auth::{Caller, Need, RouteSpec};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::ApiJson;
+use crate::payments::claims::{
+    SignatureCheck, Signer, registered, stored_claim_document, stored_decision_document,
+    verify_claim, verify_party,
+};
+use crate::payments::risk::{self, FundOperation};
+use crate::routes::OperationClass;
+use crate::routes::claims::{ClaimView, claim_id, claim_view};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use inspay_core::funds::{ClaimStatus, Decision};
+use inspay_core::ids::ClaimId;
+use inspay_core::money::{Amount, Money};
+use inspay_identity::authorization::Permission;
+use inspay_protocol::claims::{ClaimVerdict, approval_document, decision_document};
+use inspay_store::authorization::Target;
+use inspay_store::credential_keys::KeyKind;
+use inspay_store::funds::{Claim, NewDecision};
+use schemars::{JsonSchema, SchemaGenerator};
+use serde::{Deserialize, Serialize};
+
+/// Route declarations.
+pub const SPECS: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/v1/claims",
+        class: OperationClass::InformationQuery,
+        need: Need::Full,
+        permission: Some(Permission::ClaimRead),
+        summary: "Claims waiting for a step (status filed or awaiting_second_approval) within the caller's scope, oldest first.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<Queue>),
+        success: &[200],
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/v1/claims/{claim_id}",
+        class: OperationClass::InformationQuery,
+        need: Need::Full,
+        permission: Some(Permission::ClaimRead),
+        summary: "One claim in the caller's scope, with its description, payouts and the verification of every signature.",
+        body: None,
+        response: Some(SchemaGenerator::subschema_for::<StaffClaimView>),
+        success: &[200],
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/claims/{claim_id}/decision",
+        class: OperationClass::FundTransaction,
+        need: Need::Full,
+        permission: Some(Permission::ClaimAssess),
+        summary: "The adjuster's decision, signed with their staff key: approve an amount (within the claim and the remaining cover) or reject.",
+        body: Some(SchemaGenerator::subschema_for::<DecisionRequest>),
+        response: Some(SchemaGenerator::subschema_for::<ClaimView>),
+        success: &[200],
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/claims/{claim_id}/approval",
+        class: OperationClass::FundTransaction,
+        need: Need::Full,
+        permission: Some(Permission::PayoutApprove),
+        summary: "The second approval of a large claim, signed with the approver's staff key (never the adjuster); starts the payout.",
+        body: Some(SchemaGenerator::subschema_for::<ApprovalRequest>),
+        response: Some(SchemaGenerator::subschema_for::<ClaimView>),
+        success: &[200],
+    },
+];
+
+/// The routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/claims", get(queue))
+        .route("/v1/claims/{claim_id}", get(one))
+        .route("/v1/claims/{claim_id}/decision", post(decide))
+        .route("/v1/claims/{claim_id}/approval", post(approve))
+}
+
+/// Reads a claim the caller may use `permission` on; otherwise "not found".
+async fn claim_in_scope(
+    state: &AppState,
+    caller: &Caller,
+    permission: Permission,
+    id: &ClaimId,
+) -> Result<Claim, ApiError> {
+    let claim = state.store.claim(&state.keyring(), id, None).await?;
+    let target = Target::Claim {
+        claim_id: id.as_str(),
+        claimant: &claim.claimant_account_id,
+    };
+    if state
+        .store
+        .may_access(&caller.account_id, permission, &target)
+        .await?
+    {
+        Ok(claim)
+    } else {
+        Err(ApiError::new(ErrorCode::NotFound))
+    }
+}
+
+/// Which claims to list.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct QueueQuery {
+    /// `filed` (the default) or `awaiting_second_approval`.
+    status: Option<String>,
+}
+
+/// The claims waiting.
+#[derive(Serialize, JsonSchema)]
+struct Queue {
+    claims: Vec<ClaimView>,
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Query(query): Query<QueueQuery>,
+) -> Result<Json<Queue>, ApiError> {
+    let status = match query.status.as_deref() {
+        None | Some("filed") => ClaimStatus::Filed,
+        Some("awaiting_second_approval") => ClaimStatus::AwaitingSecondApproval,
+        Some(_) => {
+            return Err(ApiError::new(ErrorCode::InvalidField)
+                .detail("status: filed or awaiting_second_approval"));
+        }
+    };
+    let claims = state
+        .store
+        .claims_in_state(&state.keyring(), status)
+        .await?;
+    let mut views = Vec::new();
+    for claim in &claims {
+        let target = Target::Claim {
+            claim_id: claim.id.as_str(),
+            claimant: &claim.claimant_account_id,
+        };
+        if state
+            .store
+            .may_access(&caller.account_id, Permission::ClaimRead, &target)
+            .await?
+        {
+            views.push(claim_view(claim, &[]));
+        }
+    }
+    Ok(Json(Queue { claims: views }))
+}
+
+/// A claim for staff: the claim, what happened, and whether every signature verifies with
+/// the key stored beside it and that key is the one registered under its name.
+#[derive(Serialize, JsonSchema)]
+struct StaffClaimView {
+    claim: ClaimView,
+    description: String,
+    signatures: SignatureCheck,
+    keys_registered: bool,
+    /// The SM3 (hex) of the claim document, which the decision document names.
+    claim_document_sm3: String,
+}
+
+async fn one(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(raw_id): Path<String>,
+) -> Result<Json<StaffClaimView>, ApiError> {
+    let id = claim_id(&raw_id)?;
+    let claim = claim_in_scope(&state, &caller, Permission::ClaimRead, &id).await?;
+    let keyring = state.keyring();
+    let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
+    let description = state.store.claim_description(&keyring, &id).await?;
+    let signatures = verify_claim(&claim);
+    let keys_registered = keys_registered(&state, &claim).await?;
+    let document = stored_claim_document(&claim);
+    Ok(Json(StaffClaimView {
+        claim: claim_view(&claim, &payouts),
+        description: description.to_string(),
+        signatures,
+        keys_registered,
+        claim_document_sm3: hex::encode(inspay_crypto::sm3::sm3(&document)),
+    }))
+}
+
+/// Whether every stored signature's key is the one registered under its name.
+pub(crate) async fn keys_registered(state: &AppState, claim: &Claim) -> Result<bool, ApiError> {
+    let mut all = registered(state, &claim.claimant_account_id, &claim.claimant_signature).await?;
+    if let Some(decision) = &claim.decision {
+        all &= registered(state, &decision.adjuster_account_id, &decision.signature).await?;
+    }
+    if let Some(approval) = &claim.approval {
+        all &= registered(state, &approval.approver_account_id, &approval.signature).await?;
+    }
+    Ok(all)
+}
+
+/// The adjuster's decision and signature over the decision document.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DecisionRequest {
+    /// `approve` or `reject`.
+    decision: String,
+    /// The amount to pay, with `approve`.
+    approved_fen: Option<i64>,
+    /// The adjuster's staff key that signed.
+    key_id: String,
+    /// Base64 of the DER SM2 signature over the decision document.
+    signature: String,
+}
+
+async fn decide(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(raw_id): Path<String>,
+    ApiJson(request): ApiJson<DecisionRequest>,
+) -> Result<Json<ClaimView>, ApiError> {
+    let id = claim_id(&raw_id)?;
+    let (decision, verdict) = match (request.decision.as_str(), request.approved_fen) {
+        ("approve", Some(fen)) => {
+            let amount = Amount::from_fen(fen).map_err(|_| {
+                ApiError::new(ErrorCode::InvalidField)
+                    .detail("approved_fen: a positive amount in fen")
+            })?;
+            (Decision::Approve(amount), ClaimVerdict::Approve(fen))
+        }
+        ("reject", None) => (Decision::Reject, ClaimVerdict::Reject),
+        _ => {
+            return Err(ApiError::new(ErrorCode::InvalidField)
+                .detail("decision: approve (with approved_fen) or reject (without approved_fen)"));
+        }
+    };
+    let claim = claim_in_scope(&state, &caller, Permission::ClaimAssess, &id).await?;
+    let document = decision_document(
+        id.as_str(),
+        &stored_claim_document(&claim),
+        verdict,
+        &caller.account_id,
+    );
+    let signature = verify_party(
+        &state,
+        &caller.account_id,
+        &Signer::AccountKey(request.key_id.clone()),
+        KeyKind::Certificate,
+        None,
+        &document,
+        &request.signature,
+    )
+    .await?;
+    let now = state.now_ms();
+    if let Decision::Approve(amount) = decision {
+        let operation = FundOperation::ClaimPayout {
+            account_id: &claim.claimant_account_id,
+            amount,
+        };
+        risk::check(&state, operation, now).await?;
+    }
+    let keyring = state.keyring();
+    let large = Money::from_fen(state.settings.payments.large_claim_fen).unwrap_or(Money::ZERO);
+    let step = state
+        .store
+        .claim_decide(
+            &keyring,
+            NewDecision {
+                claim_id: &id,
+                adjuster: &caller.account_id,
+                decision,
+                signature,
+                large_threshold: large,
+            },
+            &caller.request_id,
+            now,
+        )
+        .await?;
+    let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
+    Ok(Json(claim_view(&step.claim, &payouts)))
+}
+
+/// The second approver's signature over the decision document.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct ApprovalRequest {
+    /// The approver's staff key that signed.
+    key_id: String,
+    /// Base64 of the DER SM2 signature over the approval document.
+    signature: String,
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(raw_id): Path<String>,
+    ApiJson(request): ApiJson<ApprovalRequest>,
+) -> Result<Json<ClaimView>, ApiError> {
+    let id = claim_id(&raw_id)?;
+    let claim = claim_in_scope(&state, &caller, Permission::PayoutApprove, &id).await?;
+    let claim_document = stored_claim_document(&claim);
+    let decision = stored_decision_document(&claim, &claim_document).ok_or_else(|| {
+        ApiError::new(ErrorCode::ClaimStateConflict).detail("the claim has no decision yet")
+    })?;
+    let document = approval_document(id.as_str(), &decision, &caller.account_id);
+    let signature = verify_party(
+        &state,
+        &caller.account_id,
+        &Signer::AccountKey(request.key_id.clone()),
+        KeyKind::Certificate,
+        None,
+        &document,
+        &request.signature,
+    )
+    .await?;
+    let now = state.now_ms();
+    if let Some(amount) = claim.approved {
+        let operation = FundOperation::ClaimPayout {
+            account_id: &claim.claimant_account_id,
+            amount,
+        };
+        risk::check(&state, operation, now).await?;
+    }
+    let keyring = state.keyring();
+    let step = state
+        .store
+        .claim_second_approval(
+            &keyring,
+            &id,
+            &caller.account_id,
+            signature,
+            &caller.request_id,
+            now,
+        )
+        .await?;
+    let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
+    Ok(Json(claim_view(&step.claim, &payouts)))
+}
