@@ -62,6 +62,9 @@ enum Command {
         after_help = "Examples:\n  inspay reconcile --date 2026-11-26 --statement bank-2026-11-26.csv\n  inspay reconcile --date 2026-11-26 --statement wechat-bill.csv --format wechat"
     )]
     Reconcile(commands::reconcile::ReconcileArgs),
+    /// Verify the signatures of claims: claimant, adjuster and second approver.
+    #[command(subcommand)]
+    Claims(commands::claims::ClaimsCommand),
     /// List the payment-channel work the outbox drives, and put given-up rows back.
     #[command(subcommand)]
     Outbox(commands::outbox::OutboxCommand),
@@ -106,6 +109,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::ledger::run(cli.config.as_deref(), command))),
         Command::Reconcile(args) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::reconcile::run(cli.config.as_deref(), args))),
+        Command::Claims(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::claims::run(cli.config.as_deref(), command))),
         Command::Outbox(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::outbox::run(cli.config.as_deref(), command))),
         Command::ChannelSim(args) => commands::runtime()

@@ -1,16 +1,22 @@
 //! Recovery (issue 5 item 7; clauses 5.3.4, 5.3.5.2): `inspay serve` is killed with SIGKILL at
-//! random moments while customers pay premiums by card through the SDK, twenty times, and
-//! restarted each time on the same database (SQLite, or PostgreSQL when
-//! `INSPAY_TEST_POSTGRES_URL` is set); the bank (`inspay channel-sim`) runs in its own process
-//! throughout. Afterwards every payment has settled, the ledger balances, the audit
-//! chain verifies, no payment the server acknowledged is missing, and every movement at the
-//! bank is matched by exactly one succeeded payment in inspay, and the reverse: nothing was
-//! lost and nothing was applied twice.
+//! random moments, twenty times, and restarted each time on the same database (SQLite, or
+//! PostgreSQL when `INSPAY_TEST_POSTGRES_URL` is set), while customers pay premiums by card
+//! through the SDK and, beside them, claims are approved and refunds granted (written to the
+//! database as staff would, so the server's outbox must send their payouts and refunds to the
+//! bank across the kills). The bank (`inspay channel-sim`) runs in its own process
+//! throughout. Afterwards every payment, payout and refund has settled, the ledger balances,
+//! the audit chain verifies, no payment the server acknowledged is missing, and every movement
+//! at the bank is matched by exactly one succeeded payment, payout or refund in inspay, and
+//! the reverse: nothing was lost and nothing was applied twice.
 
 use inspay_core::calendar::date_at_ms;
 use inspay_core::funds::ChannelOutcome;
+use inspay_core::funds::Decision;
+use inspay_core::ids::{PaymentId, PolicyId};
 use inspay_core::money::Amount;
+use inspay_core::money::Money;
 use inspay_core::policy::{PaymentFrequency, ProductTerms};
+use inspay_core::sensitive::{CardNumber, IdNumber, LegalName, MobileNumber};
 use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_identity::login_name::LoginName;
 use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
@@ -18,8 +24,12 @@ use inspay_identity::session::SessionPolicy;
 use inspay_kms::{MasterKey, MasterKeySource};
 use inspay_store::accounts::{NewAccount, Population};
 use inspay_store::client_apps::{AppClass, NewClientApp};
-use inspay_store::funds::{BeginPayment, NewProduct, PaymentMethod, SettleOrder};
+use inspay_store::funds::{
+    BeginPayment, NewClaim, NewDecision, NewProduct, NewRefund, PartySignature, PaymentMethod,
+    RefundReason, SettleOrder,
+};
 use inspay_store::keys::{Actor, RotationPolicy};
+use inspay_store::persons::NewPerson;
 use inspay_store::{PoolSettings, Store};
 use std::collections::HashMap;
 use std::path::Path;
@@ -153,7 +163,17 @@ fn start_server(dir: &Path, key_file: &Path, port: u16, bank: &str) -> Process {
 struct Customer {
     session: String,
     policy_id: String,
+    account_id: String,
+    payout_account_id: String,
 }
+
+/// Payout accounts: most pay out; one in three ends in 0002, which the bank refuses, so the
+/// compensation path (back to claims payable) runs under the kills too.
+const PAYOUT_ACCOUNTS: [&str; 3] = [
+    "6217001234567890122",
+    "6222021234567890128",
+    "6222021234567070002",
+];
 
 /// The application, a monthly product of small premiums, and customers whose first premium
 /// is recorded paid, each with a session, made directly in the store.
@@ -209,13 +229,26 @@ async fn prepare(store: &Store, master: &MasterKey, app_key: &Sm2PrivateKey) -> 
     let mut customers = vec![];
     for index in 0..CUSTOMERS {
         let now = inspay_store::now_ms();
+        let person = store
+            .person_insert(
+                &keyring,
+                &NewPerson {
+                    legal_name: LegalName::parse("张三丰").expect("name"),
+                    mobile: MobileNumber::parse(&format!("1370000{index:04}")).expect("mobile"),
+                    id_number: IdNumber::parse("11010519491231002X").expect("id"),
+                },
+                WHO,
+                now,
+            )
+            .await
+            .expect("person");
         let account = store
             .account_create(
                 &keyring,
                 &NewAccount {
                     population: Population::Customer,
                     login_name: &LoginName::customer(&format!("1370000{index:04}")).expect("login"),
-                    person_id: None,
+                    person_id: Some(&person),
                     password: &hash,
                     must_change_password: false,
                 },
@@ -272,9 +305,17 @@ async fn prepare(store: &Store, master: &MasterKey, app_key: &Sm2PrivateKey) -> 
             .payment_settle(&keyring, &first.id, &settled, None, "kill", now)
             .await
             .expect("first premium paid");
+        let number = CardNumber::parse(PAYOUT_ACCOUNTS[index % PAYOUT_ACCOUNTS.len()])
+            .expect("payout account");
+        let payout_account = store
+            .payout_account_add(&keyring, &account, &number, "kill-check", "kill", now)
+            .await
+            .expect("payout account");
         customers.push(Customer {
             session: session.expose().to_string(),
             policy_id: policy.id.to_string(),
+            account_id: account,
+            payout_account_id: payout_account.id,
         });
     }
     customers
@@ -320,6 +361,143 @@ async fn pay_renewals(
         }
     }
     acknowledged
+}
+
+/// Staff working beside the customers until told to stop: a claim approved for one customer
+/// after another (each starts a payout), and a goodwill refund of a renewal the bank took.
+/// Written straight to the database, as the staff routes would; the server's outbox sends
+/// them. Returns how many claims and refunds were committed.
+async fn staff_work(
+    store: Store,
+    keyring: Arc<inspay_kms::Keyring>,
+    customers: Vec<(String, String, String)>,
+    stop: Arc<AtomicBool>,
+) -> (usize, usize) {
+    let (mut claims, mut refunds) = (0, 0);
+    let mut turn = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let (account, policy, payout_account) = &customers[turn % customers.len()];
+        turn += 1;
+        let now = inspay_store::now_ms();
+        let Ok(policy_id) = PolicyId::parse(policy) else {
+            continue;
+        };
+        let key = format!("kill-claim-{turn}");
+        let filed = store
+            .claim_file(
+                &keyring,
+                NewClaim {
+                    policy_id: &policy_id,
+                    claimant: account,
+                    claimed: Amount::from_fen(1_000).expect("amount"),
+                    incident_on: date_at_ms(now),
+                    description: "kill test",
+                    payout_account_id: payout_account,
+                    idempotency_key: &key,
+                    signature: PartySignature {
+                        signer: "device-key:kill".into(),
+                        public_key: "04".into(),
+                        signature: "MA==".into(),
+                    },
+                    today: date_at_ms(now),
+                },
+                "kill",
+                now,
+            )
+            .await;
+        if let Ok(claim) = filed {
+            let decided = store
+                .claim_decide(
+                    &keyring,
+                    NewDecision {
+                        claim_id: &claim.id,
+                        adjuster: "kill-adjuster",
+                        decision: Decision::Approve(Amount::from_fen(1_000).expect("amount")),
+                        signature: PartySignature {
+                            signer: "staff-key:kill".into(),
+                            public_key: "04".into(),
+                            signature: "MA==".into(),
+                        },
+                        large_threshold: Money::from_fen(5_000_000).expect("money"),
+                    },
+                    "kill",
+                    now,
+                )
+                .await;
+            if decided.is_ok() {
+                claims += 1;
+            }
+        }
+        if turn % 2 == 0 {
+            continue;
+        }
+        let unrefunded: Option<String> = {
+            use sqlx::Row;
+            sqlx::query(
+                "SELECT p.id FROM payments p JOIN premium_instalments i ON i.id = p.instalment_id
+                 WHERE p.status = 'succeeded' AND i.number >= 2
+                 AND NOT EXISTS (SELECT 1 FROM refunds r WHERE r.payment_id = p.id)
+                 ORDER BY p.id LIMIT 1",
+            )
+            .fetch_optional(store.pool())
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get(0).ok())
+        };
+        let Some(payment_id) = unrefunded.and_then(|id| PaymentId::parse(&id).ok()) else {
+            continue;
+        };
+        let refunded = store
+            .refund_request(
+                &keyring,
+                NewRefund {
+                    payment_id: &payment_id,
+                    amount: Amount::from_fen(100).expect("amount"),
+                    reason: RefundReason::Goodwill,
+                    requested_by: "account:kill-staff",
+                },
+                "kill",
+                now,
+            )
+            .await;
+        if refunded.is_ok() {
+            refunds += 1;
+        }
+    }
+    (claims, refunds)
+}
+
+/// The bank's succeeded orders of one kind (`pay`, `payout`, `refund`), by order id.
+fn bank_orders(ledger: &[serde_json::Value], kind: &str) -> HashMap<String, i64> {
+    let mut orders = HashMap::new();
+    for entry in ledger {
+        if entry["kind"] == kind && entry["status"] == "SUCCEEDED" {
+            let id = entry["order_id"].as_str().expect("order id").to_string();
+            let amount = entry["amount_fen"].as_i64().expect("amount");
+            assert!(orders.insert(id, amount).is_none(), "one bank order per id");
+        }
+    }
+    orders
+}
+
+/// Our succeeded rows of a query returning (id, amount).
+fn ours(
+    runtime: &tokio::runtime::Runtime,
+    store: &Store,
+    sql: &'static str,
+) -> HashMap<String, i64> {
+    runtime.block_on(async {
+        use sqlx::Row;
+        sqlx::query(sql)
+            .fetch_all(store.pool())
+            .await
+            .expect("rows")
+            .iter()
+            .map(|row| (row.try_get(0).expect("id"), row.try_get(1).expect("amount")))
+            .collect()
+    })
 }
 
 fn bank_ledger(bank: &str) -> Vec<serde_json::Value> {
@@ -392,6 +570,26 @@ fn killed_servers_lose_nothing_and_apply_nothing_twice() {
         builder.server_keys(&keys).build().expect("client")
     });
     let stop = Arc::new(AtomicBool::new(false));
+    let keyring = Arc::new(
+        runtime
+            .block_on(store.keyring_load(&master))
+            .expect("keyring"),
+    );
+    let staff = runtime.spawn(staff_work(
+        store.clone(),
+        Arc::clone(&keyring),
+        customers
+            .iter()
+            .map(|c| {
+                (
+                    c.account_id.clone(),
+                    c.policy_id.clone(),
+                    c.payout_account_id.clone(),
+                )
+            })
+            .collect(),
+        stop.clone(),
+    ));
     let payers: Vec<_> = customers
         .into_iter()
         .map(|customer| runtime.spawn(pay_renewals(client.clone(), customer, stop.clone())))
@@ -412,32 +610,34 @@ fn killed_servers_lose_nothing_and_apply_nothing_twice() {
         .into_iter()
         .flat_map(|payer| runtime.block_on(payer).expect("payer"))
         .collect();
+    let (claims, refunds) = runtime.block_on(staff).expect("staff");
 
     // The outbox of the last server settles whatever the kills left pending.
     let pending = |store: &Store| -> i64 {
         runtime.block_on(async {
             use sqlx::Row;
-            sqlx::query("SELECT COUNT(*) FROM payments WHERE status = 'pending'")
-                .fetch_one(store.pool())
-                .await
-                .expect("count")
-                .try_get(0)
-                .expect("count")
+            sqlx::query(
+                "SELECT (SELECT COUNT(*) FROM payments WHERE status = 'pending')
+                      + (SELECT COUNT(*) FROM payouts WHERE status = 'pending')
+                      + (SELECT COUNT(*) FROM refunds WHERE status = 'pending')",
+            )
+            .fetch_one(store.pool())
+            .await
+            .expect("count")
+            .try_get(0)
+            .expect("count")
         })
     };
     let deadline = Instant::now() + Duration::from_secs(60);
     while pending(&store) > 0 {
         assert!(
             Instant::now() < deadline,
-            "payments still pending a minute after the last restart"
+            "payments, payouts or refunds still pending a minute after the last restart"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
     drop(server);
 
-    let keyring = runtime
-        .block_on(store.keyring_load(&master))
-        .expect("keyring");
     let ledger = runtime
         .block_on(store.ledger_check(&keyring))
         .expect("ledger");
@@ -447,35 +647,41 @@ fn killed_servers_lose_nothing_and_apply_nothing_twice() {
         .expect("audit");
     assert!(audit.is_intact(), "the audit chain: {audit:?}");
 
-    // Our succeeded renewals against the bank's succeeded pay orders, one for one.
-    let ours: HashMap<String, i64> = runtime.block_on(async {
-        use sqlx::Row;
-        sqlx::query(
-            "SELECT p.id, p.amount_fen FROM payments p JOIN premium_instalments i ON i.id = p.instalment_id
-             WHERE p.status = 'succeeded' AND i.number >= 2",
-        )
-        .fetch_all(store.pool())
-        .await
-        .expect("payments")
-        .iter()
-        .map(|row| (row.try_get(0).expect("id"), row.try_get(1).expect("amount")))
-        .collect()
-    });
-    let mut at_bank: HashMap<String, i64> = HashMap::new();
-    for entry in bank_ledger(&bank) {
-        if entry["kind"] == "pay" && entry["status"] == "SUCCEEDED" {
-            let id = entry["order_id"].as_str().expect("order id").to_string();
-            let amount = entry["amount_fen"].as_i64().expect("amount");
-            assert!(
-                at_bank.insert(id, amount).is_none(),
-                "one bank order per id"
-            );
-        }
-    }
-    assert_eq!(
-        ours, at_bank,
-        "every movement at the bank is one succeeded payment, and the reverse"
+    // Our succeeded renewals, payouts and refunds against the bank's succeeded orders, one
+    // for one.
+    let ledger_at_bank = bank_ledger(&bank);
+    let ours_paid = ours(
+        &runtime,
+        &store,
+        "SELECT p.id, p.amount_fen FROM payments p JOIN premium_instalments i ON i.id = p.instalment_id
+         WHERE p.status = 'succeeded' AND i.number >= 2",
     );
+    assert_eq!(
+        ours_paid,
+        bank_orders(&ledger_at_bank, "pay"),
+        "every payment at the bank is one succeeded payment, and the reverse"
+    );
+    let ours_payouts = ours(
+        &runtime,
+        &store,
+        "SELECT id, amount_fen FROM payouts WHERE status = 'succeeded'",
+    );
+    assert_eq!(
+        ours_payouts,
+        bank_orders(&ledger_at_bank, "payout"),
+        "every payout at the bank is one succeeded payout, and the reverse"
+    );
+    let ours_refunds = ours(
+        &runtime,
+        &store,
+        "SELECT id, amount_fen FROM refunds WHERE status = 'succeeded'",
+    );
+    assert_eq!(
+        ours_refunds,
+        bank_orders(&ledger_at_bank, "refund"),
+        "every refund at the bank is one succeeded refund, and the reverse"
+    );
+    let ours = ours_paid;
     for id in &acknowledged {
         assert!(
             ours.contains_key(id),
@@ -487,9 +693,17 @@ fn killed_servers_lose_nothing_and_apply_nothing_twice() {
         "the load paid too little to mean anything: {} payments",
         ours.len()
     );
+    assert!(
+        claims > 0 && refunds > 0 && !ours_payouts.is_empty(),
+        "the staff made too few payouts and refunds to mean anything: {claims} claims, \
+         {refunds} refunds"
+    );
     println!(
-        "{KILLS} kills: {} renewals paid, {} acknowledged with 201, ledger and bank agree",
+        "{KILLS} kills: {} renewals paid ({} acknowledged with 201), {claims} claims approved \
+         ({} paid out), {refunds} refunds ({} at the bank); ledger and bank agree",
         ours.len(),
-        acknowledged.len()
+        acknowledged.len(),
+        ours_payouts.len(),
+        ours_refunds.len()
     );
 }

@@ -73,6 +73,61 @@ impl ChannelSlot {
     }
 }
 
+/// The configured channel (`payments.channel.url`), if there is one: its URL, its public key
+/// and the CA to trust for its TLS certificate.
+fn configured(settings: &Settings) -> anyhow::Result<Option<(String, Sm2PublicKey, Option<String>)>> {
+    let channel = &settings.payments.channel;
+    let Some(url) = &channel.url else {
+        return Ok(None);
+    };
+    let key_file = channel
+        .public_key_file
+        .as_deref()
+        .context("payments.channel.public_key_file is needed with payments.channel.url")?;
+    let pem = std::fs::read_to_string(key_file).with_context(|| {
+        format!(
+            "cannot read the channel's public key {}",
+            key_file.display()
+        )
+    })?;
+    let key = Sm2PublicKey::from_spki_pem(&pem).map_err(|_| {
+        anyhow::anyhow!(
+            "{} is not an SM2 public key (SPKI PEM); ask the channel for its key",
+            key_file.display()
+        )
+    })?;
+    let ca = match &channel.ca_file {
+        Some(file) => Some(std::fs::read_to_string(file).with_context(|| {
+            format!("cannot read payments.channel.ca_file {}", file.display())
+        })?),
+        None => None,
+    };
+    Ok(Some((url.clone(), key, ca)))
+}
+
+/// A client for the configured channel (`payments.channel.url`) whose requests `keyring`
+/// signs, for commands that talk to the channel outside a running server (`inspay reconcile
+/// --from-channel`). `None` when no channel is configured.
+pub fn configured_channel(
+    settings: &Settings,
+    keyring: Arc<Keyring>,
+) -> anyhow::Result<Option<HttpChannel>> {
+    let Some((base_url, channel_key, trusted_ca_pem)) = configured(settings)? else {
+        return Ok(None);
+    };
+    let signer = Arc::new(KmsSigner {
+        keyring: Arc::new(move || Arc::clone(&keyring)),
+    });
+    Ok(Some(HttpChannel::with_config(HttpChannelConfig {
+        base_url,
+        merchant_id: settings.payments.channel.merchant_id.clone(),
+        merchant_key: signer,
+        channel_key,
+        timeout: Duration::from_millis(settings.payments.channel.timeout_ms),
+        trusted_ca_pem,
+    })?))
+}
+
 /// Connects the node to its channel: the configured one, or (development profile, none
 /// configured) a simulated bank started on 127.0.0.1. In production without a channel,
 /// payments are refused with "channel unavailable" and an error is logged at start.
@@ -84,32 +139,8 @@ pub async fn connect(state: &AppState) -> anyhow::Result<()> {
     let signer = Arc::new(KmsSigner {
         keyring: Arc::new(move || current.keyring()),
     });
-    let (url, channel_key, trusted_ca_pem) = match (&channel.url, settings.profile) {
-        (Some(url), _) => {
-            let key_file = channel
-                .public_key_file
-                .as_deref()
-                .context("payments.channel.public_key_file is needed with payments.channel.url")?;
-            let pem = std::fs::read_to_string(key_file).with_context(|| {
-                format!(
-                    "cannot read the channel's public key {}",
-                    key_file.display()
-                )
-            })?;
-            let key = Sm2PublicKey::from_spki_pem(&pem).map_err(|_| {
-                anyhow::anyhow!(
-                    "{} is not an SM2 public key (SPKI PEM); ask the channel for its key",
-                    key_file.display()
-                )
-            })?;
-            let ca = match &channel.ca_file {
-                Some(file) => Some(std::fs::read_to_string(file).with_context(|| {
-                    format!("cannot read payments.channel.ca_file {}", file.display())
-                })?),
-                None => None,
-            };
-            (url.clone(), key, ca)
-        }
+    let (url, channel_key, trusted_ca_pem) = match (configured(settings)?, settings.profile) {
+        (Some(configured), _) => configured,
         (None, Profile::Development) => {
             let keyring = state.keyring();
             let version = keyring

@@ -24,6 +24,7 @@ use inspay_protocol::claims::{
 };
 use inspay_store::credential_keys::KeyKind;
 use inspay_store::funds::{Claim, PartySignature, PayoutAccount};
+use inspay_store::{Store, StoreError};
 
 /// Who signed a document, as the client names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,7 +93,9 @@ pub async fn verify_party(
             let Some(signed_by) = signed_by else {
                 return Err(refused().detail("sign with your registered key"));
             };
-            let public_key = app_key(state, &signed_by.app_id, signed_by.serial).await?;
+            let public_key = app_key(&state.store, &signed_by.app_id, signed_by.serial)
+                .await?
+                .ok_or_else(|| refused().detail("the application key is unknown"))?;
             (
                 format!("app:{}:{}", signed_by.app_id, signed_by.serial),
                 public_key,
@@ -109,14 +112,16 @@ pub async fn verify_party(
     })
 }
 
-async fn app_key(state: &AppState, app_id: &str, serial: u32) -> Result<Sm2PublicKey, ApiError> {
-    state
-        .store
+async fn app_key(
+    store: &Store,
+    app_id: &str,
+    serial: u32,
+) -> Result<Option<Sm2PublicKey>, StoreError> {
+    Ok(store
         .client_app_key(app_id, serial)
         .await?
         .and_then(|lookup| lookup.key)
-        .map(|key| key.public_key)
-        .ok_or_else(|| refused().detail("the application key is unknown"))
+        .map(|key| key.public_key))
 }
 
 /// The claim document of a stored claim (from its description's digest).
@@ -188,17 +193,16 @@ fn verifies(signature: &PartySignature, document: &[u8]) -> bool {
 /// Whether the public key stored with a signature is the one registered under the signer's
 /// name (a device or staff key of `account_id`, or an application key), revoked since or not.
 pub async fn registered(
-    state: &AppState,
+    store: &Store,
     account_id: &str,
     signature: &PartySignature,
-) -> Result<bool, ApiError> {
+) -> Result<bool, StoreError> {
     let registered = if let Some(key_id) = signature
         .signer
         .strip_prefix("device-key:")
         .or_else(|| signature.signer.strip_prefix("staff-key:"))
     {
-        state
-            .store
+        store
             .credential_key_public(account_id, key_id)
             .await?
             .map(|(_, public_key)| public_key)
@@ -208,13 +212,25 @@ pub async fn registered(
         .and_then(|rest| rest.rsplit_once(':'))
     {
         match serial.parse::<u32>() {
-            Ok(serial) => app_key(state, app_id, serial).await.ok(),
+            Ok(serial) => app_key(store, app_id, serial).await?,
             Err(_) => None,
         }
     } else {
         None
     };
     Ok(registered.is_some_and(|key| hex::encode(key.to_sec1()) == signature.public_key))
+}
+
+/// Whether every stored signature's key is the one registered under its name.
+pub async fn keys_registered(store: &Store, claim: &Claim) -> Result<bool, StoreError> {
+    let mut all = registered(store, &claim.claimant_account_id, &claim.claimant_signature).await?;
+    if let Some(decision) = &claim.decision {
+        all &= registered(store, &decision.adjuster_account_id, &decision.signature).await?;
+    }
+    if let Some(approval) = &claim.approval {
+        all &= registered(store, &approval.approver_account_id, &approval.signature).await?;
+    }
+    Ok(all)
 }
 
 /// Verifies a stored claim's signatures from the row alone: the claim document, the decision

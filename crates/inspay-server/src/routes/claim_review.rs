@@ -13,7 +13,7 @@ use crate::auth::{Caller, Need, RouteSpec};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::payments::claims::{
-    SignatureCheck, Signer, registered, stored_claim_document, stored_decision_document,
+    SignatureCheck, Signer, keys_registered, stored_claim_document, stored_decision_document,
     verify_claim, verify_party,
 };
 use crate::payments::risk::{self, FundOperation};
@@ -185,7 +185,7 @@ async fn one(
     let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
     let description = state.store.claim_description(&keyring, &id).await?;
     let signatures = verify_claim(&claim);
-    let keys_registered = keys_registered(&state, &claim).await?;
+    let keys_registered = keys_registered(&state.store, &claim).await?;
     let document = stored_claim_document(&claim);
     Ok(Json(StaffClaimView {
         claim: claim_view(&claim, &payouts),
@@ -194,18 +194,6 @@ async fn one(
         keys_registered,
         claim_document_sm3: hex::encode(inspay_crypto::sm3::sm3(&document)),
     }))
-}
-
-/// Whether every stored signature's key is the one registered under its name.
-pub(crate) async fn keys_registered(state: &AppState, claim: &Claim) -> Result<bool, ApiError> {
-    let mut all = registered(state, &claim.claimant_account_id, &claim.claimant_signature).await?;
-    if let Some(decision) = &claim.decision {
-        all &= registered(state, &decision.adjuster_account_id, &decision.signature).await?;
-    }
-    if let Some(approval) = &claim.approval {
-        all &= registered(state, &approval.approver_account_id, &approval.signature).await?;
-    }
-    Ok(all)
 }
 
 /// The adjuster's decision and signature over the decision document.

@@ -2,6 +2,7 @@
 //! database and, when `INSPAY_TEST_POSTGRES_URL` is set, a fresh PostgreSQL database. All in
 //! one test binary so it builds once.
 
+mod claims;
 mod defence;
 mod edge;
 mod field_encryption;

@@ -724,6 +724,34 @@ impl Store {
             .collect()
     }
 
+    /// Claims in id order (oldest first) after `after_id`, at most `limit` (for audits that
+    /// walk every claim a page at a time).
+    pub async fn claims_page(
+        &self,
+        keyring: &Keyring,
+        after_id: &str,
+        limit: i64,
+    ) -> Result<Vec<Claim>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CLAIM_COLUMNS} FROM claims WHERE id > $1 ORDER BY id LIMIT $2"
+        )))
+        .bind(after_id)
+        .bind(limit.clamp(1, CLAIMS_LISTED_MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| claim_from_row(keyring, row))
+            .collect()
+    }
+
+    /// The number of claims.
+    pub async fn claims_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM claims")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
     /// Claims waiting for a step (`filed` or `awaiting_second_approval`), oldest first.
     pub async fn claims_in_state(
         &self,

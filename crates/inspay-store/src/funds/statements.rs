@@ -114,6 +114,7 @@ impl Store {
         for (table, kind) in [
             ("payments", MovementKind::Pay),
             ("refunds", MovementKind::Refund),
+            ("payouts", MovementKind::Payout),
         ] {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "SELECT id, amount_fen FROM {table}

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod funds;
+
 use inspay_kms::{MasterKey, MasterKeySource};
 use inspay_store::keys::{Actor, RotationPolicy};
 use inspay_store::{PoolSettings, Store};

@@ -3,6 +3,7 @@
 pub mod apps;
 pub mod audit;
 pub mod channel_sim;
+pub mod claims;
 pub mod keys;
 pub mod ledger;
 pub mod outbox;
