@@ -184,7 +184,7 @@ pub enum Decision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ClaimError {
     /// The step does not apply in the claim's state.
-    #[error("a claim that is {0:?} cannot take this step")]
+    #[error("a claim that is {} cannot take this step", .0.as_str())]
     IllegalStep(ClaimStatus),
     /// The approved amount is above what was claimed.
     #[error("the approved amount exceeds the claimed amount")]

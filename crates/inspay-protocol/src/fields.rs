@@ -30,9 +30,11 @@ use zeroize::Zeroizing;
 pub const PREFIX: &str = "INSPAY-ENC1.";
 /// The JSON field names whose values must arrive encrypted.
 /// (`login_name` is a customer's mobile number; `current` and `new` are the secret-change
-/// fields of the password, transaction-password and gesture routes.)
+/// fields of the password, transaction-password and gesture routes; `account_number` is a
+/// bank account for claim payouts.)
 pub const SENSITIVE_FIELDS: &[&str] = &[
     "card_number",
+    "account_number",
     "cvv",
     "expiry",
     "id_number",

@@ -218,6 +218,7 @@ impl From<inspay_store::funds::FundsError> for ApiError {
             }
             F::Claim(_) => ErrorCode::ClaimAboveCover,
             F::ClaimRefused(_) => ErrorCode::ClaimRefused,
+            F::ClaimOpen => ErrorCode::PolicyStateConflict,
             F::Limit(_) => ErrorCode::LimitExceeded,
         };
         // Every FundsError message is fixed text from the code that names a rule (and at most

@@ -107,6 +107,7 @@ pub async fn maintain(state: AppState) {
     verify_audit_chain(&state).await;
     age_policies(&state, state.now_ms()).await;
     verify_ledger(&state).await;
+    crate::payments::reconcile::daily(&state, state.now_ms()).await;
 }
 
 /// Lapses policies whose renewal is unpaid past its grace period and expires those whose term

@@ -55,6 +55,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(17, "0017_compact_nonces", "compact_nonces"),
     migration!(18, "0018_channel_evidence", "channel_evidence"),
     migration!(19, "0019_claims_payouts", "claims_payouts"),
+    migration!(20, "0020_reconciliations", "reconciliations"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -36,7 +36,15 @@ async fn active_policy(test: &TestStore) -> (Fixture, PolicyId, String) {
     settle(store, &f, &payment.id, ChannelOutcome::Succeeded).await;
     let number = CardNumber::parse("6222021234567890128").expect("card");
     let account = store
-        .payout_account_add(&f.keyring, &f.customer, &number, "check-1", "r", NOW_MS)
+        .payout_account_add(
+            &f.keyring,
+            &f.customer,
+            &number,
+            "check-1",
+            None,
+            "r",
+            NOW_MS,
+        )
         .await
         .expect("payout account");
     (f, policy.id, account.id)
@@ -309,7 +317,15 @@ async fn a_refused_payout_rolls_back_and_is_sent_again() {
         assert_eq!(balance(store, AccountKind::OutboundInFlight, None).await, 0);
         let other = CardNumber::parse("6217001234567890122").expect("card");
         let second = store
-            .payout_account_add(&f.keyring, &f.customer, &other, "check-2", "r", NOW_MS)
+            .payout_account_add(
+                &f.keyring,
+                &f.customer,
+                &other,
+                "check-2",
+                None,
+                "r",
+                NOW_MS,
+            )
             .await
             .expect("second account");
         let restarted = store

@@ -9,10 +9,10 @@ use inspay_core::ledger::{AccountKind, AccountRef};
 use inspay_core::money::Amount;
 use inspay_core::policy::{PaymentFrequency, PolicyStatus};
 use inspay_identity::login_name::LoginName;
+use inspay_store::StoreError;
 use inspay_store::funds::{
     Cancellation, FundsError, InstalmentStatus, NewRefund, OutboxKind, RefundReason,
 };
-use inspay_store::StoreError;
 use support::funds::*;
 use support::{create_account, stores};
 use time::macros::date;

@@ -59,7 +59,7 @@ enum Command {
     /// Reconcile a day's channel statement against the payments and refunds inspay settled that
     /// day; differences are listed, alerted and audited, and the exit status is 1.
     #[command(
-        after_help = "Examples:\n  inspay reconcile --date 2026-11-26 --statement bank-2026-11-26.csv\n  inspay reconcile --date 2026-11-26 --statement wechat-bill.csv --format wechat"
+        after_help = "Examples:\n  inspay reconcile --date 2026-11-26 --statement bank-2026-11-26.csv\n  inspay reconcile --date 2026-11-26 --statement wechat-bill.csv --format wechat\n  inspay reconcile --date 2026-11-26 --from-channel"
     )]
     Reconcile(commands::reconcile::ReconcileArgs),
     /// Verify the signatures of claims: claimant, adjuster and second approver.

@@ -308,7 +308,7 @@ async fn prepare(store: &Store, master: &MasterKey, app_key: &Sm2PrivateKey) -> 
         let number = CardNumber::parse(PAYOUT_ACCOUNTS[index % PAYOUT_ACCOUNTS.len()])
             .expect("payout account");
         let payout_account = store
-            .payout_account_add(&keyring, &account, &number, "kill-check", "kill", now)
+            .payout_account_add(&keyring, &account, &number, "kill-check", None, "kill", now)
             .await
             .expect("payout account");
         customers.push(Customer {

@@ -133,6 +133,7 @@ fn payment_commands_have_help_with_an_example() {
         vec!["reconcile"],
         vec!["outbox", "list"],
         vec!["outbox", "redrive"],
+        vec!["claims", "verify"],
         vec!["bench", "payments"],
     ] {
         let mut args = command.clone();
@@ -150,7 +151,7 @@ fn payment_commands_have_help_with_an_example() {
         assert!(output.status.success(), "{group}");
     }
     let top = text(&inspay(dir.path(), &["--help"]));
-    for command in ["products", "ledger", "channel-sim", "outbox"] {
+    for command in ["products", "ledger", "channel-sim", "outbox", "claims"] {
         assert!(
             top.contains(command),
             "{command} missing from --help:\n{top}"
@@ -774,5 +775,56 @@ fn reconcile_finds_what_differs_from_the_channel() {
     assert!(
         output.contains("missing in inspay:      ORDER-ONLY-AT-BANK pay 5.00"),
         "{output}"
+    );
+}
+
+/// `--from-channel` fetches the day's statement from the configured channel: the simulated
+/// bank never saw a payment recorded straight in the store, so it is listed missing at the
+/// channel, the run is recorded and the command exits 1.
+/// req: 4-b
+#[test]
+fn reconcile_fetches_the_statement_from_the_channel() {
+    let dir = tempfile::tempdir().expect("dir");
+    let added = add_term_life(dir.path(), &[]);
+    assert!(added.status.success(), "{}", text(&added));
+    let (order_id, _) = settled_payment(dir.path());
+    let public_out = dir.path().join("sim.pub.pem");
+    let (_running, banner) = start_simulator(
+        dir.path(),
+        &["--public-key-out", public_out.to_str().expect("utf-8")],
+    );
+    let url = banner_value(&banner, "url = ")
+        .trim_matches('"')
+        .to_string();
+    let day =
+        inspay_core::calendar::date_text(inspay_core::calendar::date_at_ms(inspay_store::now_ms()));
+    let output = command(dir.path(), &["reconcile", "--date", &day, "--from-channel"])
+        .env("INSPAY__PAYMENTS__CHANNEL__URL", &url)
+        .env("INSPAY__PAYMENTS__CHANNEL__PUBLIC_KEY_FILE", &public_out)
+        .output()
+        .expect("inspay runs");
+    let report = text(&output);
+    assert!(!output.status.success(), "{report}");
+    assert!(
+        report.contains(&format!("missing at the channel: {order_id} pay")),
+        "{report}"
+    );
+    let runs: i64 = runtime().block_on(async {
+        let mut connection = sqlx::SqliteConnection::connect(&database_url(dir.path()))
+            .await
+            .expect("connect");
+        sqlx::query("SELECT COUNT(*) FROM reconciliations WHERE source = 'channel' AND clean = 0")
+            .fetch_one(&mut connection)
+            .await
+            .expect("count")
+            .try_get(0)
+            .expect("count")
+    });
+    assert_eq!(runs, 1, "the run is recorded");
+    let none = inspay(dir.path(), &["reconcile", "--date", &day, "--from-channel"]);
+    assert!(
+        text(&none).contains("no payment channel is configured"),
+        "{}",
+        text(&none)
     );
 }

@@ -75,7 +75,9 @@ impl ChannelSlot {
 
 /// The configured channel (`payments.channel.url`), if there is one: its URL, its public key
 /// and the CA to trust for its TLS certificate.
-fn configured(settings: &Settings) -> anyhow::Result<Option<(String, Sm2PublicKey, Option<String>)>> {
+fn configured(
+    settings: &Settings,
+) -> anyhow::Result<Option<(String, Sm2PublicKey, Option<String>)>> {
     let channel = &settings.payments.channel;
     let Some(url) = &channel.url else {
         return Ok(None);
@@ -96,12 +98,13 @@ fn configured(settings: &Settings) -> anyhow::Result<Option<(String, Sm2PublicKe
             key_file.display()
         )
     })?;
-    let ca = match &channel.ca_file {
-        Some(file) => Some(std::fs::read_to_string(file).with_context(|| {
-            format!("cannot read payments.channel.ca_file {}", file.display())
-        })?),
-        None => None,
-    };
+    let ca =
+        match &channel.ca_file {
+            Some(file) => Some(std::fs::read_to_string(file).with_context(|| {
+                format!("cannot read payments.channel.ca_file {}", file.display())
+            })?),
+            None => None,
+        };
     Ok(Some((url.clone(), key, ca)))
 }
 

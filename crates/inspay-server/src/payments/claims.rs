@@ -295,6 +295,11 @@ pub async fn bind_payout_account(
     })?;
     if !verdict.verified {
         let reason = verdict.reason.as_deref().unwrap_or("NOT_VERIFIED");
+        if reason == "CHANNEL_FAULT" {
+            // The bank could not check: say nothing about the account.
+            return Err(ApiError::new(ErrorCode::ChannelUnavailable)
+                .detail("the bank could not verify the account just now; try again shortly"));
+        }
         let reason = if reason.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
             reason
         } else {
@@ -302,6 +307,10 @@ pub async fn bind_payout_account(
         };
         return Err(ApiError::new(ErrorCode::AccountNotVerified).detail(format!("bank: {reason}")));
     }
+    let evidence = verdict
+        .evidence
+        .as_ref()
+        .map(crate::payments::premium::evidence_from);
     Ok(state
         .store
         .payout_account_add(
@@ -309,6 +318,7 @@ pub async fn bind_payout_account(
             account_id,
             &number,
             &check_id,
+            evidence.as_ref(),
             request_id,
             state.now_ms(),
         )

@@ -4,6 +4,7 @@
 pub mod channel;
 pub mod claims;
 pub mod premium;
+pub mod reconcile;
 pub mod risk;
 pub mod settings;
 pub mod worker;

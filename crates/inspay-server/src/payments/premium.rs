@@ -205,14 +205,19 @@ pub fn decide(answer: &Result<ChannelAnswer, ChannelError>) -> Decision {
 
 /// The channel's signature over an answer, as the store keeps it.
 pub fn evidence_of(answer: &ChannelAnswer) -> Option<ChannelEvidence> {
-    answer.evidence.as_ref().map(|evidence| ChannelEvidence {
+    answer.evidence.as_ref().map(evidence_from)
+}
+
+/// A channel's signed answer as the store keeps it.
+pub fn evidence_from(evidence: &inspay_channel::AnswerEvidence) -> ChannelEvidence {
+    ChannelEvidence {
         http_status: evidence.status,
         timestamp_s: evidence.timestamp_s,
         nonce: evidence.nonce.clone(),
         request_nonce: evidence.request_nonce.clone(),
         body: zeroize::Zeroizing::new(evidence.body.clone()),
         signature_base64: evidence.signature_base64.clone(),
-    })
+    }
 }
 
 /// A channel reason code as stored: upper-case letters, digits and `_`, at most 40; anything

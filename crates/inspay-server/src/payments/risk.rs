@@ -99,7 +99,7 @@ async fn payout_limits(
         .await?;
     if total_fen + amount.fen() > limits.payout_per_day_fen_max {
         return Err(ApiError::new(ErrorCode::LimitExceeded)
-            .detail("the claimant's daily payout limit would be exceeded; approve it tomorrow"));
+            .detail("the daily payout limit for this claimant is reached; the payout can be approved or sent again tomorrow (China time)"));
     }
     Ok(())
 }

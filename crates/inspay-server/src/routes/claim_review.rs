@@ -20,7 +20,7 @@ use crate::payments::risk::{self, FundOperation};
 use crate::routes::OperationClass;
 use crate::routes::claims::{ClaimView, claim_id, claim_view};
 use crate::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use inspay_core::funds::{ClaimStatus, Decision};
@@ -38,11 +38,11 @@ use serde::{Deserialize, Serialize};
 pub const SPECS: &[RouteSpec] = &[
     RouteSpec {
         method: "GET",
-        path: "/v1/claims",
+        path: "/v1/claim-queue/{status}",
         class: OperationClass::InformationQuery,
         need: Need::Full,
         permission: Some(Permission::ClaimRead),
-        summary: "Claims waiting for a step (status filed or awaiting_second_approval) within the caller's scope, oldest first.",
+        summary: "Claims waiting for a step (status filed or awaiting-second-approval) within the caller's scope, oldest first.",
         body: None,
         response: Some(SchemaGenerator::subschema_for::<Queue>),
         success: &[200],
@@ -85,7 +85,7 @@ pub const SPECS: &[RouteSpec] = &[
 /// The routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/v1/claims", get(queue))
+        .route("/v1/claim-queue/{status}", get(queue))
         .route("/v1/claims/{claim_id}", get(one))
         .route("/v1/claims/{claim_id}/decision", post(decide))
         .route("/v1/claims/{claim_id}/approval", post(approve))
@@ -114,14 +114,6 @@ async fn claim_in_scope(
     }
 }
 
-/// Which claims to list.
-#[derive(Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-struct QueueQuery {
-    /// `filed` (the default) or `awaiting_second_approval`.
-    status: Option<String>,
-}
-
 /// The claims waiting.
 #[derive(Serialize, JsonSchema)]
 struct Queue {
@@ -131,20 +123,24 @@ struct Queue {
 async fn queue(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    Query(query): Query<QueueQuery>,
+    Path(raw_status): Path<String>,
 ) -> Result<Json<Queue>, ApiError> {
-    let status = match query.status.as_deref() {
-        None | Some("filed") => ClaimStatus::Filed,
-        Some("awaiting_second_approval") => ClaimStatus::AwaitingSecondApproval,
-        Some(_) => {
-            return Err(ApiError::new(ErrorCode::InvalidField)
-                .detail("status: filed or awaiting_second_approval"));
-        }
+    let status = match raw_status.as_str() {
+        "filed" => ClaimStatus::Filed,
+        "awaiting-second-approval" => ClaimStatus::AwaitingSecondApproval,
+        _ => return Err(ApiError::new(ErrorCode::NotFound)),
     };
-    let claims = state
+    let keyring = state.keyring();
+    // The caller's assigned claims first, so a backlog of others never hides them.
+    let mut claims = state
         .store
-        .claims_in_state(&state.keyring(), status)
+        .claims_in_state(&keyring, status, Some(&caller.account_id))
         .await?;
+    for claim in state.store.claims_in_state(&keyring, status, None).await? {
+        if !claims.iter().any(|known| known.id == claim.id) {
+            claims.push(claim);
+        }
+    }
     let mut views = Vec::new();
     for claim in &claims {
         let target = Target::Claim {
@@ -196,6 +192,22 @@ async fn one(
     }))
 }
 
+/// Refuses to act on a claim whose stored signatures do not verify or whose keys are not the
+/// registered ones: someone changed it outside inspay (its record MAC should have caught
+/// that first), and a person must look before money moves.
+async fn untampered(state: &AppState, claim: &Claim) -> Result<(), ApiError> {
+    if verify_claim(claim).all_valid() && keys_registered(&state.store, claim).await? {
+        return Ok(());
+    }
+    tracing::error!(
+        target: "inspay::security_alert",
+        claim = %claim.id,
+        "a claim's stored signatures do not verify; the decision was refused"
+    );
+    Err(ApiError::new(ErrorCode::Internal)
+        .cause("a claim's stored signatures do not verify (run `inspay claims verify`)"))
+}
+
 /// The adjuster's decision and signature over the decision document.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -232,6 +244,7 @@ async fn decide(
         }
     };
     let claim = claim_in_scope(&state, &caller, Permission::ClaimAssess, &id).await?;
+    untampered(&state, &claim).await?;
     let document = decision_document(
         id.as_str(),
         &stored_claim_document(&claim),
@@ -295,6 +308,7 @@ async fn approve(
 ) -> Result<Json<ClaimView>, ApiError> {
     let id = claim_id(&raw_id)?;
     let claim = claim_in_scope(&state, &caller, Permission::PayoutApprove, &id).await?;
+    untampered(&state, &claim).await?;
     let claim_document = stored_claim_document(&claim);
     let decision = stored_decision_document(&claim, &claim_document).ok_or_else(|| {
         ApiError::new(ErrorCode::ClaimStateConflict).detail("the claim has no decision yet")

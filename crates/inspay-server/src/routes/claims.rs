@@ -59,6 +59,17 @@ pub const SPECS: &[RouteSpec] = &[
         success: &[200],
     },
     RouteSpec {
+        method: "DELETE",
+        path: "/v1/me/payout-accounts/{payout_account_id}",
+        class: OperationClass::InformationCollection,
+        need: Need::Full,
+        permission: Some(Permission::PayoutAccountChangeOwn),
+        summary: "Removes one of the caller's payout accounts (refused while a payout to it is under way).",
+        body: None,
+        response: None,
+        success: &[204],
+    },
+    RouteSpec {
         method: "POST",
         path: "/v1/claims",
         class: OperationClass::FundTransaction,
@@ -110,6 +121,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/v1/me/payout-accounts",
             post(add_account).get(list_accounts),
+        )
+        .route(
+            "/v1/me/payout-accounts/{payout_account_id}",
+            axum::routing::delete(remove_account),
         )
         .route("/v1/claims", post(file))
         .route("/v1/me/claims", get(list))
@@ -185,6 +200,31 @@ async fn list_accounts(
     Ok(Json(PayoutAccountList {
         payout_accounts: accounts.iter().map(account_view).collect(),
     }))
+}
+
+async fn remove_account(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(raw_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if uuid::Uuid::parse_str(&raw_id).is_err() {
+        return Err(ApiError::new(ErrorCode::NotFound));
+    }
+    let removed = state
+        .store
+        .payout_account_remove(
+            &state.keyring(),
+            &caller.account_id,
+            &raw_id,
+            &caller.request_id,
+            state.now_ms(),
+        )
+        .await?;
+    if removed {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(ErrorCode::NotFound))
+    }
 }
 
 /// Which key signed the claim document.

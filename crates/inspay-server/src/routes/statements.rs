@@ -55,14 +55,15 @@ pub fn router() -> Router<AppState> {
 struct Line {
     /// Unix milliseconds.
     at_ms: i64,
-    /// `premium` or `refund`.
+    /// `premium`, `refund` or `payout`.
     kind: &'static str,
     policy_id: String,
-    /// The payment or refund id.
+    /// The payment, refund or payout id.
     reference: String,
     premium_number: Option<u32>,
     paid_fen: i64,
     refunded_fen: i64,
+    paid_out_fen: i64,
     /// `pending` or `succeeded`.
     status: String,
     card: Option<String>,
@@ -77,6 +78,8 @@ struct Statement {
     paid_fen: i64,
     /// Refunds that succeeded, fen.
     refunded_fen: i64,
+    /// Claim payouts that succeeded, fen.
+    paid_out_fen: i64,
     /// The same lines as CSV (UTF-8, header row, amounts in yuan), for a spreadsheet.
     csv: String,
 }
@@ -90,6 +93,11 @@ fn statement(account_id: String, lines: &[StatementLine]) -> Statement {
             .filter(settled)
             .map(|line| line.refunded_fen)
             .sum(),
+        paid_out_fen: lines
+            .iter()
+            .filter(settled)
+            .map(|line| line.paid_out_fen)
+            .sum(),
         csv: csv(lines),
         lines: lines
             .iter()
@@ -101,6 +109,7 @@ fn statement(account_id: String, lines: &[StatementLine]) -> Statement {
                 premium_number: line.premium_number,
                 paid_fen: line.paid_fen,
                 refunded_fen: line.refunded_fen,
+                paid_out_fen: line.paid_out_fen,
                 status: line.status.clone(),
                 card: line.card.clone(),
             })
@@ -109,7 +118,7 @@ fn statement(account_id: String, lines: &[StatementLine]) -> Statement {
     }
 }
 
-/// `time_utc,kind,policy_id,reference,premium_number,paid_yuan,refunded_yuan,status,card`.
+/// `time_utc,kind,policy_id,reference,premium_number,paid_yuan,refunded_yuan,paid_out_yuan,status,card`.
 /// Every field is made by this code (ids, fixed words, amounts, masked cards), so none needs
 /// quoting and none can start a spreadsheet formula.
 fn csv(lines: &[StatementLine]) -> String {
@@ -119,11 +128,11 @@ fn csv(lines: &[StatementLine]) -> String {
             .unwrap_or_default()
     };
     let mut out = String::from(
-        "time_utc,kind,policy_id,reference,premium_number,paid_yuan,refunded_yuan,status,card\n",
+        "time_utc,kind,policy_id,reference,premium_number,paid_yuan,refunded_yuan,paid_out_yuan,status,card\n",
     );
     for line in lines {
         out.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             utc(line.at_ms),
             line.kind,
             line.policy_id,
@@ -133,6 +142,7 @@ fn csv(lines: &[StatementLine]) -> String {
                 .unwrap_or_default(),
             yuan(line.paid_fen),
             yuan(line.refunded_fen),
+            yuan(line.paid_out_fen),
             line.status,
             line.card.as_deref().unwrap_or_default(),
         ));

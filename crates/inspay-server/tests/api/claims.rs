@@ -60,8 +60,8 @@ async fn apps_with(adjust: impl Fn(&mut Settings)) -> Vec<TestApp> {
     apps
 }
 
-/// A signed request with a session, an optional step-up proof and an idempotency key.
-async fn call(
+/// A signed request with a session, an optional step-up proof and an optional idempotency key.
+async fn send(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -84,17 +84,47 @@ async fn call(
 }
 
 async fn get(app: &TestApp, path: &str, token: &str) -> (u16, Value) {
-    call(app, Method::GET, path, token, None, None, None).await
+    send(app, Method::GET, path, token, None, None, None).await
 }
 
-/// A fund request: POST with a fresh idempotency key.
-async fn fund(app: &TestApp, path: &str, token: &str, body: Value) -> (u16, Value) {
+/// POST with an idempotency key.
+async fn post(app: &TestApp, path: &str, token: &str, key: &str, body: Value) -> (u16, Value) {
+    send(app, Method::POST, path, token, None, Some(key), Some(body)).await
+}
+
+/// POST with a fresh idempotency key and an optional step-up proof.
+async fn fund(
+    app: &TestApp,
+    path: &str,
+    token: &str,
+    proof: Option<&str>,
+    body: Value,
+) -> (u16, Value) {
     let key = format!("idem-{}", nonce());
-    call(app, Method::POST, path, token, None, Some(&key), Some(body)).await
+    send(
+        app,
+        Method::POST,
+        path,
+        token,
+        proof,
+        Some(&key),
+        Some(body),
+    )
+    .await
 }
 
-fn code(answer: &(u16, Value)) -> (u16, Option<&str>) {
-    (answer.0, answer.1["code"].as_str())
+/// Asserts an answer's status and problem code.
+#[track_caller]
+fn assert_refused(app: &TestApp, answer: &(u16, Value), status: u16, code: &str) {
+    let got = (answer.0, answer.1["code"].as_str());
+    assert_eq!(got, (status, Some(code)), "{}: {}", app.label, answer.1);
+}
+
+/// Asserts an answer's status and returns its body.
+#[track_caller]
+fn assert_ok(app: &TestApp, answer: (u16, Value), status: u16) -> Value {
+    assert_eq!(answer.0, status, "{}: {}", app.label, answer.1);
+    answer.1
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -128,79 +158,19 @@ struct Holder {
     policy_id: String,
 }
 
-/// A customer holding an active policy with `cover_fen` of cover (first premium paid by card
-/// through the simulated bank) and a device key.
-async fn holder(app: &TestApp, cover_fen: i64) -> Holder {
-    let terms = ProductTerms::new(
-        Amount::from_fen(cover_fen).expect("cover"),
-        Amount::from_fen(36_500).expect("premium"),
-        PaymentFrequency::Yearly,
-        12,
-        30,
-    )
-    .expect("terms");
-    let code = format!("CLAIM-{}", next());
-    let product = NewProduct {
-        name: format!("{code} product"),
-        code,
-        terms,
-    };
-    let store = &app.state.store;
-    let product_id = store
-        .product_create(
-            &app.state.keyring(),
-            &product,
-            "operator:test",
-            "test",
-            app.state.now_ms(),
-        )
-        .await
-        .expect("product")
-        .id
-        .to_string();
+/// A customer signed in with a device key enrolled, holding no policy yet.
+async fn signed_in(app: &TestApp) -> Holder {
     let mobile = fresh_mobile();
     let id = customer(app, &mobile, false).await;
     let token = sign_in(app, &mobile, PASSWORD).await;
-    let today = date_text(date_at_ms(app.state.now_ms()));
-    let body = json!({ "product_id": product_id, "start_on": today });
-    let (status, policy) = call(
-        app,
-        Method::POST,
-        "/v1/policies",
-        &token,
-        None,
-        None,
-        Some(body),
-    )
-    .await;
-    assert_eq!(status, 201, "{}: apply: {policy}", app.label);
-    let policy_id = policy["id"].as_str().expect("policy id").to_string();
-    let proof = step_up(app, &token, &mobile, "premium-payment").await;
-    let key = format!("idem-{}", nonce());
-    let card = json!({ "card_number": ACCOUNT, "expiry": "12/30", "cvv": "123" });
-    let path = format!("/v1/policies/{policy_id}/premiums/1/pay");
-    let paid = call(
-        app,
-        Method::POST,
-        &path,
-        &token,
-        Some(&proof),
-        Some(&key),
-        Some(card),
-    )
-    .await;
-    assert_eq!(paid.0, 201, "{}: first premium: {}", app.label, paid.1);
     let key = Sm2PrivateKey::generate().expect("device key");
-    let key_id = store
-        .device_key_enrol(
-            &id,
-            key.public_key(),
-            "test phone",
-            "test",
-            app.state.now_ms(),
-        )
-        .await
-        .expect("enrol a device key");
+    let now = app.state.now_ms();
+    let enrolled = app
+        .state
+        .store
+        .device_key_enrol(&id, key.public_key(), "phone", "test", now);
+    let key_id = enrolled.await.expect("enrol a device key");
+    let policy_id = String::new();
     Holder {
         id,
         mobile,
@@ -211,22 +181,50 @@ async fn holder(app: &TestApp, cover_fen: i64) -> Holder {
     }
 }
 
+/// A customer holding an active policy with `cover_fen` of cover (first premium paid by card
+/// through the simulated bank) and a device key.
+async fn holder(app: &TestApp, cover_fen: i64) -> Holder {
+    let fen = |fen: i64| Amount::from_fen(fen).expect("amount");
+    let terms = ProductTerms::new(
+        fen(cover_fen),
+        fen(36_500),
+        PaymentFrequency::Yearly,
+        12,
+        30,
+    );
+    let code = format!("CLAIM-{}", next());
+    let name = format!("{code} product");
+    let product = NewProduct {
+        code,
+        name,
+        terms: terms.expect("terms"),
+    };
+    let (keyring, now) = (app.state.keyring(), app.state.now_ms());
+    let created = app
+        .state
+        .store
+        .product_create(&keyring, &product, "operator:test", "test", now);
+    let product_id = created.await.expect("product").id.to_string();
+    let mut holder = signed_in(app).await;
+    let body = json!({ "product_id": product_id, "start_on": today(app) });
+    let (status, policy) = fund(app, "/v1/policies", &holder.token, None, body).await;
+    assert_eq!(status, 201, "{}: apply: {policy}", app.label);
+    holder.policy_id = policy["id"].as_str().expect("policy id").to_string();
+    let proof = step_up(app, &holder.token, &holder.mobile, "premium-payment").await;
+    let card = json!({ "card_number": ACCOUNT, "expiry": "12/30", "cvv": "123" });
+    let path = format!("/v1/policies/{}/premiums/1/pay", holder.policy_id);
+    let (status, paid) = fund(app, &path, &holder.token, Some(&proof), card).await;
+    assert_eq!(status, 201, "{}: first premium: {paid}", app.label);
+    holder
+}
+
+const ACCOUNTS: &str = "/v1/me/payout-accounts";
+
 /// Binds a payout account after a step-up for `payout-account-add`.
 async fn bind(app: &TestApp, holder: &Holder, number: &str) -> (u16, Value) {
     let proof = step_up(app, &holder.token, &holder.mobile, "payout-account-add").await;
     let body = json!({ "account_number": sealed(app, "account_number", number).await });
-    let key = format!("idem-{}", nonce());
-    let path = "/v1/me/payout-accounts";
-    call(
-        app,
-        Method::POST,
-        path,
-        &holder.token,
-        Some(&proof),
-        Some(&key),
-        Some(body),
-    )
-    .await
+    fund(app, ACCOUNTS, &holder.token, Some(&proof), body).await
 }
 
 /// Binds an account the bank verifies; returns its id.
@@ -295,16 +293,7 @@ fn today(app: &TestApp) -> String {
 }
 
 async fn file_as(app: &TestApp, token: &str, key: &str, body: Value) -> (u16, Value) {
-    call(
-        app,
-        Method::POST,
-        "/v1/claims",
-        token,
-        None,
-        Some(key),
-        Some(body),
-    )
-    .await
+    post(app, "/v1/claims", token, key, body).await
 }
 
 /// Files a claim signed with the holder's device key; returns its id.
@@ -364,19 +353,10 @@ async fn staff(app: &TestApp, role: Role) -> Staff {
 
 async fn staff_sign_in(app: &TestApp, login: &str, key_id: &str, key: &Sm2PrivateKey) -> String {
     let post = |path: String, body: Value| async move {
-        answer(
-            app.client
-                .post(app.url(&path))
-                .json(&body)
-                .send()
-                .await
-                .expect("request"),
-        )
-        .await
+        answer(crate::people::post(app, &path, None, None, body).await).await
     };
     let body = json!({ "login_name": login, "staff": true, "password": PASSWORD });
-    let (status, body) = post("/v1/sign-in".into(), body).await;
-    assert_eq!(status, 200, "{}: {body}", app.label);
+    let body = assert_ok(app, post("/v1/sign-in".into(), body).await, 200);
     let flow = body["flow_id"].as_str().expect("flow").to_string();
     let path = format!("/v1/sign-in/{flow}/key-challenge");
     let (status, challenge) = post(path, json!({ "key_id": key_id })).await;
@@ -432,7 +412,22 @@ async fn decide(
         "signature": sign(&adjuster.key, &document),
     });
     let path = format!("/v1/claims/{claim_id}/decision");
-    fund(app, &path, &adjuster.token, body).await
+    fund(app, &path, &adjuster.token, None, body).await
+}
+
+/// The adjuster approves `fen`, signed over exactly that; returns the claim.
+async fn approve(
+    app: &TestApp,
+    adjuster: &Staff,
+    claim_id: &str,
+    claim: &Claim,
+    fen: i64,
+) -> Value {
+    assert_ok(
+        app,
+        decide(app, adjuster, claim_id, claim, fen, fen).await,
+        200,
+    )
 }
 
 /// `approver` signs the second approval of `adjuster`'s decision approving `fen`.
@@ -445,7 +440,7 @@ async fn second_approval(
     let document = approval_document(claim_id, decision, &approver.id);
     let body = json!({ "key_id": approver.key_id, "signature": sign(&approver.key, &document) });
     let path = format!("/v1/claims/{claim_id}/approval");
-    fund(app, &path, &approver.token, body).await
+    fund(app, &path, &approver.token, None, body).await
 }
 
 /// The claim's status as stored.
@@ -514,28 +509,12 @@ async fn a_claim_is_filed_assessed_approved_twice_and_paid() {
     for app in apps_with(|settings| settings.payments.large_claim_fen = 100_000).await {
         let holder = holder(&app, 50_000_000).await;
         let body = json!({ "account_number": sealed(&app, "account_number", ACCOUNT).await });
-        let key = format!("idem-{}", nonce());
-        let (status, refused) = call(
-            &app,
-            Method::POST,
-            "/v1/me/payout-accounts",
-            &holder.token,
-            None,
-            Some(&key),
-            Some(body),
-        )
-        .await;
-        assert_eq!(
-            (status, refused["code"].as_str()),
-            (403, Some("INSPAY-AUTH-003")),
-            "{}",
-            app.label
-        );
-        let (status, account) = bind(&app, &holder, ACCOUNT).await;
-        assert_eq!(status, 201, "{}: {account}", app.label);
+        let refused = fund(&app, ACCOUNTS, &holder.token, None, body).await;
+        assert_refused(&app, &refused, 403, "INSPAY-AUTH-003");
+        let account = assert_ok(&app, bind(&app, &holder, ACCOUNT).await, 201);
         assert_eq!(account["account"], "622202*********0128");
         let account_id = account["id"].as_str().expect("id").to_string();
-        let (_, accounts) = get(&app, "/v1/me/payout-accounts", &holder.token).await;
+        let (_, accounts) = get(&app, ACCOUNTS, &holder.token).await;
         assert_eq!(accounts["payout_accounts"][0]["id"], account_id.as_str());
 
         let claim = Claim::new(&holder, &account_id, 300_000, today(&app));
@@ -543,15 +522,14 @@ async fn a_claim_is_filed_assessed_approved_twice_and_paid() {
         let adjuster = staff(&app, Role::ClaimsAdjuster).await;
         let finance = staff(&app, Role::FinanceOfficer).await;
         assign(&app, &adjuster, &claim_id).await;
-        let decided = decide(&app, &adjuster, &claim_id, &claim, 250_000, 250_000).await;
-        assert_eq!(decided.0, 200, "{}: {}", app.label, decided.1);
-        assert_eq!(decided.1["status"], "awaiting_second_approval");
-        assert_eq!(decided.1["approved_fen"], 250_000);
+        let decided = approve(&app, &adjuster, &claim_id, &claim, 250_000).await;
+        assert_eq!(decided["status"], "awaiting_second_approval");
+        assert_eq!(decided["approved_fen"], 250_000);
         let decision_document = decision(&claim_id, &claim, &adjuster, 250_000);
 
         // Maker-checker: the adjuster cannot approve their own decision, however they try.
         let own = second_approval(&app, &adjuster, &claim_id, &decision_document).await;
-        assert_eq!(code(&own), (403, Some("INSPAY-AUTH-005")), "{}", app.label);
+        assert_refused(&app, &own, 403, "INSPAY-AUTH-005");
         let both = app
             .state
             .store
@@ -572,23 +550,23 @@ async fn a_claim_is_filed_assessed_approved_twice_and_paid() {
             .await
             .expect("grant");
         let own = second_approval(&app, &adjuster, &claim_id, &decision_document).await;
-        assert_eq!(
-            code(&own),
-            (403, Some("INSPAY-PAY-011")),
-            "{}: {}",
-            app.label,
-            own.1
-        );
+        assert_refused(&app, &own, 403, "INSPAY-PAY-011");
 
-        let approved = second_approval(&app, &finance, &claim_id, &decision_document).await;
-        assert_eq!(approved.0, 200, "{}: {}", app.label, approved.1);
-        assert_eq!(approved.1["status"], "payout_pending");
-        assert_eq!(approved.1["second_approver"], finance.id.as_str());
-        assert_eq!(approved.1["payouts"][0]["amount_fen"], 250_000);
+        let approved = assert_ok(
+            &app,
+            second_approval(&app, &finance, &claim_id, &decision_document).await,
+            200,
+        );
+        assert_eq!(approved["status"], "payout_pending");
+        assert_eq!(approved["second_approver"], finance.id.as_str());
+        assert_eq!(approved["payouts"][0]["amount_fen"], 250_000);
         assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
 
-        let (status, seen) = get(&app, &format!("/v1/claims/{claim_id}"), &finance.token).await;
-        assert_eq!(status, 200, "{}: {seen}", app.label);
+        let seen = assert_ok(
+            &app,
+            get(&app, &format!("/v1/claims/{claim_id}"), &finance.token).await,
+            200,
+        );
         assert_eq!(
             seen["signatures"],
             json!({ "claimant": true, "decision": true, "approval": true }),
@@ -606,8 +584,7 @@ async fn a_claim_is_filed_assessed_approved_twice_and_paid() {
         assert_eq!(seen["claim_document_sm3"], digest);
         assert_ledger_sound(&app).await;
 
-        let (status, mine) = get(&app, "/v1/me/claims", &holder.token).await;
-        assert_eq!(status, 200, "{}: {mine}", app.label);
+        let mine = assert_ok(&app, get(&app, "/v1/me/claims", &holder.token).await, 200);
         assert_eq!(mine["claims"][0]["id"], claim_id.as_str());
         assert_eq!(mine["claims"][0]["status"], "paid");
         assert_eq!(mine["claims"][0]["payouts"][0]["status"], "succeeded");
@@ -635,43 +612,30 @@ async fn claims_and_decisions_are_refused_unless_signed_over_exactly_what_is_sen
             &sign(&holder.key, &other.document()),
         );
         let refused = file_as(&app, &holder.token, &claim.key, forged).await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-PAY-014")),
-            "{}",
-            app.label
-        );
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-014");
 
         let signer = app.client.signer.as_ref().expect("the test client signs");
         let by_app = claim.body(json!("application"), &sign(&signer.key, &claim.document()));
-        let (status, filed) = file_as(&app, &holder.token, &claim.key, by_app.clone()).await;
-        assert_eq!(status, 201, "{}: {filed}", app.label);
+        let filed = assert_ok(
+            &app,
+            file_as(&app, &holder.token, &claim.key, by_app.clone()).await,
+            201,
+        );
         assert_eq!(filed["claimant_signer"], format!("app:{TEST_APP_ID}:1"));
         let claim_id = filed["id"].as_str().expect("id").to_string();
         // The same signed claim under another key: the document names the key it was signed
         // for, so the captured signature files nothing.
         let replay = file_as(&app, &holder.token, &format!("claim-{}", nonce()), by_app).await;
-        assert_eq!(
-            code(&replay),
-            (422, Some("INSPAY-PAY-014")),
-            "{}",
-            app.label
-        );
+        assert_refused(&app, &replay, 422, "INSPAY-PAY-014");
 
         let now = app.state.now_ms();
         for day in [now + DAY_MS, now - DAY_MS] {
             let odd = Claim::new(&holder, &account_id, 80_000, date_text(date_at_ms(day)));
             let refused = file_as(&app, &holder.token, &odd.key, odd.signed(&holder)).await;
-            assert_eq!(
-                code(&refused),
-                (422, Some("INSPAY-PAY-012")),
-                "{}: {}",
-                app.label,
-                refused.1
-            );
+            assert_refused(&app, &refused, 422, "INSPAY-PAY-012");
         }
 
-        let mut stranger = holder_without_policy(&app).await;
+        let mut stranger = signed_in(&app).await;
         stranger.policy_id = holder.policy_id.clone();
         let theirs = Claim::new(
             &stranger,
@@ -680,59 +644,22 @@ async fn claims_and_decisions_are_refused_unless_signed_over_exactly_what_is_sen
             today(&app),
         );
         let refused = file_as(&app, &stranger.token, &theirs.key, theirs.signed(&stranger)).await;
-        assert_eq!(
-            code(&refused),
-            (404, Some("INSPAY-REQ-006")),
-            "{}: {}",
-            app.label,
-            refused.1
+        assert_refused(&app, &refused, 404, "INSPAY-REQ-006");
+        let _ = assert_ok(
+            &app,
+            get(&app, &format!("/v1/me/claims/{claim_id}"), &stranger.token).await,
+            404,
         );
-        let (status, _) = get(&app, &format!("/v1/me/claims/{claim_id}"), &stranger.token).await;
-        assert_eq!(status, 404, "{}", app.label);
 
         let adjuster = staff(&app, Role::ClaimsAdjuster).await;
         assign(&app, &adjuster, &claim_id).await;
         let refused = decide(&app, &adjuster, &claim_id, &claim, 60_000, 50_000).await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-PAY-014")),
-            "{}",
-            app.label
-        );
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-014");
         assert_eq!(stored_status(&app, &claim_id).await, "filed");
-        let decided = decide(&app, &adjuster, &claim_id, &claim, 60_000, 60_000).await;
-        assert_eq!(decided.0, 200, "{}: {}", app.label, decided.1);
+        let decided = approve(&app, &adjuster, &claim_id, &claim, 60_000).await;
         assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
         assert_ledger_sound(&app).await;
         app.stop().await;
-    }
-}
-
-/// A signed-in customer with a device key but no policy of their own.
-async fn holder_without_policy(app: &TestApp) -> Holder {
-    let mobile = fresh_mobile();
-    let id = customer(app, &mobile, false).await;
-    let token = sign_in(app, &mobile, PASSWORD).await;
-    let key = Sm2PrivateKey::generate().expect("device key");
-    let key_id = app
-        .state
-        .store
-        .device_key_enrol(
-            &id,
-            key.public_key(),
-            "test phone",
-            "test",
-            app.state.now_ms(),
-        )
-        .await
-        .expect("enrol");
-    Holder {
-        id,
-        mobile,
-        token,
-        key_id,
-        key,
-        policy_id: String::new(),
     }
 }
 
@@ -747,12 +674,7 @@ async fn approvals_stay_within_the_claim_and_the_cover() {
         let adjuster = staff(&app, Role::ClaimsAdjuster).await;
         let above = Claim::new(&holder, &account_id, 300_001, today(&app));
         let refused = file_as(&app, &holder.token, &above.key, above.signed(&holder)).await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-PAY-012")),
-            "{}",
-            app.label
-        );
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-012");
 
         let first = Claim::new(&holder, &account_id, 200_000, today(&app));
         let second = Claim::new(&holder, &account_id, 200_000, today(&app));
@@ -762,26 +684,13 @@ async fn approvals_stay_within_the_claim_and_the_cover() {
             assign(&app, &adjuster, id).await;
         }
         let refused = decide(&app, &adjuster, &first_id, &first, 200_001, 200_001).await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-PAY-010")),
-            "{}",
-            app.label
-        );
-        let decided = decide(&app, &adjuster, &first_id, &first, 200_000, 200_000).await;
-        assert_eq!(decided.0, 200, "{}: {}", app.label, decided.1);
-        assert_eq!(decided.1["status"], "payout_pending");
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-010");
+        let decided = approve(&app, &adjuster, &first_id, &first, 200_000).await;
+        assert_eq!(decided["status"], "payout_pending");
         // 100,000 of cover is left for the second claim.
         let refused = decide(&app, &adjuster, &second_id, &second, 100_001, 100_001).await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-PAY-010")),
-            "{}: {}",
-            app.label,
-            refused.1
-        );
-        let decided = decide(&app, &adjuster, &second_id, &second, 100_000, 100_000).await;
-        assert_eq!(decided.0, 200, "{}: {}", app.label, decided.1);
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-010");
+        let decided = approve(&app, &adjuster, &second_id, &second, 100_000).await;
         for id in [&first_id, &second_id] {
             assert_eq!(settle(&app, id).await, "paid", "{}", app.label);
         }
@@ -805,12 +714,8 @@ async fn a_refused_payout_is_compensated_and_sent_again_once() {
         let claim_id = filed(&app, &holder, &claim).await;
         let adjuster = staff(&app, Role::ClaimsAdjuster).await;
         assign(&app, &adjuster, &claim_id).await;
-        let decided = decide(&app, &adjuster, &claim_id, &claim, 70_000, 70_000).await;
-        assert_eq!(
-            decided.1["status"], "payout_pending",
-            "{}: {}",
-            app.label, decided.1
-        );
+        let decided = approve(&app, &adjuster, &claim_id, &claim, 70_000).await;
+        assert_eq!(decided["status"], "payout_pending", "{}", app.label);
         assert_eq!(settle(&app, &claim_id).await, "approved", "{}", app.label);
         let path = format!("/v1/me/claims/{claim_id}");
         let (_, seen) = get(&app, &path, &holder.token).await;
@@ -825,17 +730,15 @@ async fn a_refused_payout_is_compensated_and_sent_again_once() {
         let good_id = bound(&app, &holder, ACCOUNT).await;
         let restart = format!("/v1/me/claims/{claim_id}/payout");
         let body = json!({ "payout_account_id": good_id });
-        let (status, again) = fund(&app, &restart, &holder.token, body.clone()).await;
-        assert_eq!(status, 202, "{}: {again}", app.label);
+        let again = assert_ok(
+            &app,
+            fund(&app, &restart, &holder.token, None, body.clone()).await,
+            202,
+        );
         assert_eq!(again["status"], "payout_pending");
         assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
-        let once_more = fund(&app, &restart, &holder.token, body).await;
-        assert_eq!(
-            code(&once_more),
-            (409, Some("INSPAY-PAY-009")),
-            "{}",
-            app.label
-        );
+        let once_more = fund(&app, &restart, &holder.token, None, body).await;
+        assert_refused(&app, &once_more, 409, "INSPAY-PAY-009");
 
         let (_, seen) = get(&app, &path, &holder.token).await;
         let payouts = seen["payouts"].as_array().expect("payouts");
@@ -874,28 +777,28 @@ async fn adjusters_reach_only_the_claims_assigned_to_them() {
         let other = staff(&app, Role::ClaimsAdjuster).await;
         assign(&app, &assigned, &claim_id).await;
 
-        let (status, _) = get(&app, &format!("/v1/claims/{claim_id}"), &other.token).await;
-        assert_eq!(status, 404, "{}", app.label);
-        let refused = decide(&app, &other, &claim_id, &claim, 50_000, 50_000).await;
-        assert_eq!(
-            code(&refused),
-            (404, Some("INSPAY-REQ-006")),
-            "{}",
-            app.label
+        let _ = assert_ok(
+            &app,
+            get(&app, &format!("/v1/claims/{claim_id}"), &other.token).await,
+            404,
         );
+        let refused = decide(&app, &other, &claim_id, &claim, 50_000, 50_000).await;
+        assert_refused(&app, &refused, 404, "INSPAY-REQ-006");
         let listed = |queue: &Value| {
             let claims = queue["claims"].as_array().expect("claims");
             claims.iter().any(|c| c["id"] == claim_id.as_str())
         };
-        let (status, queue) = get(&app, "/v1/claims", &other.token).await;
-        assert_eq!(status, 200, "{}: {queue}", app.label);
+        let queue = assert_ok(&app, get(&app, "/v1/claims", &other.token).await, 200);
         assert!(!listed(&queue), "{}: {queue}", app.label);
         let (_, queue) = get(&app, "/v1/claims", &assigned.token).await;
         assert!(listed(&queue), "{}: {queue}", app.label);
-        let (status, seen) = get(&app, &format!("/v1/claims/{claim_id}"), &assigned.token).await;
-        assert_eq!(status, 200, "{}: {seen}", app.label);
+        let seen = assert_ok(
+            &app,
+            get(&app, &format!("/v1/claims/{claim_id}"), &assigned.token).await,
+            200,
+        );
         let (status, _) = get(&app, "/v1/claims", &holder.token).await;
-        assert_eq!(status, 403, "{}", app.label);
+        assert_eq!(status, 403, "{}: customers hold no claim.read", app.label);
         assert_eq!(stored_status(&app, &claim_id).await, "filed");
         app.stop().await;
     }
@@ -910,25 +813,19 @@ async fn unverified_payout_accounts_are_refused_and_numbers_never_leak() {
         let holder = holder(&app, 50_000_000).await;
         let mut answers = vec![];
         let refused = bind(&app, &holder, UNKNOWN_ACCOUNT).await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-PAY-013")),
-            "{}",
-            app.label
-        );
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-013");
         assert!(
             refused.1["detail"]
                 .as_str()
                 .is_some_and(|d| d.contains("ACCOUNT_UNKNOWN"))
         );
         answers.push(refused.1);
-        let listed = get(&app, "/v1/me/payout-accounts", &holder.token).await;
+        let listed = get(&app, ACCOUNTS, &holder.token).await;
         assert_eq!(listed.1["payout_accounts"], json!([]), "{}", app.label);
-        let (status, account) = bind(&app, &holder, QUIET_ACCOUNT).await;
-        assert_eq!(status, 201, "{}: {account}", app.label);
+        let account = assert_ok(&app, bind(&app, &holder, QUIET_ACCOUNT).await, 201);
         assert_eq!(account["account"], "621700*********0122");
         answers.push(account);
-        answers.push(get(&app, "/v1/me/payout-accounts", &holder.token).await.1);
+        answers.push(get(&app, ACCOUNTS, &holder.token).await.1);
         let audit = app
             .state
             .store
@@ -976,25 +873,8 @@ async fn payout_account_numbers_must_arrive_encrypted() {
         let holder = holder(&app, 50_000_000).await;
         let proof = step_up(&app, &holder.token, &holder.mobile, "payout-account-add").await;
         let body = json!({ "account_number": ACCOUNT });
-        let key = format!("idem-{}", nonce());
-        let path = "/v1/me/payout-accounts";
-        let refused = call(
-            &app,
-            Method::POST,
-            path,
-            &holder.token,
-            Some(&proof),
-            Some(&key),
-            Some(body),
-        )
-        .await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-SIG-014")),
-            "{}: {}",
-            app.label,
-            refused.1
-        );
+        let refused = fund(&app, ACCOUNTS, &holder.token, Some(&proof), body).await;
+        assert_refused(&app, &refused, 422, "INSPAY-SIG-014");
         app.stop().await;
     }
 }
@@ -1012,16 +892,9 @@ async fn approvals_above_the_payout_limit_are_refused() {
         let adjuster = staff(&app, Role::ClaimsAdjuster).await;
         assign(&app, &adjuster, &claim_id).await;
         let refused = decide(&app, &adjuster, &claim_id, &claim, 60_000, 60_000).await;
-        assert_eq!(
-            code(&refused),
-            (422, Some("INSPAY-PAY-005")),
-            "{}: {}",
-            app.label,
-            refused.1
-        );
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-005");
         assert_eq!(stored_status(&app, &claim_id).await, "filed");
-        let decided = decide(&app, &adjuster, &claim_id, &claim, 50_000, 50_000).await;
-        assert_eq!(decided.0, 200, "{}: {}", app.label, decided.1);
+        let decided = approve(&app, &adjuster, &claim_id, &claim, 50_000).await;
         assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
         app.stop().await;
     }

@@ -315,8 +315,37 @@ async fn a_policy_becomes_active_when_its_first_premium_is_paid() {
             app.label
         );
         assert_ledger_sound(&app).await;
+        reconciled_by_the_daily_job(&app).await;
         app.stop().await;
     }
+}
+
+/// The daily job, run at 03:00 China time the next day, fetches the simulated bank's
+/// statement of the payment's day and reconciles it clean, once: a second pass that day finds
+/// the run recorded and does nothing.
+async fn reconciled_by_the_daily_job(app: &TestApp) {
+    use inspay_server::payments::reconcile::{DAY_MS, daily};
+    let today = date_at_ms(app.state.now_ms());
+    let next_day_at_three = inspay_core::calendar::day_start_ms(today) + DAY_MS + 3 * 3_600_000;
+    daily(&app.state, next_day_at_three).await;
+    daily(&app.state, next_day_at_three + 3_600_000).await;
+    let runs: Vec<(i64, i64, i64)> = {
+        use sqlx::Row;
+        sqlx::query("SELECT matched, missing_at_channel + missing_in_inspay + mismatched, CAST(clean AS BIGINT) FROM reconciliations WHERE day = $1 AND source = 'channel'")
+            .bind(date_text(today))
+            .fetch_all(app.state.store.pool())
+            .await
+            .expect("runs")
+            .iter()
+            .map(|row| (row.try_get(0).expect("matched"), row.try_get(1).expect("differences"), row.try_get(2).expect("clean")))
+            .collect()
+    };
+    assert_eq!(
+        runs,
+        vec![(1, 0, 1)],
+        "{}: one clean run matching the paid premium",
+        app.label
+    );
 }
 
 /// A small renewal needs only a full session and can use the card saved by the first payment;

@@ -752,23 +752,74 @@ impl Store {
             .try_get(0)?)
     }
 
-    /// Claims waiting for a step (`filed` or `awaiting_second_approval`), oldest first.
+    /// Claims in `status` (a queue: `filed` or `awaiting_second_approval`), oldest first, at
+    /// most [`CLAIMS_LISTED_MAX`]: with `assigned_to`, only the claims assigned to that
+    /// adjuster, so an adjuster's own claims are never crowded out by a backlog of others.
     pub async fn claims_in_state(
         &self,
         keyring: &Keyring,
         status: ClaimStatus,
+        assigned_to: Option<&str>,
     ) -> Result<Vec<Claim>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CLAIM_COLUMNS} FROM claims WHERE status = $1
-             ORDER BY created_at_ms, id LIMIT {CLAIMS_LISTED_MAX}"
-        )))
-        .bind(status.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = match assigned_to {
+            Some(adjuster) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CLAIM_COLUMNS} FROM claims WHERE status = $1 AND id IN
+                         (SELECT claim_id FROM claim_assignments WHERE adjuster_account_id = $2)
+                     ORDER BY created_at_ms, id LIMIT {CLAIMS_LISTED_MAX}"
+                )))
+                .bind(status.as_str())
+                .bind(adjuster)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {CLAIM_COLUMNS} FROM claims WHERE status = $1
+                     ORDER BY created_at_ms, id LIMIT {CLAIMS_LISTED_MAX}"
+                )))
+                .bind(status.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
         rows.iter()
             .map(|row| claim_from_row(keyring, row))
             .collect()
     }
+
+    /// Whether a claim with this id exists (for assigning it to an adjuster).
+    pub async fn claim_exists(&self, claim_id: &str) -> Result<bool, StoreError> {
+        Ok(sqlx::query("SELECT 1 FROM claims WHERE id = $1")
+            .bind(claim_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some())
+    }
+}
+
+/// Whether a policy has a claim that is open (not yet decided, or approved and not yet
+/// paid) and whether one was paid or is being paid, inside a transaction holding the
+/// policy's row: a cancellation waits for open claims and refunds nothing once a claim
+/// paid out.
+pub(super) async fn policy_claims_state(
+    connection: &mut AnyConnection,
+    policy_id: &PolicyId,
+) -> Result<(bool, bool), StoreError> {
+    let row = sqlx::query(
+        "SELECT
+             COALESCE(SUM(CASE WHEN status IN ('filed', 'awaiting_second_approval', 'approved')
+                 THEN 1 ELSE 0 END), 0),
+             COALESCE(SUM(CASE WHEN status IN ('payout_pending', 'paid')
+                 THEN 1 ELSE 0 END), 0)
+         FROM claims WHERE policy_id = $1",
+    )
+    .bind(policy_id.as_str())
+    .fetch_one(&mut *connection)
+    .await?;
+    let open: i64 = row.try_get(0)?;
+    let paid: i64 = row.try_get(1)?;
+    Ok((open > 0, paid > 0))
 }
 
 pub(super) async fn audit_claim(

@@ -25,7 +25,7 @@ pub use payout_accounts::{PAYOUT_ACCOUNTS_LIVE_MAX, PayoutAccount};
 pub use payouts::Payout;
 pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};
 pub use refunds::{Cancellation, NewRefund, Refund, RefundReason};
-pub use statements::{STATEMENT_LINES_MAX, StatementLine};
+pub use statements::{ReconciliationRun, STATEMENT_LINES_MAX, StatementLine};
 
 use crate::StoreError;
 use inspay_core::funds::{ClaimError, ContradictoryOutcome, RefundError};
@@ -69,6 +69,9 @@ pub enum FundsError {
     /// The claim cannot be filed or moved as asked; the text names the rule.
     #[error("{0}")]
     ClaimRefused(&'static str),
+    /// A claim on the policy is open; it is decided (and paid) before the policy can end.
+    #[error("a claim on this policy is still open: it must be decided and paid first")]
+    ClaimOpen,
     /// A per-customer limit on stored objects is reached; the text names it.
     #[error("the limit on {0} is reached")]
     Limit(&'static str),

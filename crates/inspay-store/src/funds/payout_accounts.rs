@@ -5,7 +5,7 @@
 //! associated data, so a sealed number copied to another row or customer does not open; only
 //! the masked form (first 6, last 4) is readable without the key.
 
-use super::{FundsError, check_mac, mac_text};
+use super::{ChannelEvidence, FundsError, check_mac, mac_text};
 use crate::audit::{self, AuditEvent, AuditValue, Outcome};
 use crate::{Store, StoreError};
 use inspay_core::sensitive::{CardNumber, Exposed, PersonalField};
@@ -37,13 +37,31 @@ pub struct PayoutAccount {
 }
 
 const COLUMNS: &str = "id, account_id, account_masked, verification_ref, verified_at_ms, \
-     created_at_ms, revoked_at_ms, number_sealed, record_mac";
+     created_at_ms, revoked_at_ms, number_sealed, record_mac, verification_evidence";
 
 fn aad(id: &str, account_id: &str) -> String {
     format!("payout_accounts|number_sealed|{id}|{account_id}")
 }
 
-fn mac_parts(account: &PayoutAccount, sealed: &str) -> Vec<Vec<u8>> {
+fn evidence_aad(id: &str) -> String {
+    format!("payout_accounts|verification_evidence|{id}")
+}
+
+/// The bank's answer as one text: status, timestamp, nonces and signature on the first five
+/// lines, the signed body after them.
+fn evidence_text(evidence: &ChannelEvidence) -> String {
+    format!(
+        "{}\n{}\n{}\n{}\n{}\n{}",
+        evidence.http_status,
+        evidence.timestamp_s,
+        evidence.nonce,
+        evidence.request_nonce,
+        evidence.signature_base64,
+        evidence.body.as_str()
+    )
+}
+
+fn mac_parts(account: &PayoutAccount, sealed: &str, evidence: &str) -> Vec<Vec<u8>> {
     [
         "inspay/payout-account/v1".to_string(),
         account.id.clone(),
@@ -53,6 +71,7 @@ fn mac_parts(account: &PayoutAccount, sealed: &str) -> Vec<Vec<u8>> {
         account.verification_ref.clone(),
         account.verified_at_ms.to_string(),
         account.revoked_at_ms.unwrap_or(0).to_string(),
+        evidence.to_string(),
     ]
     .into_iter()
     .map(String::into_bytes)
@@ -71,9 +90,10 @@ fn from_row(keyring: &Keyring, row: &AnyRow) -> Result<(PayoutAccount, String), 
     };
     let sealed: String = row.try_get(7)?;
     let mac: String = row.try_get(8)?;
+    let evidence: Option<String> = row.try_get(9)?;
     check_mac(
         keyring,
-        &mac_parts(&account, &sealed),
+        &mac_parts(&account, &sealed, evidence.as_deref().unwrap_or_default()),
         &mac,
         "a payout account",
     )?;
@@ -91,6 +111,7 @@ impl Store {
         account_id: &str,
         number: &CardNumber,
         verification_ref: &str,
+        evidence: Option<&ChannelEvidence>,
         request_id: &str,
         at_ms: i64,
     ) -> Result<PayoutAccount, FundsError> {
@@ -127,11 +148,27 @@ impl Store {
             )
             .map_err(StoreError::from)?
             .to_text();
-        let mac = mac_text(keyring, &mac_parts(&account, &sealed))?;
+        let evidence = match evidence {
+            Some(evidence) => Some(
+                keyring
+                    .seal_field(
+                        evidence_aad(&account.id).as_bytes(),
+                        evidence_text(evidence).as_bytes(),
+                    )
+                    .map_err(StoreError::from)?
+                    .to_text(),
+            ),
+            None => None,
+        };
+        let mac = mac_text(
+            keyring,
+            &mac_parts(&account, &sealed, evidence.as_deref().unwrap_or_default()),
+        )?;
         sqlx::query(
             "INSERT INTO payout_accounts (id, account_id, account_masked, number_sealed,
-                 verification_ref, verified_at_ms, created_at_ms, revoked_at_ms, record_mac)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8)",
+                 verification_ref, verified_at_ms, created_at_ms, revoked_at_ms, record_mac,
+                 verification_evidence)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, $8, $9)",
         )
         .bind(&account.id)
         .bind(account_id)
@@ -141,6 +178,7 @@ impl Store {
         .bind(at_ms)
         .bind(at_ms)
         .bind(&mac)
+        .bind(&evidence)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from)?;
@@ -167,6 +205,78 @@ impl Store {
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
         Ok(account)
+    }
+
+    /// Removes one of a customer's live payout accounts; refused while a payout to it is
+    /// pending. Returns whether a live account was removed (`false` for an unknown, foreign
+    /// or removed one). Audited (`payout-account.remove`).
+    pub async fn payout_account_remove(
+        &self,
+        keyring: &Keyring,
+        account_id: &str,
+        payout_account_id: &str,
+        request_id: &str,
+        at_ms: i64,
+    ) -> Result<bool, FundsError> {
+        let mut tx = self.begin_write().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM payout_accounts WHERE id = $1 AND account_id = $2{}",
+            self.backend.for_update()
+        )))
+        .bind(payout_account_id)
+        .bind(account_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let (mut account, sealed) = from_row(keyring, &row)?;
+        if account.revoked_at_ms.is_some() {
+            return Ok(false);
+        }
+        let pending = sqlx::query(
+            "SELECT 1 FROM payouts WHERE payout_account_id = $1 AND status = 'pending'",
+        )
+        .bind(payout_account_id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::from)?;
+        if pending.is_some() {
+            return Err(FundsError::ClaimRefused(
+                "a payout to this account is under way; remove it once the payout has settled",
+            ));
+        }
+        let evidence: Option<String> = row.try_get(9).map_err(StoreError::from)?;
+        account.revoked_at_ms = Some(at_ms);
+        let mac = mac_text(
+            keyring,
+            &mac_parts(&account, &sealed, evidence.as_deref().unwrap_or_default()),
+        )?;
+        sqlx::query("UPDATE payout_accounts SET revoked_at_ms = $1, record_mac = $2 WHERE id = $3")
+            .bind(at_ms)
+            .bind(&mac)
+            .bind(payout_account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+        let actor = format!("account:{account_id}");
+        let object = format!("payout-account:{payout_account_id}");
+        audit::append(
+            &mut tx,
+            &AuditEvent {
+                actor: &actor,
+                action: "payout-account.remove",
+                object: &object,
+                outcome: Outcome::Success,
+                request_id,
+                details: &[("masked", AuditValue::Text(account.account_masked.clone()))],
+            },
+            at_ms,
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(true)
     }
 
     /// A customer's live payout accounts, oldest first.

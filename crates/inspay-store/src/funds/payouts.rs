@@ -143,10 +143,10 @@ pub(super) async fn start_payout(
     request_id: &str,
     at_ms: i64,
 ) -> Result<Payout, FundsError> {
+    claim.status = payout_started(claim.status)?;
     let amount = claim
         .approved
         .ok_or(FundsError::ClaimRefused("the claim has no approved amount"))?;
-    claim.status = payout_started(claim.status)?;
     write_claim(connection, keyring, claim).await?;
     let payout = Payout {
         id: PayoutId::generate(),

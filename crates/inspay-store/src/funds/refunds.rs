@@ -3,6 +3,7 @@
 //! never add up to more than was paid; it is approved, posted and queued for the channel in one
 //! transaction, and settled (or reversed, when the channel refuses it) in another.
 
+use super::claims::policy_claims_state;
 use super::outbox::{self, OutboxKind};
 use super::payments::{Payment, SettleOrder, payment_for_update};
 use super::policies::{
@@ -411,9 +412,10 @@ impl Store {
     }
 
     /// Cancels a policy (退保) effective `cancelled_on`: refused while one of its payments is
-    /// pending; premiums not yet paid are voided; each paid premium's unearned part (see
-    /// [`cancellation_refund`]) less what was already refunded of it is refunded, all in one
-    /// transaction. `holder` limits the call to the policyholder.
+    /// pending or one of its claims is open (filed, awaiting approval, or approved and not yet
+    /// paid); premiums not yet paid are voided; each paid premium's unearned part (see
+    /// [`cancellation_refund`]; nothing once a claim paid out) less what was already refunded
+    /// of it is refunded, all in one transaction. `holder` limits the call to the policyholder.
     pub async fn policy_cancel(
         &self,
         keyring: &Keyring,
@@ -442,6 +444,10 @@ impl Store {
         .map_err(StoreError::from)?;
         if pending.try_get::<i64, _>(0).map_err(StoreError::from)? > 0 {
             return Err(FundsError::PaymentInProgress);
+        }
+        let (claim_open, claim_paid) = policy_claims_state(&mut tx, policy_id).await?;
+        if claim_open {
+            return Err(FundsError::ClaimOpen);
         }
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {INSTALMENT_COLUMNS} FROM premium_instalments WHERE policy_id = $1 ORDER BY number"
@@ -475,7 +481,7 @@ impl Store {
                 period_end: instalment.period_end,
                 amount: left,
             };
-            let due = cancellation_refund(&[period], cancelled_on, false);
+            let due = cancellation_refund(&[period], cancelled_on, claim_paid);
             if let Ok(amount) = due.to_amount() {
                 let refund = insert_refund(
                     &mut tx,

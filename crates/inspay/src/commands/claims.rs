@@ -57,7 +57,10 @@ pub async fn run(config: Option<&Path>, command: ClaimsCommand) -> anyhow::Resul
     let mut checked = 0u64;
     if let Some(raw) = claim {
         let Ok(claim_id) = ClaimId::parse(&raw) else {
-            bail!("'{raw}' is not a claim id; the API and `inspay audit` show claim ids");
+            bail!(
+                "'{raw}' is not a claim id (a UUID); GET /v1/claims/{{claim_id}} and the claims \
+                 queue show claim ids"
+            );
         };
         let claim = store
             .claim(&keyring, &claim_id, None)

@@ -1,17 +1,18 @@
 //! `inspay reconcile`: the channel's statement of a day against what inspay recorded as
-//! settled that day (clause 4-b, issue 5 item 8). Every order is matched by its id; what is
-//! missing on either side, or differs in amount or kind, is listed and raised as an alert, and
-//! the command exits with status 1 so a scheduler can page on it. The run is audited with its
-//! counts.
+//! settled that day (clause 4-b, issue 5 item 8). The statement is a file the channel sent
+//! (its own CSV, or a WeChat Pay trade bill) or is fetched from the configured channel
+//! (`--from-channel`). Every order is matched by its id; what is missing on either side, or
+//! differs in amount or kind, is listed and raised as an alert, and the command exits with
+//! status 1 so a scheduler can page on it. The run is recorded and audited with its counts
+//! (the servers also reconcile the day before from the channel every day).
 
 use anyhow::{Context, bail};
-use inspay_channel::{BusinessDate, OrderKind, Statement, parse_wechat_bill};
-use inspay_core::reconcile::{Movement, MovementKind, Reconciliation, reconcile};
-use inspay_store::audit::{AuditEvent, AuditValue, Outcome};
+use inspay_channel::{BusinessDate, Statement, parse_wechat_bill};
+use inspay_core::reconcile::{Movement, MovementKind, Reconciliation};
+use inspay_server::payments::channel::configured_channel;
+use inspay_server::payments::reconcile;
+use inspay_store::keys::Actor;
 use std::path::{Path, PathBuf};
-
-/// A statement's day, in ms (statement days are Beijing days).
-const DAY_MS: i64 = 86_400_000;
 
 /// `inspay reconcile` options.
 #[derive(Debug, clap::Args)]
@@ -20,8 +21,15 @@ pub struct ReconcileArgs {
     #[arg(long)]
     date: String,
     /// The channel's statement file for that day.
+    #[arg(
+        long,
+        required_unless_present = "from_channel",
+        conflicts_with = "from_channel"
+    )]
+    statement: Option<PathBuf>,
+    /// Fetch the statement from the configured channel (`payments.channel.url`) instead.
     #[arg(long)]
-    statement: PathBuf,
+    from_channel: bool,
     /// `inspay` (the simulated bank's CSV: `channel_ref,order_id,kind,amount_fen,status,settled_at`)
     /// or `wechat` (a WeChat Pay trade bill, 交易账单).
     #[arg(long, default_value = "inspay", value_parser = ["inspay", "wechat"])]
@@ -29,9 +37,9 @@ pub struct ReconcileArgs {
 }
 
 /// The channel's side, from its statement file.
-fn theirs(args: &ReconcileArgs, date: &BusinessDate) -> anyhow::Result<Vec<Movement>> {
-    let text = std::fs::read_to_string(&args.statement)
-        .with_context(|| format!("cannot read the statement {}", args.statement.display()))?;
+fn theirs(args: &ReconcileArgs, file: &Path, date: &BusinessDate) -> anyhow::Result<Vec<Movement>> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the statement {}", file.display()))?;
     if args.format == "wechat" {
         let rows = parse_wechat_bill(&text)
             .map_err(|error| anyhow::anyhow!("the WeChat bill is malformed: {error}"))?;
@@ -50,19 +58,7 @@ fn theirs(args: &ReconcileArgs, date: &BusinessDate) -> anyhow::Result<Vec<Movem
     }
     let statement = Statement::parse_csv(date.clone(), &text)
         .map_err(|error| anyhow::anyhow!("the statement is malformed: {error}"))?;
-    Ok(statement
-        .lines
-        .iter()
-        .map(|line| Movement {
-            order_id: line.order_id.as_str().to_string(),
-            kind: match line.kind {
-                OrderKind::Pay => MovementKind::Pay,
-                OrderKind::Refund => MovementKind::Refund,
-                OrderKind::Payout => MovementKind::Payout,
-            },
-            amount_fen: line.amount_fen,
-        })
-        .collect())
+    Ok(reconcile::statement_movements(&statement))
 }
 
 /// Runs the reconciliation.
@@ -71,49 +67,56 @@ pub async fn run(config: Option<&Path>, args: ReconcileArgs) -> anyhow::Result<(
         .map_err(|_| anyhow::anyhow!("--date is a day as YYYY-MM-DD"))?;
     let day =
         inspay_core::calendar::parse_date(&args.date).context("--date is a day as YYYY-MM-DD")?;
-    let theirs = theirs(&args, &date)?;
     let settings = super::settings(config)?;
     let store = super::store(&settings).await?;
-    let from_ms = inspay_core::calendar::day_start_ms(day);
-    let ours = store.settled_movements(from_ms, from_ms + DAY_MS).await?;
-    let result = reconcile(&ours, &theirs);
-    print_report(&args.date, &result);
     let operator = super::operator();
     let request = super::command_id();
-    let object = format!("reconciliation:{}", args.date);
-    let count = |n: usize| AuditValue::Number(i64::try_from(n).unwrap_or(i64::MAX));
-    store
-        .audit(
-            &AuditEvent {
+    let (result, source) = match &args.statement {
+        Some(file) => {
+            let theirs = theirs(&args, file, &date)?;
+            let wechat = args.format == "wechat";
+            // A WeChat Pay trade bill lists payments and refunds only; payouts are reconciled
+            // against the bank's own statement.
+            let ours = reconcile::ours(&store, day, !wechat).await?;
+            let source = if wechat { "wechat" } else { "file" };
+            (inspay_core::reconcile::reconcile(&ours, &theirs), source)
+        }
+        None => {
+            let master = inspay_server::master_key::load(&settings)?;
+            let who = Actor {
                 actor: &operator,
-                action: "reconciliation.run",
-                object: &object,
-                outcome: if result.is_clean() {
-                    Outcome::Success
-                } else {
-                    Outcome::Failure
-                },
                 request_id: &request,
-                details: &[
-                    ("matched", count(result.matched.len())),
-                    ("missing_at_channel", count(result.missing_at_channel.len())),
-                    ("missing_in_inspay", count(result.missing_in_inspay.len())),
-                    ("mismatched", count(result.mismatched.len())),
-                    ("duplicated", count(result.duplicated.len())),
-                ],
-            },
-            inspay_store::now_ms(),
-        )
-        .await?;
+            };
+            store
+                .kms_initialise(
+                    &master,
+                    &settings.rotation_policy(),
+                    who,
+                    inspay_store::now_ms(),
+                )
+                .await?;
+            let keyring = std::sync::Arc::new(store.keyring_load(&master).await?);
+            let channel = configured_channel(&settings, keyring)?.context(
+                "no payment channel is configured (payments.channel.url and public_key_file); \
+                 pass the statement file with --statement instead",
+            )?;
+            (
+                reconcile::with_channel(&store, &channel, day).await?,
+                "channel",
+            )
+        }
+    };
+    print_report(&args.date, &result);
+    reconcile::record(
+        &store,
+        day,
+        source,
+        &result,
+        (&operator, &request),
+        inspay_store::now_ms(),
+    )
+    .await?;
     if !result.is_clean() {
-        tracing::error!(
-            target: "inspay::security_alert",
-            day = %args.date,
-            missing_at_channel = result.missing_at_channel.len(),
-            missing_in_inspay = result.missing_in_inspay.len(),
-            mismatched = result.mismatched.len(),
-            "reconciliation found differences with the channel"
-        );
         bail!(
             "the channel's statement and inspay's records differ for {}: settle each line above with the channel",
             args.date

@@ -63,7 +63,7 @@ pub enum UsersCommand {
     },
     /// Assign a claim to a claims adjuster.
     #[command(
-        after_help = "Example:\n  inspay users assign-claim --adjuster adjuster.zhou --claim CLM-2026-0001"
+        after_help = "Example:\n  inspay users assign-claim --adjuster adjuster.zhou --claim 0193a3c7-1a2b-7c3d-8e4f-5a6b7c8d9e0f"
     )]
     AssignClaim {
         /// The adjuster's user name.
@@ -205,6 +205,11 @@ pub async fn run(config: Option<&Path>, command: UsersCommand) -> anyhow::Result
             println!("{agent} now serves customer account {customer_account}");
         }
         UsersCommand::AssignClaim { adjuster, claim } => {
+            if !store.claim_exists(&claim).await? {
+                anyhow::bail!(
+                    "no claim with id {claim}; the claims queue (GET /v1/claim-queue/filed) lists the claims waiting for an adjuster"
+                );
+            }
             let account = find(adjuster.clone()).await?;
             store
                 .claim_assign(&account, &claim, who, now)
