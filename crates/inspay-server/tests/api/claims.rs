@@ -219,6 +219,8 @@ async fn holder(app: &TestApp, cover_fen: i64) -> Holder {
 }
 
 const ACCOUNTS: &str = "/v1/me/payout-accounts";
+/// The staff queue of filed claims.
+const QUEUE: &str = "/v1/claim-queue/filed";
 
 /// Binds a payout account after a step-up for `payout-account-add`.
 async fn bind(app: &TestApp, holder: &Holder, number: &str) -> (u16, Value) {
@@ -605,15 +607,17 @@ async fn claims_and_decisions_are_refused_unless_signed_over_exactly_what_is_sen
     for app in apps_with(|_| {}).await {
         let holder = holder(&app, 50_000_000).await;
         let account_id = bound(&app, &holder, ACCOUNT).await;
-        let claim = Claim::new(&holder, &account_id, 80_000, today(&app));
-        let other = Claim::new(&holder, &account_id, 80_001, today(&app));
-        let forged = claim.body(
-            json!({ "device_key": holder.key_id }),
-            &sign(&holder.key, &other.document()),
-        );
-        let refused = file_as(&app, &holder.token, &claim.key, forged).await;
+        // Signed over 80,001 fen, sent as 80,000 (with its own idempotency key: a refused
+        // request's key stays spent).
+        let forged = Claim::new(&holder, &account_id, 80_000, today(&app));
+        let mut inflated = Claim::new(&holder, &account_id, 80_001, today(&app));
+        inflated.key = forged.key.clone();
+        let signature = sign(&holder.key, &inflated.document());
+        let body = forged.body(json!({ "device_key": holder.key_id }), &signature);
+        let refused = file_as(&app, &holder.token, &forged.key, body).await;
         assert_refused(&app, &refused, 422, "INSPAY-PAY-014");
 
+        let claim = Claim::new(&holder, &account_id, 80_000, today(&app));
         let signer = app.client.signer.as_ref().expect("the test client signs");
         let by_app = claim.body(json!("application"), &sign(&signer.key, &claim.document()));
         let filed = assert_ok(
@@ -656,7 +660,7 @@ async fn claims_and_decisions_are_refused_unless_signed_over_exactly_what_is_sen
         let refused = decide(&app, &adjuster, &claim_id, &claim, 60_000, 50_000).await;
         assert_refused(&app, &refused, 422, "INSPAY-PAY-014");
         assert_eq!(stored_status(&app, &claim_id).await, "filed");
-        let decided = approve(&app, &adjuster, &claim_id, &claim, 60_000).await;
+        approve(&app, &adjuster, &claim_id, &claim, 60_000).await;
         assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
         assert_ledger_sound(&app).await;
         app.stop().await;
@@ -690,7 +694,7 @@ async fn approvals_stay_within_the_claim_and_the_cover() {
         // 100,000 of cover is left for the second claim.
         let refused = decide(&app, &adjuster, &second_id, &second, 100_001, 100_001).await;
         assert_refused(&app, &refused, 422, "INSPAY-PAY-010");
-        let decided = approve(&app, &adjuster, &second_id, &second, 100_000).await;
+        approve(&app, &adjuster, &second_id, &second, 100_000).await;
         for id in [&first_id, &second_id] {
             assert_eq!(settle(&app, id).await, "paid", "{}", app.label);
         }
@@ -788,16 +792,17 @@ async fn adjusters_reach_only_the_claims_assigned_to_them() {
             let claims = queue["claims"].as_array().expect("claims");
             claims.iter().any(|c| c["id"] == claim_id.as_str())
         };
-        let queue = assert_ok(&app, get(&app, "/v1/claims", &other.token).await, 200);
+        let queue = assert_ok(&app, get(&app, QUEUE, &other.token).await, 200);
         assert!(!listed(&queue), "{}: {queue}", app.label);
-        let (_, queue) = get(&app, "/v1/claims", &assigned.token).await;
+        let (_, queue) = get(&app, QUEUE, &assigned.token).await;
         assert!(listed(&queue), "{}: {queue}", app.label);
         let seen = assert_ok(
             &app,
             get(&app, &format!("/v1/claims/{claim_id}"), &assigned.token).await,
             200,
         );
-        let (status, _) = get(&app, "/v1/claims", &holder.token).await;
+        assert_eq!(seen["claim"]["id"], claim_id.as_str());
+        let (status, _) = get(&app, QUEUE, &holder.token).await;
         assert_eq!(status, 403, "{}: customers hold no claim.read", app.label);
         assert_eq!(stored_status(&app, &claim_id).await, "filed");
         app.stop().await;
@@ -872,8 +877,24 @@ async fn payout_account_numbers_must_arrive_encrypted() {
     for app in apps_with(|_| {}).await {
         let holder = holder(&app, 50_000_000).await;
         let proof = step_up(&app, &holder.token, &holder.mobile, "payout-account-add").await;
-        let body = json!({ "account_number": ACCOUNT });
-        let refused = fund(&app, ACCOUNTS, &holder.token, Some(&proof), body).await;
+        // Signed like the SDK signs, but the number left in clear.
+        let body = serde_json::to_vec(&json!({ "account_number": ACCOUNT })).expect("json");
+        let signer = app.client.signer.as_ref().expect("the test client signs");
+        let response = app
+            .client
+            .unsigned()
+            .post(app.url(ACCOUNTS))
+            .header("content-type", "application/json")
+            .header("authorization", signer.header("POST", ACCOUNTS, &body))
+            .header(inspay_protocol::SESSION_HEADER, &holder.token)
+            .header(inspay_protocol::SDK_HEADER, crate::signing::TEST_SDK)
+            .header("x-inspay-step-up", &proof)
+            .header("idempotency-key", format!("idem-{}", nonce()))
+            .body(body)
+            .send()
+            .await
+            .expect("request");
+        let refused = answer(response).await;
         assert_refused(&app, &refused, 422, "INSPAY-SIG-014");
         app.stop().await;
     }
@@ -894,7 +915,7 @@ async fn approvals_above_the_payout_limit_are_refused() {
         let refused = decide(&app, &adjuster, &claim_id, &claim, 60_000, 60_000).await;
         assert_refused(&app, &refused, 422, "INSPAY-PAY-005");
         assert_eq!(stored_status(&app, &claim_id).await, "filed");
-        let decided = approve(&app, &adjuster, &claim_id, &claim, 50_000).await;
+        approve(&app, &adjuster, &claim_id, &claim, 50_000).await;
         assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
         app.stop().await;
     }

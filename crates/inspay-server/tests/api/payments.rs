@@ -626,7 +626,7 @@ async fn cancellation_refunds_through_the_bank_and_strangers_see_nothing() {
         assert_eq!(csv.lines().count(), 3, "{csv}");
         assert!(
             csv.lines().nth(1).expect("row").contains(",premium,")
-                && csv.contains(",365.00,0.00,succeeded,622202*********0128"),
+                && csv.contains(",365.00,0.00,0.00,succeeded,622202*********0128"),
             "{csv}"
         );
         assert!(!statement.to_string().contains(CARD));
