@@ -1,6 +1,7 @@
 //! The risk check every fund operation asks before it executes (clause 5.3.3.4-b; issue 5
 //! item 10). This version applies the limit rules of `[payments]`: per operation, per customer
-//! per day, operations per day, and the hours in which premiums may be paid. The risk-engine
+//! per day, operations per day (premiums, cancellations), and the hours in which premiums may
+//! be paid. The risk-engine
 //! issue grows the rules behind the same call; the callers do not change.
 //!
 //! A refusal is an [`ApiError`] with a stable code (`INSPAY-PAY-005` over a limit,
@@ -19,6 +20,11 @@ pub enum FundOperation<'a> {
         account_id: &'a str,
         /// The premium.
         amount: Amount,
+    },
+    /// A customer cancels a policy (its unearned premium goes back).
+    PolicyCancellation {
+        /// The policyholder.
+        account_id: &'a str,
     },
     /// An approved claim is paid out to its claimant.
     ClaimPayout {
@@ -41,6 +47,19 @@ pub async fn check(
         }
         FundOperation::ClaimPayout { account_id, amount } => {
             payout_limits(state, account_id, amount, now_ms).await
+        }
+        FundOperation::PolicyCancellation { account_id } => {
+            let cancelled = state
+                .store
+                .policies_cancelled_since(account_id, day_start_ms(now_ms))
+                .await?;
+            if cancelled >= state.settings.payments.cancellations_per_day_max {
+                return Err(ApiError::new(ErrorCode::LimitExceeded).detail(
+                    "the number of policy cancellations per day is reached; try again tomorrow \
+                     or contact the insurer",
+                ));
+            }
+            Ok(())
         }
     }
 }

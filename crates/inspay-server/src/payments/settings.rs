@@ -27,6 +27,9 @@ pub struct PaymentSettings {
     /// Largest claim payout that may be approved, fen (clause 5.3.3.4-b). Default
     /// 100,000,000 (1,000,000.00 CNY).
     pub payout_per_claim_fen_max: i64,
+    /// Policies one customer may cancel per calendar day (China time): each cancellation sends
+    /// money back, and a burst of them is a pattern to stop and look at. Default 3.
+    pub cancellations_per_day_max: i64,
     /// Most one customer may be paid out per calendar day (China time), fen; an approval
     /// that would pass it waits for the next day. Default 200,000,000.
     pub payout_per_day_fen_max: i64,
@@ -77,6 +80,7 @@ impl Default for PaymentSettings {
             premium_per_payment_fen_max: 10_000_000,
             premium_per_day_fen_max: 20_000_000,
             premium_payments_per_day_max: 20,
+            cancellations_per_day_max: 3,
             payout_per_claim_fen_max: 100_000_000,
             payout_per_day_fen_max: 200_000_000,
             premium_hours: [0, 24],
@@ -135,6 +139,13 @@ impl PaymentSettings {
                      longer a basic-level operation"
                 ),
                 "5.1-a",
+            ));
+        }
+        if !(1..=100).contains(&self.cancellations_per_day_max) {
+            return Some((
+                "payments.cancellations_per_day_max",
+                "must be 1..=100".into(),
+                "5.3.3.4-b",
             ));
         }
         if !(1..=1_000).contains(&self.premium_payments_per_day_max) {

@@ -502,6 +502,10 @@ async fn cancel(
         "policy cancellation requested"
     );
     let now = state.now_ms();
+    let operation = FundOperation::PolicyCancellation {
+        account_id: &caller.account_id,
+    };
+    risk::check(&state, operation, now).await?;
     let cancelled_on = date_at_ms(now);
     let actor = format!("account:{}", caller.account_id);
     let refunds = state

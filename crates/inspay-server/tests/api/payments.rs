@@ -696,6 +696,37 @@ async fn payment_limits_are_enforced() {
         );
         app.stop().await;
     }
+    // Cancellations send money back: one a day here, the second refused before anything moves.
+    for app in apps_with(|settings| settings.payments.cancellations_per_day_max = 1).await {
+        let product_id = product(&app, "TERM-C", 10_000, PaymentFrequency::Yearly).await;
+        let (mobile, token) = signed_in_customer(&app).await;
+        let mut answers = vec![];
+        for _ in 0..2 {
+            let policy_id = apply(&app, &token, &product_id).await;
+            let proof = step_up(&app, &token, &mobile, "policy-cancel").await;
+            let (status, body) = call(
+                &app,
+                reqwest::Method::POST,
+                &format!("/v1/policies/{policy_id}/cancel"),
+                &token,
+                Some(&proof),
+                Some(&format!("idem-{}", nonce())),
+                Some(json!({})),
+            )
+            .await;
+            answers.push((status, body["code"].as_str().map(str::to_string)));
+            if status != 200 {
+                assert_eq!(policy(&app, &token, &policy_id).await["status"], "applied");
+            }
+        }
+        assert_eq!(
+            answers,
+            vec![(200, None), (422, Some("INSPAY-PAY-005".to_string()))],
+            "{}",
+            app.label
+        );
+        app.stop().await;
+    }
 }
 
 /// Two payments of one premium sent at once under different idempotency keys: exactly one

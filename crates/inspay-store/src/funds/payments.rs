@@ -502,6 +502,24 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
+    /// How many of a customer's policies were cancelled since `since_ms` (for the daily limit
+    /// on cancellations: each one sends money back).
+    pub async fn policies_cancelled_since(
+        &self,
+        account_id: &str,
+        since_ms: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) FROM policies
+             WHERE holder_account_id = $1 AND status = 'cancelled' AND updated_at_ms >= $2",
+        )
+        .bind(account_id)
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?)
+    }
+
     /// A policy's payments, oldest first.
     pub async fn payments_of_policy(
         &self,
