@@ -245,6 +245,16 @@ pub fn second_approval(
     Ok(ClaimStatus::Approved)
 }
 
+/// The second approver rejects a large claim instead (maker-checker: the checker may refuse),
+/// by someone other than the adjuster; the claim stops holding cover.
+pub fn second_rejection(
+    status: ClaimStatus,
+    adjuster: &str,
+    approver: &str,
+) -> Result<ClaimStatus, ClaimError> {
+    second_approval(status, adjuster, approver).map(|_| ClaimStatus::Rejected)
+}
+
 /// The payout starts: only from `Approved`, so one claim is never paid out twice at once.
 pub fn payout_started(status: ClaimStatus) -> Result<ClaimStatus, ClaimError> {
     match status {

@@ -1,6 +1,6 @@
 //! The documents the parties to a claim sign (clause 5.6.2-d2): the claimant signs the claim,
 //! the adjuster signs the decision, and above the large-payout threshold a second approver
-//! signs the decision again. Each is SM2 with SM3 and the default signer identifier over the
+//! signs a verdict on that decision (confirm, or reject the claim). Each is SM2 with SM3 and the default signer identifier over the
 //! exact bytes built here, shared by the server and the SDK, and each names the one before it
 //! by its SM3, so the three signatures form a chain that can be verified again years later
 //! from the stored claim alone.
@@ -29,6 +29,7 @@
 //! inspay-claim-approval:v1
 //! claim:<claim id>
 //! decision_sm3:<hex SM3 of the decision document>
+//! verdict:<confirm|reject>
 //! approver:<account id>
 //! ```
 //!
@@ -130,11 +131,18 @@ pub fn decision_document(
     .into_bytes()
 }
 
-/// What the second approver signs: the adjuster's decision document.
-pub fn approval_document(claim_id: &str, decision_document: &[u8], approver: &str) -> Vec<u8> {
+/// What the second approver signs: their verdict on the adjuster's decision document
+/// (`confirm` pays it, `reject` rejects the claim).
+pub fn approval_document(
+    claim_id: &str,
+    decision_document: &[u8],
+    confirm: bool,
+    approver: &str,
+) -> Vec<u8> {
     format!(
-        "inspay-claim-approval:v1\nclaim:{claim_id}\ndecision_sm3:{}\napprover:{approver}\n",
-        hex::encode(sm3(decision_document))
+        "inspay-claim-approval:v1\nclaim:{claim_id}\ndecision_sm3:{}\nverdict:{}\napprover:{approver}\n",
+        hex::encode(sm3(decision_document)),
+        if confirm { "confirm" } else { "reject" }
     )
     .into_bytes()
 }
@@ -158,7 +166,7 @@ mod tests {
     /// req: 5.6.2-d2
     #[test]
     fn documents_name_every_field_and_chain_by_digest() {
-        let text = String::from_utf8(claim().to_bytes()).unwrap();
+        let text = String::from_utf8(claim().to_bytes()).expect("UTF-8");
         assert!(text.starts_with("inspay-claim:v1\npolicy:p1\nclaimant:a1\nclaimed_fen:12345\n"));
         assert!(text.contains(&format!(
             "description_sm3:{}\n",
@@ -166,7 +174,7 @@ mod tests {
         )));
         assert!(text.ends_with("payout_account:b1\nidempotency_key:k1\n"));
         let decision = decision_document("c1", text.as_bytes(), ClaimVerdict::Approve(100), "s1");
-        let decision_text = String::from_utf8(decision.clone()).unwrap();
+        let decision_text = String::from_utf8(decision.clone()).expect("UTF-8");
         assert!(decision_text.contains("decision:approve\napproved_fen:100\nadjuster:s1\n"));
         let other = ClaimDocument {
             claimed_fen: 12_346,
@@ -177,12 +185,13 @@ mod tests {
             decision_document("c1", &other.to_bytes(), ClaimVerdict::Approve(100), "s1"),
             "a decision names the exact claim it decides"
         );
-        let approval = approval_document("c1", &decision, "s2");
+        let approval = approval_document("c1", &decision, true, "s2");
         assert!(
-            String::from_utf8(approval)
-                .unwrap()
-                .ends_with("approver:s2\n")
+            String::from_utf8(approval.clone())
+                .expect("UTF-8")
+                .ends_with("verdict:confirm\napprover:s2\n")
         );
+        assert_ne!(approval, approval_document("c1", &decision, false, "s2"));
         assert_eq!(ClaimVerdict::Reject.approved_fen(), 0);
     }
 }

@@ -11,7 +11,10 @@ use inspay_core::money::Money;
 use inspay_core::policy::PaymentFrequency;
 use inspay_core::sensitive::CardNumber;
 use inspay_store::StoreError;
-use inspay_store::funds::{Claim, ClaimStep, FundsError, NewClaim, NewDecision, PartySignature};
+use inspay_store::funds::{
+    Claim, ClaimStep, FundsError, NewClaim, NewDecision, NewPayoutAccount, PartySignature,
+    SecondVerdict,
+};
 use support::funds::*;
 use support::{TestStore, stores};
 use time::macros::date;
@@ -38,10 +41,12 @@ async fn active_policy(test: &TestStore) -> (Fixture, PolicyId, String) {
     let account = store
         .payout_account_add(
             &f.keyring,
-            &f.customer,
-            &number,
-            "check-1",
-            None,
+            NewPayoutAccount {
+                account_id: &f.customer,
+                number: &number,
+                verification_ref: "check-1",
+                evidence: None,
+            },
             "r",
             NOW_MS,
         )
@@ -142,9 +147,12 @@ async fn a_large_claim_is_approved_twice_and_paid_once() {
         let same = store
             .claim_second_approval(
                 &f.keyring,
-                &claim.id,
-                "adjuster",
-                signed("staff-key:s1"),
+                SecondVerdict {
+                    claim_id: &claim.id,
+                    approver: "adjuster",
+                    confirm: true,
+                    signature: signed("staff-key:s1"),
+                },
                 "r",
                 NOW_MS,
             )
@@ -157,9 +165,12 @@ async fn a_large_claim_is_approved_twice_and_paid_once() {
         let step = store
             .claim_second_approval(
                 &f.keyring,
-                &claim.id,
-                "finance",
-                signed("staff-key:s2"),
+                SecondVerdict {
+                    claim_id: &claim.id,
+                    approver: "finance",
+                    confirm: true,
+                    signature: signed("staff-key:s2"),
+                },
                 "r",
                 NOW_MS,
             )
@@ -319,10 +330,12 @@ async fn a_refused_payout_rolls_back_and_is_sent_again() {
         let second = store
             .payout_account_add(
                 &f.keyring,
-                &f.customer,
-                &other,
-                "check-2",
-                None,
+                NewPayoutAccount {
+                    account_id: &f.customer,
+                    number: &other,
+                    verification_ref: "check-2",
+                    evidence: None,
+                },
                 "r",
                 NOW_MS,
             )

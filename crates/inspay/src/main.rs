@@ -56,8 +56,8 @@ enum Command {
     /// Prove the double-entry ledger, show account balances and statements.
     #[command(subcommand)]
     Ledger(commands::ledger::LedgerCommand),
-    /// Reconcile a day's channel statement against the payments and refunds inspay settled that
-    /// day; differences are listed, alerted and audited, and the exit status is 1.
+    /// Reconcile a day's channel statement against the payments, refunds and payouts inspay
+    /// settled that day; differences are listed, recorded and audited, and the exit status is 1.
     #[command(
         after_help = "Examples:\n  inspay reconcile --date 2026-11-26 --statement bank-2026-11-26.csv\n  inspay reconcile --date 2026-11-26 --statement wechat-bill.csv --format wechat\n  inspay reconcile --date 2026-11-26 --from-channel"
     )]

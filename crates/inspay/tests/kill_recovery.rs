@@ -25,8 +25,8 @@ use inspay_kms::{MasterKey, MasterKeySource};
 use inspay_store::accounts::{NewAccount, Population};
 use inspay_store::client_apps::{AppClass, NewClientApp};
 use inspay_store::funds::{
-    BeginPayment, NewClaim, NewDecision, NewProduct, NewRefund, PartySignature, PaymentMethod,
-    RefundReason, SettleOrder,
+    BeginPayment, NewClaim, NewDecision, NewPayoutAccount, NewProduct, NewRefund, PartySignature,
+    PaymentMethod, RefundReason, SettleOrder,
 };
 use inspay_store::keys::{Actor, RotationPolicy};
 use inspay_store::persons::NewPerson;
@@ -308,7 +308,17 @@ async fn prepare(store: &Store, master: &MasterKey, app_key: &Sm2PrivateKey) -> 
         let number = CardNumber::parse(PAYOUT_ACCOUNTS[index % PAYOUT_ACCOUNTS.len()])
             .expect("payout account");
         let payout_account = store
-            .payout_account_add(&keyring, &account, &number, "kill-check", None, "kill", now)
+            .payout_account_add(
+                &keyring,
+                NewPayoutAccount {
+                    account_id: &account,
+                    number: &number,
+                    verification_ref: "kill-check",
+                    evidence: None,
+                },
+                "kill",
+                now,
+            )
             .await
             .expect("payout account");
         customers.push(Customer {
@@ -429,7 +439,7 @@ async fn staff_work(
                 claims += 1;
             }
         }
-        if turn % 2 == 0 {
+        if turn.is_multiple_of(2) {
             continue;
         }
         let unrefunded: Option<String> = {

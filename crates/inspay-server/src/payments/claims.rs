@@ -5,7 +5,7 @@
 //! - The claimant signs the claim with a live device key of their account, or through the
 //!   SDK with the signing application's key (the one that signed the request).
 //! - The adjuster and the second approver sign with their own registered staff keys (a
-//!   certificate or a bare SM2 key, see `inspay users key-add`).
+//!   certificate or a bare SM2 key, see `inspay users add-key`).
 //!
 //! Each signature is stored with the public key that made it and the key's name, so
 //! [`verify_claim`] needs nothing but the claim row: it rebuilds the three documents and checks
@@ -17,13 +17,14 @@ use crate::state::AppState;
 use base64::Engine;
 use inspay_channel::{AccountCheck, OrderId, PaymentChannel};
 use inspay_core::calendar::date_text;
+use inspay_core::funds::ClaimStatus;
 use inspay_core::sensitive::CardNumber;
 use inspay_crypto::sm2::{Sm2PublicKey, Sm2Signature};
 use inspay_protocol::claims::{
     ClaimDocument, ClaimVerdict, approval_document, claim_document, decision_document,
 };
 use inspay_store::credential_keys::KeyKind;
-use inspay_store::funds::{Claim, PartySignature, PayoutAccount};
+use inspay_store::funds::{Claim, NewPayoutAccount, PartySignature, PayoutAccount};
 use inspay_store::{Store, StoreError};
 
 /// Who signed a document, as the client names it.
@@ -246,7 +247,12 @@ pub fn verify_claim(claim: &Claim) -> SignatureCheck {
     let approval = match (&claim.approval, &decision_document) {
         (Some(approval), Some(text)) => Some(verifies(
             &approval.signature,
-            &approval_document(claim.id.as_str(), text, &approval.approver_account_id),
+            &approval_document(
+                claim.id.as_str(),
+                text,
+                claim.status != ClaimStatus::Rejected,
+                &approval.approver_account_id,
+            ),
         )),
         _ => None,
     };
@@ -315,10 +321,12 @@ pub async fn bind_payout_account(
         .store
         .payout_account_add(
             &keyring,
-            account_id,
-            &number,
-            &check_id,
-            evidence.as_ref(),
+            NewPayoutAccount {
+                account_id,
+                number: &number,
+                verification_ref: &check_id,
+                evidence: evidence.as_ref(),
+            },
             request_id,
             state.now_ms(),
         )

@@ -239,17 +239,6 @@ fn safe_code(code: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Days and hours are counted in China time.
-    #[test]
-    fn days_start_at_midnight_in_china() {
-        // 2026-11-25 16:00 UTC = 2026-11-26 00:00 in Beijing.
-        let midnight = 1_795_622_400_000;
-        assert_eq!(day_start_ms(midnight + 5), midnight);
-        assert_eq!(day_start_ms(midnight - 1), midnight - DAY_MS);
-        assert_eq!(hour_in_china(midnight), 0);
-        assert_eq!(hour_in_china(midnight + 13 * 3_600_000 + 59_000), 13);
-    }
-
     /// Outside text never becomes a stored failure code.
     #[test]
     fn failure_codes_are_sanitised() {

@@ -2,8 +2,9 @@
 //! payments, refunds and payouts inspay recorded as settled that day, matched order by order.
 //!
 //! The operator runs it with `inspay reconcile` (a statement file, or `--from-channel`), and
-//! every node runs it once a day for the day before, fetching the statement from the channel
-//! after [`STATEMENT_READY_HOUR`] (China time). Every run is recorded (`reconciliations`) and
+//! the nodes run it once for every day, fetching the statement from the channel after
+//! [`STATEMENT_READY_HOUR`] (China time) of the day after, looking back [`LOOK_BACK_DAYS`]
+//! days for any day a pass missed. Every run is recorded (`reconciliations`) and
 //! audited; differences raise a security alert and need a person.
 
 use crate::state::AppState;
@@ -67,7 +68,8 @@ pub async fn with_channel(
     Ok(reconcile(&ours, &statement_movements(&statement)))
 }
 
-/// Records and audits a run; differences raise a security alert.
+/// Records and audits a run; differences raise a security alert. Returns `false`, doing
+/// nothing more, when the daily job's run of the day was already recorded by another node.
 pub async fn record(
     store: &Store,
     day: Date,
@@ -75,11 +77,11 @@ pub async fn record(
     result: &Reconciliation,
     who: (&str, &str),
     now_ms: i64,
-) -> Result<(), inspay_store::StoreError> {
+) -> Result<bool, inspay_store::StoreError> {
     let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     let (actor, request_id) = who;
     let day_text = date_text(day);
-    store
+    let recorded = store
         .reconciliation_record(&ReconciliationRun {
             day: day_text.clone(),
             source,
@@ -92,6 +94,9 @@ pub async fn record(
             run_at_ms: now_ms,
         })
         .await?;
+    if !recorded {
+        return Ok(false);
+    }
     let object = format!("reconciliation:{day_text}");
     let number = |n: usize| AuditValue::Number(count(n));
     store
@@ -131,11 +136,17 @@ pub async fn record(
             "reconciliation found differences with the channel; run `inspay reconcile --date {day_text} --from-channel` for the list"
         );
     }
-    Ok(())
+    Ok(true)
 }
 
-/// The daily job: once the channel's statement of yesterday is complete, reconcile it unless
-/// it was reconciled from the channel already (by this node, another, or an operator).
+/// Days the daily job looks back: a day whose statement could not be fetched (the channel
+/// down, the job not running) is reconciled on a later pass within this many days.
+pub const LOOK_BACK_DAYS: i64 = 7;
+
+/// The daily job: once the channel's statements are complete (after
+/// [`STATEMENT_READY_HOUR`], China time), reconcile each of the last [`LOOK_BACK_DAYS`] days
+/// the job has not reconciled yet, oldest first (each day once, whichever node gets there
+/// first).
 pub async fn daily(state: &AppState, now_ms: i64) {
     let china_hour = (now_ms + 8 * 3_600_000).rem_euclid(DAY_MS) / 3_600_000;
     if china_hour < STATEMENT_READY_HOUR {
@@ -144,38 +155,38 @@ pub async fn daily(state: &AppState, now_ms: i64) {
     let Some(channel) = state.channel_slot().get() else {
         return;
     };
-    let Some(yesterday) = date_at_ms(now_ms).previous_day() else {
-        return;
-    };
-    match state
-        .store
-        .reconciled_from_channel(&date_text(yesterday))
+    let today = date_at_ms(now_ms);
+    for back in (1..=LOOK_BACK_DAYS).rev() {
+        let Some(day) = today.checked_sub(time::Duration::days(back)) else {
+            continue;
+        };
+        match state.store.reconciled_from_channel(&date_text(day)).await {
+            Ok(false) => {}
+            Ok(true) => continue,
+            Err(error) => {
+                tracing::error!(error = %error, "reconciliation: could not read the runs; next pass retries");
+                return;
+            }
+        }
+        let result = match with_channel(&state.store, &channel, day).await {
+            Ok(result) => result,
+            Err(error) => {
+                tracing::warn!(error = %error, day = %date_text(day), "reconciliation: the channel's statement is not available; next pass retries");
+                return;
+            }
+        };
+        if let Err(error) = record(
+            &state.store,
+            day,
+            "channel",
+            &result,
+            ("system", "scheduler"),
+            now_ms,
+        )
         .await
-    {
-        Ok(false) => {}
-        Ok(true) => return,
-        Err(error) => {
-            tracing::error!(error = %error, "reconciliation: could not read the runs; next pass retries");
+        {
+            tracing::error!(error = %error, "reconciliation: the run could not be recorded; next pass retries");
             return;
         }
-    }
-    let result = match with_channel(&state.store, &channel, yesterday).await {
-        Ok(result) => result,
-        Err(error) => {
-            tracing::warn!(error = %error, "reconciliation: the channel's statement is not available yet; next pass retries");
-            return;
-        }
-    };
-    if let Err(error) = record(
-        &state.store,
-        yesterday,
-        "channel",
-        &result,
-        ("system", "scheduler"),
-        now_ms,
-    )
-    .await
-    {
-        tracing::error!(error = %error, "reconciliation: the run could not be recorded; next pass retries");
     }
 }

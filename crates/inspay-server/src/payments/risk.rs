@@ -138,13 +138,14 @@ fn day_start_ms(now_ms: i64) -> i64 {
 mod tests {
     use super::*;
 
+    /// Days and hours are counted in China time.
     #[test]
-    fn days_and_hours_are_china_time() {
-        // 2026-11-25T16:00:00Z is midnight in Beijing.
-        let midnight = 1_764_086_400_000;
-        assert_eq!(hour_in_china(midnight), 0);
+    fn days_start_at_midnight_in_china() {
+        // 2026-11-25 16:00 UTC = 2026-11-26 00:00 in Beijing.
+        let midnight = 1_795_622_400_000;
         assert_eq!(day_start_ms(midnight + 5), midnight);
         assert_eq!(day_start_ms(midnight - 1), midnight - DAY_MS);
-        assert_eq!(hour_in_china(midnight + 13 * 3_600_000), 13);
+        assert_eq!(hour_in_china(midnight), 0);
+        assert_eq!(hour_in_china(midnight + 13 * 3_600_000 + 59_000), 13);
     }
 }

@@ -28,9 +28,10 @@ use inspay_core::ids::ClaimId;
 use inspay_core::money::{Amount, Money};
 use inspay_identity::authorization::Permission;
 use inspay_protocol::claims::{ClaimVerdict, approval_document, decision_document};
+use inspay_store::audit::{AuditEvent, Outcome};
 use inspay_store::authorization::Target;
 use inspay_store::credential_keys::KeyKind;
-use inspay_store::funds::{Claim, NewDecision};
+use inspay_store::funds::{Claim, NewDecision, SecondVerdict};
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,7 @@ pub const SPECS: &[RouteSpec] = &[
         class: OperationClass::FundTransaction,
         need: Need::Full,
         permission: Some(Permission::PayoutApprove),
-        summary: "The second approval of a large claim, signed with the approver's staff key (never the adjuster); starts the payout.",
+        summary: "The second approver's verdict on a large claim, signed with their staff key (never the adjuster): confirm starts the payout, reject rejects the claim.",
         body: Some(SchemaGenerator::subschema_for::<ApprovalRequest>),
         response: Some(SchemaGenerator::subschema_for::<ClaimView>),
         success: &[200],
@@ -132,13 +133,22 @@ async fn queue(
     };
     let keyring = state.keyring();
     // The caller's assigned claims first, so a backlog of others never hides them.
-    let mut claims = state
+    let mut rows = state
         .store
         .claims_in_state(&keyring, status, Some(&caller.account_id))
         .await?;
-    for claim in state.store.claims_in_state(&keyring, status, None).await? {
-        if !claims.iter().any(|known| known.id == claim.id) {
-            claims.push(claim);
+    rows.extend(state.store.claims_in_state(&keyring, status, None).await?);
+    let mut claims: Vec<Claim> = Vec::new();
+    for (id, row) in rows {
+        match row {
+            Ok(claim) if !claims.iter().any(|known| known.id == claim.id) => claims.push(claim),
+            Ok(_) => {}
+            Err(error) => tracing::error!(
+                target: "inspay::security_alert",
+                claim = %id,
+                error = %error,
+                "a claim in the queue fails its integrity check; it is left out (run `inspay claims verify`)"
+            ),
         }
     }
     let mut views = Vec::new();
@@ -179,6 +189,23 @@ async fn one(
     let claim = claim_in_scope(&state, &caller, Permission::ClaimRead, &id).await?;
     let keyring = state.keyring();
     let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
+    // The description may hold health details: every staff reading is audited.
+    let actor = format!("account:{}", caller.account_id);
+    let object = format!("claim:{id}");
+    state
+        .store
+        .audit(
+            &AuditEvent {
+                actor: &actor,
+                action: "claim.read",
+                object: &object,
+                outcome: Outcome::Success,
+                request_id: &caller.request_id,
+                details: &[],
+            },
+            state.now_ms(),
+        )
+        .await?;
     let description = state.store.claim_description(&keyring, &id).await?;
     let signatures = verify_claim(&claim);
     let keys_registered = keys_registered(&state.store, &claim).await?;
@@ -290,10 +317,12 @@ async fn decide(
     Ok(Json(claim_view(&step.claim, &payouts)))
 }
 
-/// The second approver's signature over the decision document.
+/// The second approver's verdict and signature over the approval document.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ApprovalRequest {
+    /// `confirm` (pay the adjuster's approval) or `reject` (reject the claim).
+    verdict: String,
     /// The approver's staff key that signed.
     key_id: String,
     /// Base64 of the DER SM2 signature over the approval document.
@@ -307,13 +336,20 @@ async fn approve(
     ApiJson(request): ApiJson<ApprovalRequest>,
 ) -> Result<Json<ClaimView>, ApiError> {
     let id = claim_id(&raw_id)?;
+    let confirm = match request.verdict.as_str() {
+        "confirm" => true,
+        "reject" => false,
+        _ => {
+            return Err(ApiError::new(ErrorCode::InvalidField).detail("verdict: confirm or reject"));
+        }
+    };
     let claim = claim_in_scope(&state, &caller, Permission::PayoutApprove, &id).await?;
     untampered(&state, &claim).await?;
     let claim_document = stored_claim_document(&claim);
     let decision = stored_decision_document(&claim, &claim_document).ok_or_else(|| {
         ApiError::new(ErrorCode::ClaimStateConflict).detail("the claim has no decision yet")
     })?;
-    let document = approval_document(id.as_str(), &decision, &caller.account_id);
+    let document = approval_document(id.as_str(), &decision, confirm, &caller.account_id);
     let signature = verify_party(
         &state,
         &caller.account_id,
@@ -325,7 +361,7 @@ async fn approve(
     )
     .await?;
     let now = state.now_ms();
-    if let Some(amount) = claim.approved {
+    if let (true, Some(amount)) = (confirm, claim.approved) {
         let operation = FundOperation::ClaimPayout {
             account_id: &claim.claimant_account_id,
             amount,
@@ -337,9 +373,12 @@ async fn approve(
         .store
         .claim_second_approval(
             &keyring,
-            &id,
-            &caller.account_id,
-            signature,
+            SecondVerdict {
+                claim_id: &id,
+                approver: &caller.account_id,
+                confirm,
+                signature,
+            },
             &caller.request_id,
             now,
         )

@@ -477,7 +477,10 @@ async fn openapi_document_matches_the_handlers() {
                 .header("content-type", "text/plain")
                 .body("not json");
             if spec.class == inspay_server::routes::OperationClass::FundTransaction {
-                request = request.header("idempotency-key", "openapi-body-check-0001");
+                request = request.header(
+                    "idempotency-key",
+                    format!("openapi-body-check-{}", crate::signing::nonce()),
+                );
             }
             if let Some(token) = session {
                 request = request.bearer_auth(token);

@@ -17,6 +17,9 @@ CREATE TABLE reconciliations (
     run_at_ms BIGINT NOT NULL
 );
 CREATE INDEX reconciliations_day ON reconciliations (day, run_at_ms);
+-- The daily job records each day once, whichever node gets there first.
+CREATE UNIQUE INDEX reconciliations_daily_once ON reconciliations (day)
+    WHERE source = 'channel' AND run_by = 'system';
 
 -- The bank's signed answer to the four-element check that verified a payout account, sealed
 -- (it names the masked account), kept as evidence of what the bank said (clause 5.6.2-d1).

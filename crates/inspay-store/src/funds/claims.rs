@@ -17,7 +17,9 @@ use super::{FundsError, check_mac, is_unique_violation, mac_text};
 use crate::audit::{self, AuditEvent, AuditValue, Outcome};
 use crate::{Store, StoreError};
 use inspay_core::calendar::{date_text, parse_date};
-use inspay_core::funds::{ClaimStatus, Decision, assess, remaining_cover, second_approval};
+use inspay_core::funds::{
+    ClaimStatus, Decision, assess, remaining_cover, second_approval, second_rejection,
+};
 use inspay_core::ids::{ClaimId, PolicyId};
 use inspay_core::money::{Amount, Money};
 use inspay_core::policy::PolicyStatus;
@@ -56,7 +58,8 @@ pub struct DecisionRecord {
     pub at_ms: i64,
 }
 
-/// The second approval as recorded.
+/// The second approver's verdict as recorded: a confirmation, or a rejection when the claim
+/// ended `rejected` after it (the claim's status, under its record MAC, says which).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApprovalRecord {
     /// The second approver (never the adjuster).
@@ -141,6 +144,19 @@ pub struct NewDecision<'a> {
     pub large_threshold: Money,
 }
 
+/// A second approver's signed verdict on a large claim.
+#[derive(Debug, Clone)]
+pub struct SecondVerdict<'a> {
+    /// The claim.
+    pub claim_id: &'a ClaimId,
+    /// The second approver.
+    pub approver: &'a str,
+    /// Confirm the adjuster's approval (`true`) or reject the claim.
+    pub confirm: bool,
+    /// The approver's signature over the approval document.
+    pub signature: PartySignature,
+}
+
 /// What a decision or approval did.
 #[derive(Debug, Clone)]
 pub struct ClaimStep {
@@ -173,6 +189,8 @@ fn mac_parts(claim: &Claim) -> Vec<Vec<u8>> {
         claim.claimant_signature.signature.clone(),
         claim.status.as_str().to_string(),
         claim.approved.map_or(0, Amount::fen).to_string(),
+        claim.created_at_ms.to_string(),
+        claim.updated_at_ms.to_string(),
     ];
     match &claim.decision {
         Some(decision) => parts.extend([
@@ -340,6 +358,21 @@ pub(super) async fn claim_for_update(
     .map_err(StoreError::from)?
     .ok_or(FundsError::NotFound("claim"))?;
     Ok(claim_from_row(keyring, &row)?)
+}
+
+/// Locks the payout account a payout is about to go to; one removed meanwhile is "not found"
+/// (the claimant sends the payout to another account).
+async fn live_account(
+    connection: &mut AnyConnection,
+    backend: crate::Backend,
+    payout_account_id: &str,
+    claimant: &str,
+) -> Result<(), FundsError> {
+    if payout_accounts::lock_live(connection, backend, payout_account_id, claimant).await? {
+        Ok(())
+    } else {
+        Err(FundsError::NotFound("payout account"))
+    }
 }
 
 /// The policy of a claim, read before anything is locked (the policy is locked first).
@@ -535,6 +568,7 @@ impl Store {
         claim.updated_at_ms = at_ms;
         let payout = if next == ClaimStatus::Approved {
             let account = claim.payout_account_id.clone();
+            live_account(&mut tx, self.backend, &account, &claim.claimant_account_id).await?;
             Some(
                 start_payout(
                     &mut tx, keyring, &mut claim, true, &account, request_id, at_ms,
@@ -563,18 +597,22 @@ impl Store {
         Ok(ClaimStep { claim, payout })
     }
 
-    /// Records the second approval of a large claim (maker-checker, clause 5.3.2.2): refused
-    /// from the adjuster; then the claim is approved, posted and its payout started, in one
-    /// transaction. Audited.
+    /// Records the second approver's verdict on a large claim (maker-checker, clause 5.3.2.2):
+    /// refused from the adjuster; `confirm` approves, posts and starts the payout, in one
+    /// transaction; otherwise the claim is rejected and stops holding cover. Audited.
     pub async fn claim_second_approval(
         &self,
         keyring: &Keyring,
-        claim_id: &ClaimId,
-        approver: &str,
-        signature: PartySignature,
+        verdict: SecondVerdict<'_>,
         request_id: &str,
         at_ms: i64,
     ) -> Result<ClaimStep, FundsError> {
+        let SecondVerdict {
+            claim_id,
+            approver,
+            confirm,
+            signature,
+        } = verdict;
         staff_signed(&signature)?;
         let mut tx = self.begin_write().await?;
         let policy_id = policy_of(&mut tx, claim_id).await?;
@@ -585,32 +623,46 @@ impl Store {
             .as_ref()
             .map(|decision| decision.adjuster_account_id.clone())
             .unwrap_or_default();
-        claim.status = second_approval(claim.status, &adjuster, approver)?;
+        claim.status = if confirm {
+            second_approval(claim.status, &adjuster, approver)?
+        } else {
+            second_rejection(claim.status, &adjuster, approver)?
+        };
         claim.approval = Some(ApprovalRecord {
             approver_account_id: approver.to_string(),
             signature,
             at_ms,
         });
         claim.updated_at_ms = at_ms;
-        let account = claim.payout_account_id.clone();
-        let payout = start_payout(
-            &mut tx, keyring, &mut claim, true, &account, request_id, at_ms,
-        )
-        .await?;
+        let payout = if confirm {
+            let account = claim.payout_account_id.clone();
+            live_account(&mut tx, self.backend, &account, &claim.claimant_account_id).await?;
+            Some(
+                start_payout(
+                    &mut tx, keyring, &mut claim, true, &account, request_id, at_ms,
+                )
+                .await?,
+            )
+        } else {
+            write_claim(&mut tx, keyring, &claim).await?;
+            None
+        };
+        let action = if confirm {
+            "claim.second-approval"
+        } else {
+            "claim.second-rejection"
+        };
         audit_claim(
             &mut tx,
             &claim,
             &format!("account:{approver}"),
-            "claim.second-approval",
+            action,
             request_id,
             at_ms,
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(ClaimStep {
-            claim,
-            payout: Some(payout),
-        })
+        Ok(ClaimStep { claim, payout })
     }
 
     /// Sends an approved claim's payout again after the channel refused it, to a live
@@ -632,9 +684,7 @@ impl Store {
         if claim.claimant_account_id != claimant {
             return Err(FundsError::NotFound("claim"));
         }
-        if !payout_accounts::is_live(&mut tx, payout_account_id, claimant).await? {
-            return Err(FundsError::NotFound("payout account"));
-        }
+        live_account(&mut tx, self.backend, payout_account_id, claimant).await?;
         claim.updated_at_ms = at_ms;
         let payout = start_payout(
             &mut tx,
@@ -724,14 +774,15 @@ impl Store {
             .collect()
     }
 
-    /// Claims in id order (oldest first) after `after_id`, at most `limit` (for audits that
-    /// walk every claim a page at a time).
+    /// Claims in id order (oldest first) after `after_id`, at most `limit`, each read on its
+    /// own: a row that fails its record MAC is returned as an error beside its id, so an audit
+    /// that walks every claim a page at a time names it and goes on.
     pub async fn claims_page(
         &self,
         keyring: &Keyring,
         after_id: &str,
         limit: i64,
-    ) -> Result<Vec<Claim>, StoreError> {
+    ) -> Result<Vec<(String, Result<Claim, StoreError>)>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {CLAIM_COLUMNS} FROM claims WHERE id > $1 ORDER BY id LIMIT $2"
         )))
@@ -740,7 +791,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|row| claim_from_row(keyring, row))
+            .map(|row| Ok((row.try_get(0)?, claim_from_row(keyring, row))))
             .collect()
     }
 
@@ -755,12 +806,15 @@ impl Store {
     /// Claims in `status` (a queue: `filed` or `awaiting_second_approval`), oldest first, at
     /// most [`CLAIMS_LISTED_MAX`]: with `assigned_to`, only the claims assigned to that
     /// adjuster, so an adjuster's own claims are never crowded out by a backlog of others.
+    /// Each row is read on its own: one that fails its record MAC comes back as an error beside
+    /// its id, so one tampered claim does not hide the queue.
+    #[allow(clippy::type_complexity)]
     pub async fn claims_in_state(
         &self,
         keyring: &Keyring,
         status: ClaimStatus,
         assigned_to: Option<&str>,
-    ) -> Result<Vec<Claim>, StoreError> {
+    ) -> Result<Vec<(String, Result<Claim, StoreError>)>, StoreError> {
         let rows = match assigned_to {
             Some(adjuster) => {
                 sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -784,7 +838,7 @@ impl Store {
             }
         };
         rows.iter()
-            .map(|row| claim_from_row(keyring, row))
+            .map(|row| Ok((row.try_get(0)?, claim_from_row(keyring, row))))
             .collect()
     }
 
@@ -798,20 +852,19 @@ impl Store {
     }
 }
 
-/// Whether a policy has a claim that is open (not yet decided, or approved and not yet
-/// paid) and whether one was paid or is being paid, inside a transaction holding the
-/// policy's row: a cancellation waits for open claims and refunds nothing once a claim
-/// paid out.
+/// Whether a policy has a claim that is open (not yet decided, or approved and not yet paid,
+/// its payout under way included) and whether one was paid, inside a transaction holding the
+/// policy's row: a cancellation waits for open claims and refunds nothing once a claim paid
+/// out.
 pub(super) async fn policy_claims_state(
     connection: &mut AnyConnection,
     policy_id: &PolicyId,
 ) -> Result<(bool, bool), StoreError> {
     let row = sqlx::query(
         "SELECT
-             COALESCE(SUM(CASE WHEN status IN ('filed', 'awaiting_second_approval', 'approved')
-                 THEN 1 ELSE 0 END), 0),
-             COALESCE(SUM(CASE WHEN status IN ('payout_pending', 'paid')
-                 THEN 1 ELSE 0 END), 0)
+             COALESCE(SUM(CASE WHEN status IN ('filed', 'awaiting_second_approval', 'approved',
+                 'payout_pending') THEN 1 ELSE 0 END), 0),
+             COALESCE(SUM(CASE WHEN status = 'paid' THEN 1 ELSE 0 END), 0)
          FROM claims WHERE policy_id = $1",
     )
     .bind(policy_id.as_str())

@@ -15,13 +15,13 @@ mod statements;
 
 pub use claims::{
     ApprovalRecord, CLAIMS_LISTED_MAX, Claim, ClaimStep, DESCRIPTION_CHARS_MAX, DecisionRecord,
-    NewClaim, NewDecision, PartySignature,
+    NewClaim, NewDecision, PartySignature, SecondVerdict,
 };
 pub use evidence::ChannelEvidence;
 pub use lifecycle::{AGEING_POLICIES_PER_RUN_MAX, Aged};
 pub use outbox::{OUTBOX_LIST_ROWS_MAX, OutboxItem, OutboxKind, OutboxRow};
 pub use payments::{BeginPayment, Payment, PaymentMethod, PaymentSettled, SettleOrder};
-pub use payout_accounts::{PAYOUT_ACCOUNTS_LIVE_MAX, PayoutAccount};
+pub use payout_accounts::{NewPayoutAccount, PAYOUT_ACCOUNTS_LIVE_MAX, PayoutAccount};
 pub use payouts::Payout;
 pub use policies::{Instalment, InstalmentStatus, NewProduct, Policy, Product};
 pub use refunds::{Cancellation, NewRefund, Refund, RefundReason};

@@ -17,6 +17,19 @@ use sqlx::any::AnyRow;
 /// Most live payout accounts one customer may hold.
 pub const PAYOUT_ACCOUNTS_LIVE_MAX: i64 = 5;
 
+/// An account the channel verified, to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPayoutAccount<'a> {
+    /// The customer.
+    pub account_id: &'a str,
+    /// The bank account number.
+    pub number: &'a CardNumber,
+    /// The channel's id of the check that verified it.
+    pub verification_ref: &'a str,
+    /// The channel's signed answer to the check, kept sealed as evidence.
+    pub evidence: Option<&'a ChannelEvidence>,
+}
+
 /// A verified payout account, as listings show it (no number).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayoutAccount {
@@ -108,13 +121,16 @@ impl Store {
     pub async fn payout_account_add(
         &self,
         keyring: &Keyring,
-        account_id: &str,
-        number: &CardNumber,
-        verification_ref: &str,
-        evidence: Option<&ChannelEvidence>,
+        new: NewPayoutAccount<'_>,
         request_id: &str,
         at_ms: i64,
     ) -> Result<PayoutAccount, FundsError> {
+        let NewPayoutAccount {
+            account_id,
+            number,
+            verification_ref,
+            evidence,
+        } = new;
         let masked = number.masked().as_str().to_string();
         let mut tx = self.begin_write().await?;
         let live = self
@@ -208,7 +224,7 @@ impl Store {
     }
 
     /// Removes one of a customer's live payout accounts; refused while a payout to it is
-    /// pending. Returns whether a live account was removed (`false` for an unknown, foreign
+    /// pending or a claim waiting for a decision names it (its approval would pay it). Returns whether a live account was removed (`false` for an unknown, foreign
     /// or removed one). Audited (`payout-account.remove`).
     pub async fn payout_account_remove(
         &self,
@@ -235,16 +251,20 @@ impl Store {
         if account.revoked_at_ms.is_some() {
             return Ok(false);
         }
-        let pending = sqlx::query(
-            "SELECT 1 FROM payouts WHERE payout_account_id = $1 AND status = 'pending'",
+        let in_use = sqlx::query(
+            "SELECT 1 FROM payouts WHERE payout_account_id = $1 AND status = 'pending'
+             UNION ALL
+             SELECT 1 FROM claims WHERE payout_account_id = $1
+                 AND status IN ('filed', 'awaiting_second_approval')",
         )
         .bind(payout_account_id)
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        if pending.is_some() {
+        if in_use.is_some() {
             return Err(FundsError::ClaimRefused(
-                "a payout to this account is under way; remove it once the payout has settled",
+                "a claim waiting for a decision names this account, or a payout to it is under \
+                 way; remove it once the claim is decided and the payout has settled",
             ));
         }
         let evidence: Option<String> = row.try_get(9).map_err(StoreError::from)?;
@@ -345,6 +365,27 @@ impl Store {
             CardNumber::parse(text).map_err(|_| StoreError::Malformed("payout account number"))?;
         Ok(Some((account, number)))
     }
+}
+
+/// Whether `payout_account_id` is a live payout account of `account_id`, locking its row on
+/// PostgreSQL (a payout about to start holds it against a concurrent removal, which locks it
+/// too), inside a transaction.
+pub(super) async fn lock_live(
+    connection: &mut sqlx::AnyConnection,
+    backend: crate::Backend,
+    payout_account_id: &str,
+    account_id: &str,
+) -> Result<bool, StoreError> {
+    Ok(sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT 1 FROM payout_accounts WHERE id = $1 AND account_id = $2
+         AND revoked_at_ms IS NULL{}",
+        backend.for_update()
+    )))
+    .bind(payout_account_id)
+    .bind(account_id)
+    .fetch_optional(&mut *connection)
+    .await?
+    .is_some())
 }
 
 /// Whether `payout_account_id` is a live payout account of `account_id`, inside a transaction.

@@ -63,6 +63,7 @@ fn mac_parts(payout: &Payout) -> Vec<Vec<u8>> {
         payout.status.as_str().to_string(),
         payout.channel_ref.clone().unwrap_or_default(),
         payout.failure_code.clone().unwrap_or_default(),
+        payout.created_at_ms.to_string(),
         payout.settled_at_ms.unwrap_or(0).to_string(),
     ]
     .into_iter()

@@ -136,8 +136,8 @@ impl Store {
 
 impl Store {
     /// The movements inspay recorded as settled between `from_ms` (inclusive) and `to_ms`
-    /// (exclusive): succeeded premium payments and refunds, by the order id the channel knows
-    /// them by, for reconciliation against the channel's statement of that day.
+    /// (exclusive): succeeded premium payments, refunds and claim payouts, by the order id the
+    /// channel knows them by, for reconciliation against the channel's statement of that day.
     pub async fn settled_movements(
         &self,
         from_ms: i64,
@@ -205,9 +205,10 @@ impl ReconciliationRun {
 }
 
 impl Store {
-    /// Records a reconciliation run.
-    pub async fn reconciliation_record(&self, run: &ReconciliationRun) -> Result<(), StoreError> {
-        sqlx::query(
+    /// Records a reconciliation run. Returns `false` when the daily job's run of that day is
+    /// already recorded (another node got there first): the daily job records each day once.
+    pub async fn reconciliation_record(&self, run: &ReconciliationRun) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
             "INSERT INTO reconciliations (id, day, source, matched, missing_at_channel,
                  missing_in_inspay, mismatched, duplicated, clean, run_by, run_at_ms)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
@@ -224,15 +225,19 @@ impl Store {
         .bind(&run.run_by)
         .bind(run.run_at_ms)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(error) if super::is_unique_violation(&error) => Ok(false),
+            Err(error) => Err(error.into()),
+        }
     }
 
-    /// Whether a day was reconciled against the channel's own statement (the daily job's
-    /// question).
+    /// Whether the daily job reconciled a day against the channel's own statement.
     pub async fn reconciled_from_channel(&self, day: &str) -> Result<bool, StoreError> {
         Ok(sqlx::query(
-            "SELECT 1 FROM reconciliations WHERE day = $1 AND source = 'channel' LIMIT 1",
+            "SELECT 1 FROM reconciliations WHERE day = $1 AND source = 'channel'
+             AND run_by = 'system' LIMIT 1",
         )
         .bind(day)
         .fetch_optional(&self.pool)

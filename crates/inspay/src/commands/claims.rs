@@ -2,7 +2,8 @@
 //! every claim (or one) and verifies, from the stored rows alone, the claimant's signature over
 //! the claim, the adjuster's over the decision and the second approver's over the approval,
 //! and that each public key kept beside a signature is the one registered under the signer's
-//! name; it exits with status 1 when any does not hold, so an auditor or cron can rely on it.
+//! name, and names every claim whose row fails its record MAC; it exits with status 1 when any
+//! does not hold, so an auditor or cron can rely on it.
 
 use anyhow::bail;
 use clap::Subcommand;
@@ -77,10 +78,13 @@ pub async fn run(config: Option<&Path>, command: ClaimsCommand) -> anyhow::Resul
         let mut after = String::new();
         loop {
             let page = store.claims_page(&keyring, &after, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.id.to_string();
-            for claim in &page {
-                check(&store, claim, &mut failures).await?;
+            let Some((last, _)) = page.last() else { break };
+            after = last.clone();
+            for (id, claim) in &page {
+                match claim {
+                    Ok(claim) => check(&store, claim, &mut failures).await?,
+                    Err(error) => failures.push(format!("claim {id}: {error}")),
+                }
                 checked += 1;
                 bar.inc(1);
             }

@@ -1,8 +1,8 @@
 //! `inspay outbox`: the channel work the outbox drives (clause 5.3.4), from the operator's
 //! console. `list` shows the rows in a state (by default the dead ones, which the worker gave
 //! up on after `payments.outbox_attempts_max` attempts and which need a person); `redrive`
-//! puts a dead row back once its cause is fixed, audited. A row's subject is a payment or
-//! refund id: channel orders are idempotent by that id, so driving a row again never moves
+//! puts a dead row back once its cause is fixed, audited. A row's subject is a payment, refund
+//! or payout id: channel orders are idempotent by that id, so driving a row again never moves
 //! money twice.
 
 use anyhow::bail;
@@ -13,7 +13,7 @@ use std::path::Path;
 /// Outbox commands.
 #[derive(Debug, Subcommand)]
 pub enum OutboxCommand {
-    /// Rows in a state, oldest first: what, for which payment or refund, attempts, last error.
+    /// Rows in a state, oldest first: what, for which payment, refund or payout, attempts, last error.
     #[command(
         after_help = "Examples:\n  inspay outbox list\n  inspay outbox list --state ready --limit 50"
     )]

@@ -117,6 +117,14 @@ pub async fn run(config: Option<&Path>, args: ReconcileArgs) -> anyhow::Result<(
     )
     .await?;
     if !result.is_clean() {
+        eprintln!(
+            "ALERT reconciliation of {}: {} missing at the channel, {} missing in inspay, {} differing, {} listed twice",
+            args.date,
+            result.missing_at_channel.len(),
+            result.missing_in_inspay.len(),
+            result.mismatched.len(),
+            result.duplicated.len()
+        );
         bail!(
             "the channel's statement and inspay's records differ for {}: settle each line above with the channel",
             args.date
