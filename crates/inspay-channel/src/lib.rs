@@ -26,8 +26,13 @@
 //!
 //! A verdict (bank-account verification, 银行卡四要素验证, see [`AccountCheck`]) is
 //! `{"check_id", "verified": true | false, "reason"? (with false: `ACCOUNT_UNKNOWN`,
-//! `NAME_MISMATCH`, `CHANNEL_FAULT`, ...), "masked_account"}` with HTTP 200. A check moves no
-//! money and is not recorded: the same check may be sent again, under any check id.
+//! `NAME_MISMATCH`, `CHANNEL_FAULT`, ...), "masked_account", "debit_token"? (with true)}`
+//! with HTTP 200. `debit_token` is the direct-debit agreement token (代扣协议号) the bank
+//! issued for the verified account, with the syntax of a card token: a later pay order
+//! collects from the account with `{"order_id", "amount_fen", "card_token": <debit_token>}`
+//! ([`PaySource::Token`]). The client refuses a verdict that is verified without a token or
+//! not verified with one. A check moves no money and is not recorded: the same check may be
+//! sent again, under any check id, and the same account gets the same token.
 //!
 //! Order ids are chosen by the merchant (`[A-Za-z0-9_-]{1,64}`, one space for all kinds).
 //! The channel is idempotent by order id: the same id with the same content gets the first
@@ -74,9 +79,12 @@
 //! | `0044` (e.g. `6217001234000060044`) | not verified, `ACCOUNT_UNKNOWN` |
 //! | `0051` (e.g. `6217001234000060051`) | not verified, `NAME_MISMATCH` |
 //! | anything else (e.g. `6217001234567890122`) | verified |
+//!
 //! Expiry and CVV must be well formed but are not checked. A
 //! successful pay returns a card token (`tok_...`, the same for the same card) that later
-//! pay orders may use instead of the card.
+//! pay orders may use instead of the card. A verified account's debit token is that same
+//! token for the account number, so a payment with it follows the card rules above (an
+//! account ending in `0002` verifies, but payments from it are declined).
 //!
 //! ## The simulator's faults
 //!

@@ -6,10 +6,20 @@
 //! the same check id or another. The answer is signed like every other answer; keep
 //! [`AccountVerdict::evidence`] with the stored account as proof of what the bank said.
 //!
+//! A verified account comes with a direct-debit agreement token (代扣协议号,
+//! [`AccountVerdict::debit_token`]): premiums can later be collected from the account with
+//! a pay order whose source is [`crate::PaySource::Token`], exactly like a card token from a
+//! successful payment. The token is part of the signed answer, so the evidence proves that
+//! the bank issued it for this account. A bank issues the same token for the same account
+//! each time; the token does not reveal the account number.
+//!
 //! The simulator's rule, by the account number's last four digits: `0044` (e.g.
 //! `6217001234000060044`) is not verified with `ACCOUNT_UNKNOWN`, `0051` (e.g.
 //! `6217001234000060051`) is not verified with `NAME_MISMATCH`, and every other Luhn-valid
-//! number (e.g. `6217001234567890122`) is verified whatever the name, ID and mobile.
+//! number (e.g. `6217001234567890122`) is verified whatever the name, ID and mobile. Its
+//! debit token is the card token a payment from that number would get, so paying with it
+//! follows the card rules (an account ending in `0002` verifies, but its payments are
+//! declined).
 
 use crate::order::{AnswerEvidence, OrderId};
 use inspay_core::sensitive::{CardNumber, IdNumber, LegalName, MobileNumber};
@@ -91,6 +101,12 @@ pub struct AccountVerdict {
     pub reason: Option<String>,
     /// The account checked, first 6 and last 4 digits shown.
     pub masked_account: String,
+    /// The direct-debit agreement token (代扣协议号) the bank issued for the account:
+    /// present exactly when `verified` is true, 1 to [`crate::CARD_TOKEN_CHARS_MAX`]
+    /// characters of `A-Z a-z 0-9 _ -` (so [`crate::CardToken::parse`] accepts it). Collect
+    /// premiums from the account with a pay order whose source is
+    /// [`crate::PaySource::Token`] of it.
+    pub debit_token: Option<String>,
     /// The channel's signature over this answer, when it came over a signed protocol: its
     /// `body` is the verdict exactly as signed, and
     /// [`crate::signing::verify_evidence`] checks it again later.

@@ -75,6 +75,8 @@ struct VerdictWire {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
     masked_account: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    debit_token: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -230,13 +232,15 @@ pub(crate) fn verdict_body(verdict: &AccountVerdict) -> Vec<u8> {
         verified: verdict.verified,
         reason: verdict.reason.clone(),
         masked_account: verdict.masked_account.clone(),
+        debit_token: verdict.debit_token.clone(),
     };
     // Strings and booleans always serialise.
     serde_json::to_vec(&wire).unwrap_or_default()
 }
 
 /// Reads a signed account verification answer, refusing anything outside the documented
-/// shape: a reason exactly when not verified, and an account shown masked only.
+/// shape: a reason exactly when not verified, a well-formed debit token exactly when
+/// verified, and an account shown masked only.
 pub(crate) fn parse_verdict(
     body: &[u8],
     evidence: Option<AnswerEvidence>,
@@ -254,6 +258,16 @@ pub(crate) fn parse_verdict(
             "a verdict needs a reason code exactly when not verified",
         ));
     }
+    let token_ok = match (wire.verified, wire.debit_token.as_deref()) {
+        (true, Some(token)) => CardToken::parse(token).is_ok(),
+        (false, None) => true,
+        _ => false,
+    };
+    if !token_ok {
+        return Err(malformed(
+            "a verdict needs a well-formed debit token exactly when verified",
+        ));
+    }
     if !is_masked_card(&wire.masked_account) {
         return Err(malformed("the verdict's account is not masked"));
     }
@@ -262,6 +276,7 @@ pub(crate) fn parse_verdict(
         verified: wire.verified,
         reason: wire.reason,
         masked_account: wire.masked_account,
+        debit_token: wire.debit_token,
         evidence,
     })
 }
@@ -381,6 +396,7 @@ mod tests {
             verified: false,
             reason: Some("NAME_MISMATCH".to_string()),
             masked_account: "621700*********0051".to_string(),
+            debit_token: None,
             evidence: None,
         };
         let body = String::from_utf8(verdict_body(&verdict)).expect("utf-8");
@@ -390,6 +406,41 @@ mod tests {
             body.replace(r#","reason":"NAME_MISMATCH""#, ""),
             body.replace("false", "true"),
             body.replace("NAME_MISMATCH", "NAME MISMATCH"),
+        ] {
+            assert!(
+                matches!(
+                    parse_verdict(bad.as_bytes(), None),
+                    Err(ChannelError::Protocol(_))
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_verified_verdict_needs_a_well_formed_debit_token_and_an_unverified_one_none() {
+        let verdict = AccountVerdict {
+            check_id: OrderId::parse("V-1").expect("id"),
+            verified: true,
+            reason: None,
+            masked_account: "621700*********0122".to_string(),
+            debit_token: Some("tok_abc-123".to_string()),
+            evidence: None,
+        };
+        let body = String::from_utf8(verdict_body(&verdict)).expect("utf-8");
+        assert!(body.contains(r#""debit_token":"tok_abc-123""#), "{body}");
+        assert_eq!(parse_verdict(body.as_bytes(), None), Ok(verdict));
+        let unverified = body.replace(
+            r#""verified":true"#,
+            r#""verified":false,"reason":"NAME_MISMATCH""#,
+        );
+        let long = format!("tok_{}", "a".repeat(crate::order::CARD_TOKEN_CHARS_MAX));
+        for bad in [
+            body.replace(r#","debit_token":"tok_abc-123""#, ""),
+            body.replace("tok_abc-123", ""),
+            body.replace("tok_abc-123", "tok abc"),
+            body.replace("tok_abc-123", &long),
+            unverified,
         ] {
             assert!(
                 matches!(

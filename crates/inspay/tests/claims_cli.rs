@@ -189,6 +189,7 @@ fn filed_claims(dir: &Path, signings: &[Signing]) -> Vec<String> {
                     number: &number,
                     verification_ref: "check-1",
                     evidence: None,
+                    debit_token: None,
                 },
                 "r",
                 now,

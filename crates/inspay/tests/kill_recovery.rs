@@ -315,6 +315,7 @@ async fn prepare(store: &Store, master: &MasterKey, app_key: &Sm2PrivateKey) -> 
                     number: &number,
                     verification_ref: "kill-check",
                     evidence: None,
+                    debit_token: None,
                 },
                 "kill",
                 now,

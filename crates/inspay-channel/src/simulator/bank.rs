@@ -1,4 +1,4 @@
-//! The simulated bank's books: orders by id, card tokens, refund totals. Pure and
+//! The simulated bank's books: orders by id, card (and debit) tokens, refund totals. Pure and
 //! synchronous: the caller holds one lock around each call, which is what makes a refund's
 //! check of the remaining amount and its booking one atomic step.
 
@@ -99,30 +99,23 @@ impl MoneyOrder {
     }
 }
 
-/// The simulated bank's verdict on an account check, by the account number's last four
-/// digits only: `0044` is `ACCOUNT_UNKNOWN`, `0051` is `NAME_MISMATCH`, anything else is
-/// verified. Nothing is recorded.
-pub(crate) fn verdict(check: &AccountCheck) -> AccountVerdict {
-    let reason = match check.account_number().last_four() {
-        "0044" => Some("ACCOUNT_UNKNOWN"),
-        "0051" => Some("NAME_MISMATCH"),
-        _ => None,
-    };
-    verdict_with(check, reason)
-}
-
 /// The verdict of a check the bank could not make (the `fail` fault): not verified,
-/// `CHANNEL_FAULT`.
+/// `CHANNEL_FAULT`, no debit token.
 pub(crate) fn fault_verdict(check: &AccountCheck) -> AccountVerdict {
-    verdict_with(check, Some("CHANNEL_FAULT"))
+    verdict_with(check, Some("CHANNEL_FAULT"), None)
 }
 
-fn verdict_with(check: &AccountCheck, reason: Option<&str>) -> AccountVerdict {
+fn verdict_with(
+    check: &AccountCheck,
+    reason: Option<&str>,
+    debit_token: Option<String>,
+) -> AccountVerdict {
     AccountVerdict {
         check_id: check.check_id().clone(),
         verified: reason.is_none(),
         reason: reason.map(str::to_string),
         masked_account: crate::wire::masked_account(check.account_number()),
+        debit_token,
         evidence: None,
     }
 }
@@ -306,6 +299,26 @@ impl Bank {
         Ok(self.record(order, None, masked, None, pay_order_id, now_ms))
     }
 
+    /// The bank's verdict on an account check, by the account number's last four digits
+    /// only: `0044` is `ACCOUNT_UNKNOWN`, `0051` is `NAME_MISMATCH`, anything else is
+    /// verified, with the account's card token (the one a payment from it would get) as its
+    /// debit token. No order is recorded and no money moves; only the token is remembered,
+    /// so that pay orders can use it.
+    pub(crate) fn verdict(&mut self, check: &AccountCheck) -> Result<AccountVerdict, Refusal> {
+        let reason = match check.account_number().last_four() {
+            "0044" => Some("ACCOUNT_UNKNOWN"),
+            "0051" => Some("NAME_MISMATCH"),
+            _ => None,
+        };
+        let debit_token = match reason {
+            Some(_) => None,
+            None => Some(self.token_for(check.account_number())?),
+        };
+        Ok(verdict_with(check, reason, debit_token))
+    }
+
+    /// The token of a card (or account), the same for the same number; a new one is
+    /// remembered so that pay orders can use it.
     fn token_for(&mut self, card: &CardNumber) -> Result<String, Refusal> {
         let key = sm3_parts(&[card.expose().as_bytes()]);
         if let Some(token) = self.tokens.get(&key) {

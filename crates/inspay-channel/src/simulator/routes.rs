@@ -95,8 +95,10 @@ async fn refund(
     .await
 }
 
-/// Checks a bank account (银行卡四要素验证) by [`bank::verdict`]'s rule. The pending
-/// fault applies as to a money-moving request, but nothing moves and nothing is recorded.
+/// Checks a bank account (银行卡四要素验证) by [`bank::Bank::verdict`]'s rule, under the
+/// bank's lock since a verified account gets the card token of its number as its debit
+/// token. The pending fault applies as to a money-moving request, but nothing moves and no
+/// order is recorded; a fault that gives no verdict issues no token.
 async fn verify(
     State(shared): AppState,
     method: Method,
@@ -118,32 +120,38 @@ async fn verify(
         Ok(check) => check,
         Err(what) => return shared.refuse(proof.nonce(), &Refusal::new(400, "BAD_REQUEST", what)),
     };
+    let check_now = || shared.bank().verdict(&check);
     match shared.faults.take() {
-        None | Some(Fault::Twice) => verdict(&shared, &proof, &bank::verdict(&check), false),
-        Some(Fault::Fail) => verdict(&shared, &proof, &bank::fault_verdict(&check), false),
+        None | Some(Fault::Twice) => verdict(&shared, &proof, check_now(), false),
+        Some(Fault::Fail) => verdict(&shared, &proof, Ok(bank::fault_verdict(&check)), false),
         Some(Fault::Drop | Fault::Timeout) => shared.hold().await,
         Some(Fault::Late(delay)) => {
+            let outcome = check_now();
             shared.delay(delay).await;
-            verdict(&shared, &proof, &bank::verdict(&check), false)
+            verdict(&shared, &proof, outcome, false)
         }
-        Some(Fault::BadSignature) => verdict(&shared, &proof, &bank::verdict(&check), true),
+        Some(Fault::BadSignature) => verdict(&shared, &proof, check_now(), true),
     }
 }
 
-/// A signed verdict; with `corrupt`, signed so that it cannot verify.
+/// A signed verdict, or the signed refusal of a check the bank could not make; with
+/// `corrupt`, signed so that it cannot verify.
 fn verdict(
     shared: &Shared,
     proof: &Authenticated,
-    verdict: &AccountVerdict,
+    outcome: Result<AccountVerdict, Refusal>,
     corrupt: bool,
 ) -> Response {
-    shared.signed(
-        StatusCode::OK,
-        proof.nonce(),
-        wire::verdict_body(verdict),
-        "application/json",
-        corrupt,
-    )
+    match outcome {
+        Ok(verdict) => shared.signed(
+            StatusCode::OK,
+            proof.nonce(),
+            wire::verdict_body(&verdict),
+            "application/json",
+            corrupt,
+        ),
+        Err(refusal) => shared.refuse(proof.nonce(), &refusal),
+    }
 }
 
 /// A request as received.

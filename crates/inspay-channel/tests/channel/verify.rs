@@ -1,8 +1,11 @@
-//! Bank-account verification (银行卡四要素验证): verdicts, their signatures, faults and
-//! redaction.
+//! Bank-account verification (银行卡四要素验证): verdicts, their debit tokens (代扣协议号),
+//! their signatures, faults and redaction.
 
 use crate::helpers::*;
-use inspay_channel::{AccountCheck, ChannelError, HttpChannel, PaymentChannel, signing};
+use inspay_channel::{
+    AccountCheck, AccountVerdict, CardToken, ChannelError, HttpChannel, OrderStatus,
+    PaymentChannel, signing,
+};
 use inspay_core::sensitive::{CardNumber, IdNumber, LegalName, MobileNumber};
 use inspay_crypto::sm2::Sm2PrivateKey;
 use reqwest::Method;
@@ -50,6 +53,16 @@ fn verify_request<'a>(
     }
 }
 
+/// The debit token of a verdict that must have one.
+fn debit_token(verdict: &AccountVerdict) -> String {
+    let token = verdict
+        .debit_token
+        .clone()
+        .expect("a verified account has a debit token");
+    assert!(CardToken::parse(&token).is_ok(), "{token}");
+    token
+}
+
 /// An account that belongs to the person is verified; the signed verdict is kept as
 /// evidence that verifies again under the bank's key, shows the account masked only, and
 /// the check moves nothing in the bank's books.
@@ -83,6 +96,121 @@ async fn a_matching_account_is_verified_with_signed_evidence() {
     bank.sim.shutdown().await.expect("shutdown");
 }
 
+/// A verified account comes with a direct-debit agreement token; a pay order whose source
+/// is that token collects the premium from the account and the bank records the money
+/// moving, while the verifications themselves record nothing. The same account verified
+/// again, under another check id, gets the same token, which is the card token a payment
+/// from the same number gets.
+#[tokio::test]
+async fn a_verified_account_gets_a_debit_token_that_collects_premiums() {
+    let bank = spawn_bank().await;
+    let first = bank
+        .channel
+        .verify_account(check("V-1", ACCOUNT_OK))
+        .await
+        .expect("verdict");
+    assert!(first.verified);
+    let token = debit_token(&first);
+    let second = bank
+        .channel
+        .verify_account(check("V-2", ACCOUNT_OK))
+        .await
+        .expect("verdict");
+    assert_eq!(second.debit_token.as_deref(), Some(token.as_str()));
+    assert!(bank.ledger().await.is_empty());
+
+    let paid = bank
+        .channel
+        .pay(pay_token("P-debit", 8_800, &token))
+        .await
+        .expect("pay by debit token");
+    assert_eq!(paid.status, OrderStatus::Succeeded);
+    assert_eq!(paid.amount_fen, 8_800);
+    assert_eq!(paid.masked_card.as_deref(), Some("621700*********0122"));
+    assert_eq!(paid.card_token.as_deref(), Some(token.as_str()));
+    let movements = bank.movements_of("P-debit").await;
+    assert_eq!(movements.len(), 1, "{movements:?}");
+    assert_eq!(
+        (
+            movements[0].kind.as_str(),
+            movements[0].amount_fen,
+            movements[0].status.as_str()
+        ),
+        ("pay", 8_800, "SUCCEEDED")
+    );
+
+    let by_card = bank
+        .channel
+        .pay(pay_card("P-card", 100, ACCOUNT_OK))
+        .await
+        .expect("pay by card");
+    assert_eq!(by_card.card_token.as_deref(), Some(token.as_str()));
+    bank.sim.shutdown().await.expect("shutdown");
+}
+
+/// A debit token pays by the card rules: an account ending in 0002 verifies and gets a
+/// token, but a payment with it is declined and the bank records that no money moved.
+#[tokio::test]
+async fn a_debit_token_pays_by_the_card_rules() {
+    let bank = spawn_bank().await;
+    let verdict = bank
+        .channel
+        .verify_account(check("V-1", ACCOUNT_INVALID))
+        .await
+        .expect("verdict");
+    assert!(verdict.verified);
+    let token = debit_token(&verdict);
+    let declined = bank
+        .channel
+        .pay(pay_token("P-declined", 500, &token))
+        .await
+        .expect("answer");
+    assert_eq!(
+        declined.status,
+        OrderStatus::Failed {
+            reason_code: "CARD_DECLINED".to_string()
+        }
+    );
+    let movements = bank.movements_of("P-declined").await;
+    assert_eq!(movements.len(), 1, "{movements:?}");
+    assert_eq!(movements[0].status, "FAILED");
+    bank.sim.shutdown().await.expect("shutdown");
+}
+
+/// The debit token is part of the signed verdict: the kept evidence shows it, and evidence
+/// whose token is altered or removed afterwards no longer verifies; a verdict with a token
+/// answered under the `bad_signature` fault is refused.
+/// req: 5.6.2-d1
+#[tokio::test]
+async fn the_debit_token_is_signed_with_the_verdict() {
+    let bank = spawn_bank().await;
+    let verdict = bank
+        .channel
+        .verify_account(check("V-1", ACCOUNT_OK))
+        .await
+        .expect("verdict");
+    let token = debit_token(&verdict);
+    let evidence = verdict.evidence.expect("evidence");
+    let signed_token = format!(r#""debit_token":"{token}""#);
+    assert!(evidence.body.contains(&signed_token), "{}", evidence.body);
+    assert!(signing::verify_evidence(bank.sim.public_key(), &evidence));
+    for altered in [
+        evidence.body.replace(&token, "tok_someone_else"),
+        evidence.body.replace(&format!(",{signed_token}"), ""),
+    ] {
+        assert_ne!(altered, evidence.body);
+        let mut tampered = evidence.clone();
+        tampered.body = altered;
+        assert!(!signing::verify_evidence(bank.sim.public_key(), &tampered));
+    }
+
+    bank.set_fault(serde_json::json!({"mode": "bad_signature"}))
+        .await;
+    let forged = bank.channel.verify_account(check("V-2", ACCOUNT_OK)).await;
+    assert_eq!(forged, Err(ChannelError::BadSignature));
+    bank.sim.shutdown().await.expect("shutdown");
+}
+
 /// An account the bank does not know is not verified, with `ACCOUNT_UNKNOWN`.
 #[tokio::test]
 async fn an_unknown_account_is_not_verified() {
@@ -95,6 +223,7 @@ async fn an_unknown_account_is_not_verified() {
     assert!(!verdict.verified);
     assert_eq!(verdict.reason.as_deref(), Some("ACCOUNT_UNKNOWN"));
     assert_eq!(verdict.masked_account, "621700*********0044");
+    assert_eq!(verdict.debit_token, None);
     assert!(verdict.evidence.is_some());
     bank.sim.shutdown().await.expect("shutdown");
 }
@@ -110,6 +239,7 @@ async fn an_account_of_someone_else_is_a_name_mismatch() {
         .expect("verdict");
     assert!(!verdict.verified);
     assert_eq!(verdict.reason.as_deref(), Some("NAME_MISMATCH"));
+    assert_eq!(verdict.debit_token, None);
     bank.sim.shutdown().await.expect("shutdown");
 }
 
@@ -205,6 +335,7 @@ async fn faults_apply_to_checks_and_a_retry_is_safe() {
         .expect("verdict");
     assert!(!failed.verified);
     assert_eq!(failed.reason.as_deref(), Some("CHANNEL_FAULT"));
+    assert_eq!(failed.debit_token, None);
 
     bank.set_fault(serde_json::json!({"mode": "drop"})).await;
     let impatient = bank.channel_with_timeout(TIMEOUT_SHORT);
@@ -216,6 +347,7 @@ async fn faults_apply_to_checks_and_a_retry_is_safe() {
         .await
         .expect("verdict");
     assert!(retried.verified);
+    debit_token(&retried);
     assert!(bank.ledger().await.is_empty());
     bank.sim.shutdown().await.expect("shutdown");
 }

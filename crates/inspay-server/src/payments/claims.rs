@@ -326,6 +326,7 @@ pub async fn bind_payout_account(
                 number: &number,
                 verification_ref: &check_id,
                 evidence: evidence.as_ref(),
+                debit_token: None,
             },
             request_id,
             state.now_ms(),

@@ -528,6 +528,34 @@ async fn a_claim_is_filed_assessed_approved_twice_and_paid() {
         assert_eq!(seen["signatures"], all, "{}", app.label);
         assert_eq!(bank_payouts(&app).await.len(), 1, "{}", app.label);
         assert_ledger_sound(&app).await;
+
+        // The payout is on the customer's statement, and the day reconciles clean against
+        // the bank: the first premium and the payout, matched order by order.
+        let statement = get(&app, "/v1/me/statement", &holder.token).await;
+        let statement = assert_ok(&app, statement, 200);
+        assert_eq!(statement["paid_out_fen"], 250_000, "{}", app.label);
+        let lines = statement["lines"].as_array().expect("lines");
+        let payout = lines.iter().find(|line| line["kind"] == "payout");
+        let payout = payout.expect("a payout line");
+        assert_eq!(payout["paid_out_fen"], 250_000);
+        assert_eq!(payout["card"], "622202*********0128");
+        let csv = statement["csv"].as_str().expect("csv");
+        assert!(csv.contains(",payout,"), "{csv}");
+        use inspay_server::payments::reconcile::daily;
+        let today = date_at_ms(app.state.now_ms());
+        let next_day = inspay_core::calendar::day_start_ms(today) + DAY_MS + 3 * 3_600_000;
+        daily(&app.state, next_day).await;
+        let run = sqlx::query(
+            "SELECT matched, CAST(clean AS BIGINT) FROM reconciliations
+             WHERE day = $1 AND source = 'channel'",
+        )
+        .bind(date_text(today))
+        .fetch_one(app.state.store.pool())
+        .await
+        .expect("the day's run");
+        use sqlx::Row;
+        let (matched, clean): (i64, i64) = (run.get(0), run.get(1));
+        assert_eq!((matched, clean), (2, 1), "{}", app.label);
         app.stop().await;
     }
 }
@@ -813,12 +841,17 @@ async fn payout_account_numbers_must_arrive_encrypted() {
     }
 }
 
-/// An approval above the per-claim payout limit is refused by the risk check, before anything
-/// is recorded; within it, the claim is approved and paid.
+/// An approval above the per-claim payout limit, or one that would pass the claimant's daily
+/// payout total, is refused by the risk check before anything is recorded; within them, the
+/// claim is approved and paid.
 /// req: 5.3.3.4-b
 #[tokio::test]
 async fn approvals_above_the_payout_limit_are_refused() {
-    for app in apps_with(|settings| settings.payments.payout_per_claim_fen_max = 50_000).await {
+    let limits = |settings: &mut Settings| {
+        settings.payments.payout_per_claim_fen_max = 50_000;
+        settings.payments.payout_per_day_fen_max = 70_000;
+    };
+    for app in apps_with(limits).await {
         let holder = holder(&app, 50_000_000).await;
         let account_id = bound(&app, &holder, ACCOUNT).await;
         let claim = Claim::new(&app, &holder, &account_id, 80_000);
@@ -830,6 +863,16 @@ async fn approvals_above_the_payout_limit_are_refused() {
         assert_eq!(stored_status(&app, &claim_id).await, "filed");
         approve(&app, &adjuster, &claim_id, &claim, 50_000).await;
         assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
+
+        // The day's payouts to this claimant: 50,000 paid, so 30,000 more would pass 70,000.
+        let second = Claim::new(&app, &holder, &account_id, 30_000);
+        let second_id = filed(&app, &holder, &second).await;
+        assign(&app, &adjuster, &second_id).await;
+        let refused = decide(&app, &adjuster, &second_id, &second, 30_000, 30_000).await;
+        assert_refused(&app, &refused, 422, "INSPAY-PAY-005");
+        assert_eq!(stored_status(&app, &second_id).await, "filed");
+        approve(&app, &adjuster, &second_id, &second, 20_000).await;
+        assert_eq!(settle(&app, &second_id).await, "paid", "{}", app.label);
         app.stop().await;
     }
 }

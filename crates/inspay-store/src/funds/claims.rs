@@ -455,9 +455,8 @@ impl Store {
                 "the amount claimed is above the policy's cover",
             ));
         }
-        if !payout_accounts::is_live(&mut tx, new.payout_account_id, new.claimant).await? {
-            return Err(FundsError::NotFound("payout account"));
-        }
+        // Locked, so a removal of the account waits for this claim and then sees it.
+        live_account(&mut tx, self.backend, new.payout_account_id, new.claimant).await?;
         let claim = Claim {
             id: ClaimId::generate(),
             policy_id: policy.id.clone(),

@@ -623,20 +623,42 @@ async fn save_method(
     token: &str,
     at_ms: i64,
 ) -> Result<(), StoreError> {
-    // One saved method per card: a card paid with again keeps its first token.
+    let masked = payment.card_masked.clone().unwrap_or_default();
+    bind_method(
+        connection,
+        keyring,
+        &payment.account_id,
+        &masked,
+        token,
+        at_ms,
+    )
+    .await
+}
+
+/// Saves a token the channel gave for a card or bank account of `account_id` (a card charged,
+/// or a bank account verified for direct debit), sealed, inside the caller's transaction. One
+/// saved method per card or account: one already saved keeps its first token.
+pub(super) async fn bind_method(
+    connection: &mut AnyConnection,
+    keyring: &Keyring,
+    account_id: &str,
+    masked: &str,
+    token: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
     let known = sqlx::query(
         "SELECT COUNT(*) FROM payment_methods
          WHERE account_id = $1 AND card_masked = $2 AND revoked_at_ms IS NULL",
     )
-    .bind(&payment.account_id)
-    .bind(payment.card_masked.clone().unwrap_or_default())
+    .bind(account_id)
+    .bind(masked)
     .fetch_one(&mut *connection)
     .await?;
     if known.try_get::<i64, _>(0)? > 0 {
         return Ok(());
     }
     let id = uuid::Uuid::now_v7().to_string();
-    let aad = method_aad(&id, &payment.account_id);
+    let aad = method_aad(&id, account_id);
     let sealed = keyring
         .seal_field(aad.as_bytes(), token.as_bytes())?
         .to_text();
@@ -645,8 +667,8 @@ async fn save_method(
          VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(&id)
-    .bind(&payment.account_id)
-    .bind(payment.card_masked.clone().unwrap_or_default())
+    .bind(account_id)
+    .bind(masked)
     .bind(&sealed)
     .bind(at_ms)
     .execute(&mut *connection)

@@ -5,6 +5,7 @@
 //! associated data, so a sealed number copied to another row or customer does not open; only
 //! the masked form (first 6, last 4) is readable without the key.
 
+use super::payments::bind_method;
 use super::{ChannelEvidence, FundsError, check_mac, mac_text};
 use crate::audit::{self, AuditEvent, AuditValue, Outcome};
 use crate::{Store, StoreError};
@@ -28,6 +29,9 @@ pub struct NewPayoutAccount<'a> {
     pub verification_ref: &'a str,
     /// The channel's signed answer to the check, kept sealed as evidence.
     pub evidence: Option<&'a ChannelEvidence>,
+    /// The channel's direct-debit token for the account, if it gave one: saved (sealed) as a
+    /// payment method, so premiums can be paid from the bound account.
+    pub debit_token: Option<&'a str>,
 }
 
 /// A verified payout account, as listings show it (no number).
@@ -114,9 +118,10 @@ fn from_row(keyring: &Keyring, row: &AnyRow) -> Result<(PayoutAccount, String), 
 }
 
 impl Store {
-    /// Stores a payout account the channel verified (`verification_ref` is its check id).
-    /// The same number twice for one customer returns the live row already there; more than
-    /// [`PAYOUT_ACCOUNTS_LIVE_MAX`] live accounts is refused. Audited
+    /// Stores a payout account the channel verified (`verification_ref` is its check id), and
+    /// its direct-debit token, when the channel gave one, as a saved payment method (a bound
+    /// account premiums can be paid from). The same number twice for one customer returns the
+    /// live row already there; more than [`PAYOUT_ACCOUNTS_LIVE_MAX`] live accounts is refused. Audited
     /// (`payout-account.add`, masked number only).
     pub async fn payout_account_add(
         &self,
@@ -130,18 +135,23 @@ impl Store {
             number,
             verification_ref,
             evidence,
+            debit_token,
         } = new;
         let masked = number.masked().as_str().to_string();
         let mut tx = self.begin_write().await?;
         let live = self
             .payout_accounts_in(&mut tx, keyring, account_id, true)
             .await?;
+        if let Some(token) = debit_token {
+            bind_method(&mut tx, keyring, account_id, &masked, token, at_ms).await?;
+        }
         for (account, sealed) in &live {
             let sealed = Sealed::parse(sealed).map_err(|_| StoreError::Malformed("sealed"))?;
             let known = keyring
                 .open_field(aad(&account.id, account_id).as_bytes(), &sealed)
                 .map_err(StoreError::from)?;
             if known.as_slice() == number.expose().as_bytes() {
+                tx.commit().await.map_err(StoreError::from)?;
                 return Ok(account.clone());
             }
         }
@@ -381,23 +391,6 @@ pub(super) async fn lock_live(
          AND revoked_at_ms IS NULL{}",
         backend.for_update()
     )))
-    .bind(payout_account_id)
-    .bind(account_id)
-    .fetch_optional(&mut *connection)
-    .await?
-    .is_some())
-}
-
-/// Whether `payout_account_id` is a live payout account of `account_id`, inside a transaction.
-pub(super) async fn is_live(
-    connection: &mut sqlx::AnyConnection,
-    payout_account_id: &str,
-    account_id: &str,
-) -> Result<bool, StoreError> {
-    Ok(sqlx::query(
-        "SELECT 1 FROM payout_accounts WHERE id = $1 AND account_id = $2
-         AND revoked_at_ms IS NULL",
-    )
     .bind(payout_account_id)
     .bind(account_id)
     .fetch_optional(&mut *connection)
