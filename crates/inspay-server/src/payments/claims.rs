@@ -265,7 +265,8 @@ pub fn verify_claim(claim: &Claim) -> SignatureCheck {
 
 /// Binds a payout account: the channel checks the number against the customer's legal name,
 /// ID number and mobile (all from their verified personal record), and only a verified
-/// account is stored.
+/// account is stored, with the bank's direct-debit token saved as a payment method, so the
+/// bound account can also pay premiums (`payment_method_id` in a premium payment).
 pub async fn bind_payout_account(
     state: &AppState,
     account_id: &str,
@@ -326,7 +327,7 @@ pub async fn bind_payout_account(
                 number: &number,
                 verification_ref: &check_id,
                 evidence: evidence.as_ref(),
-                debit_token: None,
+                debit_token: verdict.debit_token.as_deref(),
             },
             request_id,
             state.now_ms(),

@@ -348,6 +348,66 @@ async fn reconciled_by_the_daily_job(app: &TestApp) {
     );
 }
 
+/// A bank account bound for payouts (verified by the bank) is also a bound account premiums
+/// can be paid from: the bank's direct-debit token is saved as a payment method, listed masked,
+/// and a renewal paid with it moves the money once.
+/// req: 5.3.1.3, 5.6.4.1
+#[tokio::test]
+async fn premiums_are_paid_from_a_bound_payout_account() {
+    const ACCOUNT: &str = "6217001234567890122";
+    for app in apps_with(|_| {}).await {
+        let product_id = product(&app, "MONTH-B", 10_000, PaymentFrequency::Monthly).await;
+        let (mobile, token) = signed_in_customer(&app).await;
+        let policy_id = apply(&app, &token, &product_id).await;
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(status, 201, "{}: {body}", app.label);
+        let proof = step_up(&app, &token, &mobile, "payout-account-add").await;
+        let (status, bound) = call(
+            &app,
+            reqwest::Method::POST,
+            "/v1/me/payout-accounts",
+            &token,
+            Some(&proof),
+            Some(&format!("idem-{}", nonce())),
+            Some(json!({ "account_number": ACCOUNT })),
+        )
+        .await;
+        assert_eq!(status, 201, "{}: {bound}", app.label);
+        assert_eq!(bound["account"], "621700*********0122");
+        let (status, methods) = call(
+            &app,
+            reqwest::Method::GET,
+            "/v1/me/payment-methods",
+            &token,
+            None,
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        let listed = methods["payment_methods"].as_array().expect("list");
+        assert_eq!(
+            listed.len(),
+            2,
+            "{}: the card and the account: {methods}",
+            app.label
+        );
+        let account = listed
+            .iter()
+            .find(|method| method["card"] == "621700*********0122")
+            .expect("the bound account");
+        assert!(!methods.to_string().contains(ACCOUNT));
+        let from_account = json!({ "payment_method_id": account["id"] });
+        let (status, paid) = pay(&app, &token, &policy_id, 2, None, from_account).await;
+        assert_eq!(status, 201, "{}: {paid}", app.label);
+        assert_eq!(paid["status"], "succeeded");
+        assert_eq!(paid["card"], "621700*********0122");
+        assert_ledger_sound(&app).await;
+        app.stop().await;
+    }
+}
+
 /// A small renewal needs only a full session and can use the card saved by the first payment;
 /// a renewal above the small-renewal threshold needs a step-up.
 /// req: 5.1-a, 5.3.3.4-a
