@@ -5,107 +5,14 @@
 mod support;
 
 use inspay_core::funds::{ChannelOutcome, ClaimError, ClaimStatus, Decision, OrderStatus};
-use inspay_core::ids::{ClaimId, PolicyId};
 use inspay_core::ledger::AccountKind;
-use inspay_core::money::Money;
-use inspay_core::policy::PaymentFrequency;
 use inspay_core::sensitive::CardNumber;
 use inspay_store::StoreError;
-use inspay_store::funds::{
-    Claim, ClaimStep, FundsError, NewClaim, NewDecision, NewPayoutAccount, PartySignature,
-    SecondVerdict,
-};
+use inspay_store::funds::{ClaimStep, FundsError, NewClaim, NewPayoutAccount, SecondVerdict};
+use support::claims::*;
 use support::funds::*;
 use support::{TestStore, stores};
 use time::macros::date;
-
-/// Approvals above this wait for a second approver.
-const LARGE_FEN: i64 = 1_000_000;
-
-fn signed(signer: &str) -> PartySignature {
-    PartySignature {
-        signer: signer.into(),
-        public_key: "04ab".into(),
-        signature: "MEUC".into(),
-    }
-}
-
-/// An active policy (first premium paid) and a verified payout account of its holder.
-async fn active_policy(test: &TestStore) -> (Fixture, PolicyId, String) {
-    let store = &test.store;
-    let f = fixture(test, PaymentFrequency::Single, 12).await;
-    let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
-    let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
-    settle(store, &f, &payment.id, ChannelOutcome::Succeeded).await;
-    let number = CardNumber::parse("6222021234567890128").expect("card");
-    let account = store
-        .payout_account_add(
-            &f.keyring,
-            NewPayoutAccount {
-                account_id: &f.customer,
-                number: &number,
-                verification_ref: "check-1",
-                evidence: None,
-                debit_token: None,
-            },
-            "r",
-            NOW_MS,
-        )
-        .await
-        .expect("payout account");
-    (f, policy.id, account.id)
-}
-
-async fn file(
-    test: &TestStore,
-    f: &Fixture,
-    policy: &PolicyId,
-    account: &str,
-    claimed: i64,
-    key: &str,
-) -> Result<Claim, FundsError> {
-    test.store
-        .claim_file(
-            &f.keyring,
-            NewClaim {
-                policy_id: policy,
-                claimant: &f.customer,
-                claimed: fen(claimed),
-                incident_on: date!(2027 - 01 - 10),
-                description: "hospital stay",
-                payout_account_id: account,
-                idempotency_key: key,
-                signature: signed("device-key:k1"),
-                today: date!(2027 - 01 - 15),
-            },
-            "r",
-            NOW_MS,
-        )
-        .await
-}
-
-async fn decide(
-    test: &TestStore,
-    f: &Fixture,
-    claim: &ClaimId,
-    adjuster: &str,
-    decision: Decision,
-) -> Result<ClaimStep, FundsError> {
-    test.store
-        .claim_decide(
-            &f.keyring,
-            NewDecision {
-                claim_id: claim,
-                adjuster,
-                decision,
-                signature: signed("staff-key:s1"),
-                large_threshold: Money::from_fen(LARGE_FEN).expect("money"),
-            },
-            "r",
-            NOW_MS,
-        )
-        .await
-}
 
 async fn settle_payout(test: &TestStore, f: &Fixture, step: &ClaimStep, outcome: ChannelOutcome) {
     let payout = step.payout.as_ref().expect("a payout started");
@@ -124,12 +31,12 @@ async fn settle_payout(test: &TestStore, f: &Fixture, step: &ClaimStep, outcome:
 async fn a_large_claim_is_approved_twice_and_paid_once() {
     for test in stores().await {
         let store = &test.store;
-        let (f, policy, account) = active_policy(&test).await;
-        let claim = file(&test, &f, &policy, &account, 3_000_000, "k-1")
+        let (f, policy, account, _) = active_policy(&test).await;
+        let claim = try_file(&test, &f, &policy, &account, 3_000_000, "k-1")
             .await
             .expect("file");
         assert_eq!(claim.status, ClaimStatus::Filed);
-        let step = decide(
+        let step = decide_as(
             &test,
             &f,
             &claim.id,
@@ -243,12 +150,12 @@ async fn a_large_claim_is_approved_twice_and_paid_once() {
 #[tokio::test]
 async fn concurrent_approvals_never_exceed_the_cover() {
     for test in stores().await {
-        let (f, policy, account) = active_policy(&test).await;
+        let (f, policy, account, _) = active_policy(&test).await;
         let test = std::sync::Arc::new(test);
         let f = std::sync::Arc::new(f);
         let mut claims = Vec::new();
         for n in 0..10 {
-            let claim = file(&test, &f, &policy, &account, 10_000_000, &format!("k-{n}"))
+            let claim = try_file(&test, &f, &policy, &account, 10_000_000, &format!("k-{n}"))
                 .await
                 .expect("file");
             claims.push(claim.id);
@@ -259,7 +166,7 @@ async fn concurrent_approvals_never_exceed_the_cover() {
             tasks.push(tokio::spawn(async move {
                 // Below the large threshold? No: 10,000,000 > LARGE_FEN, so each waits for a
                 // second approver, and its approval already holds cover.
-                decide(
+                decide_as(
                     &test,
                     &f,
                     &id,
@@ -297,11 +204,11 @@ async fn concurrent_approvals_never_exceed_the_cover() {
 async fn a_refused_payout_rolls_back_and_is_sent_again() {
     for test in stores().await {
         let store = &test.store;
-        let (f, policy, account) = active_policy(&test).await;
-        let claim = file(&test, &f, &policy, &account, 500_000, "k-1")
+        let (f, policy, account, _) = active_policy(&test).await;
+        let claim = try_file(&test, &f, &policy, &account, 500_000, "k-1")
             .await
             .expect("file");
-        let step = decide(
+        let step = decide_as(
             &test,
             &f,
             &claim.id,
@@ -407,7 +314,7 @@ async fn a_refused_payout_rolls_back_and_is_sent_again() {
 async fn filing_and_deciding_refuse_what_the_rules_forbid() {
     for test in stores().await {
         let store = &test.store;
-        let (f, policy, account) = active_policy(&test).await;
+        let (f, policy, account, _) = active_policy(&test).await;
         let mut new = NewClaim {
             policy_id: &policy,
             claimant: &f.customer,
@@ -461,7 +368,7 @@ async fn filing_and_deciding_refuse_what_the_rules_forbid() {
             matches!(refused, Err(FundsError::ClaimRefused(_))),
             "same key: {refused:?}"
         );
-        let above = decide(
+        let above = decide_as(
             &test,
             &f,
             &claim.id,
@@ -473,11 +380,11 @@ async fn filing_and_deciding_refuse_what_the_rules_forbid() {
             matches!(above, Err(FundsError::Claim(ClaimError::AboveClaimed))),
             "{above:?}"
         );
-        let rejected = decide(&test, &f, &claim.id, "adjuster", Decision::Reject)
+        let rejected = decide_as(&test, &f, &claim.id, "adjuster", Decision::Reject)
             .await
             .expect("reject");
         assert_eq!(rejected.claim.status, ClaimStatus::Rejected);
-        let again = decide(&test, &f, &claim.id, "adjuster", Decision::Reject).await;
+        let again = decide_as(&test, &f, &claim.id, "adjuster", Decision::Reject).await;
         assert!(matches!(
             again,
             Err(FundsError::Claim(ClaimError::IllegalStep(
@@ -495,11 +402,11 @@ async fn filing_and_deciding_refuse_what_the_rules_forbid() {
 async fn claims_changed_outside_inspay_are_caught() {
     for test in stores().await {
         let store = &test.store;
-        let (f, policy, account) = active_policy(&test).await;
-        let claim = file(&test, &f, &policy, &account, 500_000, "k-1")
+        let (f, policy, account, _) = active_policy(&test).await;
+        let claim = try_file(&test, &f, &policy, &account, 500_000, "k-1")
             .await
             .expect("file");
-        decide(
+        decide_as(
             &test,
             &f,
             &claim.id,

@@ -7,38 +7,26 @@
 mod support;
 
 use inspay_core::funds::{ChannelOutcome, ClaimError, ClaimStatus, Decision};
-use inspay_core::ids::{ClaimId, PaymentId, PolicyId};
+use inspay_core::ids::{ClaimId, PolicyId};
 use inspay_core::ledger::AccountKind;
 use inspay_core::money::Money;
-use inspay_core::policy::{PaidPeriod, PaymentFrequency, PolicyStatus, cancellation_refund};
+use inspay_core::policy::{PaidPeriod, PolicyStatus, cancellation_refund};
 use inspay_core::reconcile::MovementKind;
 use inspay_core::sensitive::CardNumber;
 use inspay_store::funds::{
-    Cancellation, Claim, ClaimStep, FundsError, NewClaim, NewDecision, NewPayoutAccount,
-    PartySignature, PayoutAccount, ReconciliationRun, Refund, SecondVerdict,
+    Cancellation, ClaimStep, FundsError, PayoutAccount, ReconciliationRun, Refund,
 };
 use inspay_store::{Store, StoreError};
+use support::claims::*;
 use support::funds::*;
 use support::{TestStore, stores};
 use time::macros::date;
 
-/// Approvals above this wait for a second approver.
-const LARGE_FEN: i64 = 1_000_000;
 /// The fixture's cover.
 const COVER_FEN: i64 = 50_000_000;
 /// The fixture's single premium, for one year of cover.
 const PREMIUM_FEN: i64 = 36_500;
 
-fn signed(signer: &str) -> PartySignature {
-    PartySignature {
-        signer: signer.into(),
-        public_key: "04ab".into(),
-        signature: "MEUC".into(),
-    }
-}
-
-/// The bank account of the fixture's first payout account.
-const FIRST_CARD: &str = "6222021234567890128";
 /// Bank card numbers (valid check digits) besides the fixture's first one.
 const CARDS: [&str; 5] = [
     "6217001234567890114",
@@ -47,45 +35,6 @@ const CARDS: [&str; 5] = [
     "6217001234567890148",
     "6217001234567890197",
 ];
-
-fn card(number: &str) -> CardNumber {
-    CardNumber::parse(number).expect("card")
-}
-
-async fn add_account(
-    test: &TestStore,
-    f: &Fixture,
-    number: &CardNumber,
-) -> Result<PayoutAccount, FundsError> {
-    test.store
-        .payout_account_add(
-            &f.keyring,
-            NewPayoutAccount {
-                account_id: &f.customer,
-                number,
-                verification_ref: "check-1",
-                evidence: None,
-                debit_token: None,
-            },
-            "r",
-            NOW_MS,
-        )
-        .await
-}
-
-/// An active policy (its single premium paid, starting 1 January 2027) and a verified payout
-/// account of its holder; with the premium's payment.
-async fn active_policy(test: &TestStore) -> (Fixture, PolicyId, String, PaymentId) {
-    let store = &test.store;
-    let f = fixture(test, PaymentFrequency::Single, 12).await;
-    let policy = apply_on(store, &f, date!(2027 - 01 - 01)).await;
-    let payment = begin(store, &f, &policy.id, 1).await.expect("begin");
-    settle(store, &f, &payment.id, ChannelOutcome::Succeeded).await;
-    let account = add_account(test, &f, &card(FIRST_CARD))
-        .await
-        .expect("payout account");
-    (f, policy.id, account.id, payment.id)
-}
 
 /// Files a signed claim on `policy` (incident 10 January 2027), to be paid to `account`.
 async fn file(
@@ -100,35 +49,6 @@ async fn file(
     filed.expect("file").id
 }
 
-/// Files a claim, or says why not.
-async fn try_file(
-    test: &TestStore,
-    f: &Fixture,
-    policy: &PolicyId,
-    account: &str,
-    claimed: i64,
-    key: &str,
-) -> Result<Claim, FundsError> {
-    test.store
-        .claim_file(
-            &f.keyring,
-            NewClaim {
-                policy_id: policy,
-                claimant: &f.customer,
-                claimed: fen(claimed),
-                incident_on: date!(2027 - 01 - 10),
-                description: "hospital stay",
-                payout_account_id: account,
-                idempotency_key: key,
-                signature: signed("device-key:k1"),
-                today: date!(2027 - 01 - 15),
-            },
-            "r",
-            NOW_MS,
-        )
-        .await
-}
-
 /// The adjuster's decision on a claim.
 async fn decide(
     test: &TestStore,
@@ -136,43 +56,7 @@ async fn decide(
     claim: &ClaimId,
     decision: Decision,
 ) -> Result<ClaimStep, FundsError> {
-    test.store
-        .claim_decide(
-            &f.keyring,
-            NewDecision {
-                claim_id: claim,
-                adjuster: "adjuster",
-                decision,
-                signature: signed("staff-key:s1"),
-                large_threshold: Money::from_fen(LARGE_FEN).expect("money"),
-            },
-            "r",
-            NOW_MS,
-        )
-        .await
-}
-
-/// A second approver's verdict on a claim.
-async fn second(
-    test: &TestStore,
-    f: &Fixture,
-    claim: &ClaimId,
-    approver: &str,
-    confirm: bool,
-) -> Result<ClaimStep, FundsError> {
-    test.store
-        .claim_second_approval(
-            &f.keyring,
-            SecondVerdict {
-                claim_id: claim,
-                approver,
-                confirm,
-                signature: signed("staff-key:s2"),
-            },
-            "r",
-            NOW_MS,
-        )
-        .await
+    decide_as(test, f, claim, "adjuster", decision).await
 }
 
 async fn settle_payout(test: &TestStore, f: &Fixture, step: &ClaimStep, outcome: ChannelOutcome) {

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod claims;
 pub mod funds;
 
 use inspay_kms::{MasterKey, MasterKeySource};
