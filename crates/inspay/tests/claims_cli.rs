@@ -3,6 +3,8 @@
 //! was changed, whose signature is over another document, or whose key is not the one
 //! registered under its name is named and makes the command exit 1.
 
+mod support;
+
 use inspay_core::calendar::{date_at_ms, date_text};
 use inspay_core::funds::ChannelOutcome;
 use inspay_core::money::Amount;
@@ -18,53 +20,8 @@ use inspay_store::funds::{
 };
 use inspay_store::keys::Actor;
 use inspay_store::{PoolSettings, Store};
-use sqlx::Connection;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn inspay(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_inspay"))
-        .args(args)
-        .env("INSPAY__DATA_DIR", dir)
-        .env("USER", "ops.tester")
-        .env_remove("INSPAY_CONFIG")
-        .output()
-        .expect("inspay runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn database_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("inspay.db").display())
-}
-
-/// Runs SQL on the data directory's database directly, as someone with access to the file
-/// could, outside inspay.
-fn execute(dir: &Path, sql: &str) {
-    runtime().block_on(async {
-        let mut connection = sqlx::SqliteConnection::connect(&database_url(dir))
-            .await
-            .expect("open");
-        let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut connection)
-            .await
-            .expect("execute");
-        assert_eq!(done.rows_affected(), 1, "{sql}");
-    });
-}
+use support::cli::{database_url, execute, inspay, runtime, text};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|byte| format!("{byte:02x}")).collect()
@@ -276,10 +233,11 @@ fn claims_verify_passes_a_signed_claim_and_names_a_changed_one() {
     assert!(text(&one).contains("1 claim(s) checked"), "{}", text(&one));
 
     // Another valid-looking DER signature (r and s of 1) in place of the claimant's.
-    execute(
+    let changed = execute(
         dir.path(),
         &format!("UPDATE claims SET claimant_signature = 'MAYCAQECAQE=' WHERE id = '{claim}'"),
     );
+    assert_eq!(changed, 1);
     let all = inspay(dir.path(), &["claims", "verify"]);
     let report = text(&all);
     assert_eq!(all.status.code(), Some(1), "{report}");

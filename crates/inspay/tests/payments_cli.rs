@@ -2,6 +2,8 @@
 //! (add, list, the amount and term rules), the ledger (check, balances, statement, and the
 //! tamper detection that makes `ledger check` exit 1) and the simulated bank `channel-sim`.
 
+mod support;
+
 use inspay_core::ledger::Transfer;
 use inspay_core::money::Amount;
 use inspay_crypto::sm2::Sm2PublicKey;
@@ -11,54 +13,8 @@ use inspay_store::{PoolSettings, Store};
 use sqlx::{Connection, Row};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_inspay"));
-    command
-        .args(args)
-        .env("INSPAY__DATA_DIR", dir)
-        .env("USER", "ops.tester")
-        .env_remove("INSPAY_CONFIG");
-    command
-}
-
-fn inspay(dir: &Path, args: &[&str]) -> Output {
-    command(dir, args).output().expect("inspay runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn database_url(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("inspay.db").display())
-}
-
-/// Runs SQL on the data directory's database directly, as someone with access to the file
-/// could, outside inspay.
-fn execute(dir: &Path, sql: &str) {
-    runtime().block_on(async {
-        let mut connection = sqlx::SqliteConnection::connect(&database_url(dir))
-            .await
-            .expect("open");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut connection)
-            .await
-            .expect("execute");
-    });
-}
+use std::process::{Child, Output, Stdio};
+use support::cli::{command, database_url, execute, inspay, runtime, text};
 
 /// Posts a premium received from `customer` through the store, as the payment flow does;
 /// returns the transfer id. The data directory must hold the development master key (any
