@@ -236,3 +236,18 @@ fn loaded_packs_are_send_and_sync() {
     fn shared<T: Send + Sync>() {}
     shared::<LoadedPack>();
 }
+
+/// The risk officer's guide lists every field rules may read, with its type, so the guide
+/// cannot drift from the catalogue.
+#[test]
+fn the_guide_lists_every_input() {
+    let guide = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/risk-officer-guide.md"
+    ))
+    .expect("the guide");
+    for input in inspay_risk::pack::INPUTS {
+        let row = format!("| `{}` | {} |", input.name, input.kind);
+        assert!(guide.contains(&row), "the guide lacks {row}");
+    }
+}

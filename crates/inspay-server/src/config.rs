@@ -55,6 +55,8 @@ pub struct Settings {
     pub protection: crate::defence::ProtectionSettings,
     /// `[payments]`: security-level thresholds, fund limits and the payment channel.
     pub payments: crate::payments::settings::PaymentSettings,
+    /// `[risk]`: the risk engine (clause 5.3.3; rule packs, clause 6.3.7).
+    pub risk: crate::risk::settings::RiskSettings,
 }
 
 /// Listener addresses.
@@ -208,6 +210,7 @@ impl Default for Settings {
             protocol: crate::protocol::ProtocolSettings::default(),
             protection: crate::defence::ProtectionSettings::default(),
             payments: crate::payments::settings::PaymentSettings::default(),
+            risk: crate::risk::settings::RiskSettings::default(),
         }
     }
 }
@@ -347,6 +350,9 @@ impl Settings {
         }
         if let Some((setting, reason, clause)) = self.payments.refusal() {
             return Err(refuse(setting, reason, clause));
+        }
+        if let Some((setting, reason)) = self.risk.refusal() {
+            return Err(refuse(setting, reason, "6.3.7"));
         }
         if self.profile == Profile::Production
             && self

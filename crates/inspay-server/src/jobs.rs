@@ -29,6 +29,12 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
         checkpoint,
     );
     every(
+        Duration::from_millis(state.settings.risk.pack_reload_interval_ms.max(100)),
+        shutdown.clone(),
+        state.clone(),
+        reload_packs,
+    );
+    every(
         Duration::from_secs(keys.maintenance_interval_s.max(1)),
         shutdown,
         state,
@@ -52,6 +58,18 @@ where
             }
         }
     });
+}
+
+/// Brings this node's rule packs in step with the database (clause 6.3.7): packs installed,
+/// rolled back or withdrawn anywhere come into force here without a restart.
+pub async fn reload_packs(state: AppState) {
+    if let Err(error) = state
+        .risk()
+        .reload_if_changed(&state.store, &state.keyring(), state.now_ms())
+        .await
+    {
+        tracing::warn!(error = %error, "rule packs not reloaded; the packs in force stay");
+    }
 }
 
 async fn reload(state: AppState) {

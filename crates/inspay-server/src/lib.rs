@@ -15,6 +15,7 @@ pub mod master_key;
 pub mod notice;
 pub mod payments;
 pub mod protocol;
+pub mod risk;
 pub mod routes;
 pub mod sms;
 pub mod startup;

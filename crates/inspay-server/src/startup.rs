@@ -146,6 +146,13 @@ impl Application {
         crate::payments::channel::connect(&state)
             .await
             .context("cannot set up the payment channel")?;
+        // The rule packs come into force before the first request; a pack that no longer
+        // verifies is left out and alerted, it does not stop the server.
+        state
+            .risk()
+            .reload_if_changed(&state.store, &state.keyring(), state.now_ms())
+            .await
+            .context("cannot read the rule packs")?;
         Ok(Application {
             state,
             main,

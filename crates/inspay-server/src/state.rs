@@ -33,6 +33,7 @@ pub struct Parts {
     app_cache: crate::protocol::AppCache,
     writes: crate::batch::ProtocolWrites,
     channel: crate::payments::channel::ChannelSlot,
+    risk: crate::risk::RiskEngine,
 }
 
 impl std::ops::Deref for AppState {
@@ -72,6 +73,7 @@ impl AppState {
             app_cache: crate::protocol::AppCache::default(),
             writes,
             channel: crate::payments::channel::ChannelSlot::default(),
+            risk: crate::risk::RiskEngine::default(),
         }))
     }
 
@@ -83,6 +85,11 @@ impl AppState {
     /// The payment channel this node uses, if any.
     pub fn channel_slot(&self) -> &crate::payments::channel::ChannelSlot {
         &self.channel
+    }
+
+    /// This node's risk engine: the rule packs in force.
+    pub fn risk(&self) -> &crate::risk::RiskEngine {
+        &self.risk
     }
 
     /// This node's request counters.

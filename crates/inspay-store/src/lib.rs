@@ -29,6 +29,7 @@ pub mod persons;
 pub mod protocol_writes;
 pub mod request_evidence;
 pub mod request_nonces;
+pub mod risk;
 pub mod security_events;
 pub mod sessions;
 pub mod sign_in_flows;

@@ -56,6 +56,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(18, "0018_channel_evidence", "channel_evidence"),
     migration!(19, "0019_claims_payouts", "claims_payouts"),
     migration!(20, "0020_reconciliations", "reconciliations"),
+    migration!(21, "0021_risk", "risk"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -65,6 +65,10 @@ enum Command {
     /// Verify the signatures of claims: claimant, adjuster and second approver.
     #[command(subcommand)]
     Claims(commands::claims::ClaimsCommand),
+    /// The risk engine: rule-signing keys, signed rule packs (sign, check, install, roll back)
+    /// and the behaviour model's training.
+    #[command(subcommand)]
+    Risk(commands::risk::RiskCommand),
     /// List the payment-channel work the outbox drives, and put given-up rows back.
     #[command(subcommand)]
     Outbox(commands::outbox::OutboxCommand),
@@ -111,6 +115,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::reconcile::run(cli.config.as_deref(), args))),
         Command::Claims(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::claims::run(cli.config.as_deref(), command))),
+        Command::Risk(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::risk::run(cli.config.as_deref(), command))),
         Command::Outbox(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::outbox::run(cli.config.as_deref(), command))),
         Command::ChannelSim(args) => commands::runtime()

@@ -9,6 +9,8 @@ pub mod ledger;
 pub mod outbox;
 pub mod products;
 pub mod reconcile;
+pub mod risk;
+pub mod risk_train;
 pub mod serve;
 pub mod users;
 
