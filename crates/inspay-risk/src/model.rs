@@ -28,7 +28,7 @@ pub mod stats;
 
 pub use baseline::{
     Baselines, CustomerBaseline, DeviceAccount, DeviceUse, GlobalBaseline, ProductAmounts,
-    ProductBaseline,
+    ProductBaseline, account_fingerprint,
 };
 pub use evaluate::{Detection, Evaluation, evaluate, evaluate_live};
 pub use observation::{AmountFamily, Observation, OperationKind, china_hour};

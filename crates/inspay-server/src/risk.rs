@@ -4,6 +4,7 @@
 //! [`packs`] holds the install path (verify, load, refuse with a security event, store) and
 //! the per-node set of loaded packs that the background job keeps in step with the database.
 
+pub mod assess;
 pub mod packs;
 pub mod settings;
 

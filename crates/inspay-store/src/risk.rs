@@ -16,7 +16,7 @@ mod signers;
 
 pub use baselines::{BASELINE_SUBJECT_KINDS, RiskBaselineRow};
 pub use decisions::{DECISIONS_LISTED_MAX, NewRiskDecision, RiskDecisionFilter, RiskDecisionRow};
-pub use observations::RiskObservation;
+pub use observations::{RiskAccountFacts, RiskObservation};
 pub use packs::{NewRiskPack, RiskPackError, RiskPackRow};
 pub use signers::{RiskSigner, SIGNER_NAME_CHARS_MAX};
 

@@ -148,22 +148,27 @@ inputs![
     (
         "model.amount_z",
         Double,
-        "robust z-score of the amount against the customer's (or product's) history"
+        "robust z-score of the amount above the customer's recent amounts (the product's while the customer has little history); 0 when usual"
     ),
     (
         "model.hour_rarity",
         Double,
-        "how rare this hour is for the customer (0 usual, higher rarer)"
+        "hours (0 to 12) from the nearest of the customer's habitual hours"
     ),
     (
         "model.new_device",
         Double,
-        "1 when the device is new to the customer's history, else 0"
+        "the surprise of a device new to the customer (0 when the device is known)"
+    ),
+    (
+        "model.shared_device",
+        Double,
+        "other accounts that used this new device only fleetingly"
     ),
     (
         "model.velocity",
         Double,
-        "how much faster than usual the customer is operating"
+        "how far the customer's last 15 minutes are from their usual pace (0 usual)"
     ),
     (
         "model.history",

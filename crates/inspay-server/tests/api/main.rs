@@ -18,6 +18,7 @@ mod people;
 mod profile;
 mod protocol;
 mod resilience;
+mod risk_decisions;
 mod risk_packs;
 mod signing;
 mod sms;

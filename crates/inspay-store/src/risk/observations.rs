@@ -142,3 +142,32 @@ impl Store {
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
 }
+
+/// What the engine reads about an account: when it was opened and when it last signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RiskAccountFacts {
+    /// When the account was opened (unix ms).
+    pub created_at_ms: i64,
+    /// The last successful sign-in (unix ms), if any.
+    pub last_login_at_ms: Option<i64>,
+}
+
+impl Store {
+    /// The account's opening and last sign-in, if the account exists.
+    pub async fn risk_account_facts(
+        &self,
+        account_id: &str,
+    ) -> Result<Option<RiskAccountFacts>, StoreError> {
+        let row = sqlx::query("SELECT created_at_ms, last_login_at_ms FROM accounts WHERE id = $1")
+            .bind(account_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(RiskAccountFacts {
+                created_at_ms: row.try_get(0)?,
+                last_login_at_ms: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+}
