@@ -35,6 +35,12 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
         reload_packs,
     );
     every(
+        Duration::from_secs(state.settings.risk.train_check_interval_s.max(10)),
+        shutdown.clone(),
+        state.clone(),
+        train_baselines,
+    );
+    every(
         Duration::from_secs(keys.maintenance_interval_s.max(1)),
         shutdown,
         state,
@@ -69,6 +75,30 @@ pub async fn reload_packs(state: AppState) {
         .await
     {
         tracing::warn!(error = %error, "rule packs not reloaded; the packs in force stay");
+    }
+}
+
+/// Rebuilds the model's baselines from the stored history when the last training is older
+/// than `risk.train_interval_hours` (clause 5.3.3.2). Several nodes may find it due at once;
+/// training twice only writes the same baselines twice.
+pub async fn train_baselines(state: AppState) {
+    let now = state.now_ms();
+    let interval = i64::from(state.settings.risk.train_interval_hours) * 3_600_000;
+    match crate::risk::train::due(&state.store, now, interval).await {
+        Ok(false) => {}
+        Ok(true) => match crate::risk::train::train(&state.store, now, |_| {}).await {
+            Ok((_, summary)) => tracing::info!(
+                observations = summary.observations,
+                customers = summary.customers,
+                products = summary.products,
+                seconds = summary.training.as_secs_f64() + summary.storing.as_secs_f64(),
+                "risk baselines rebuilt from the stored history"
+            ),
+            Err(error) => {
+                tracing::warn!(error = %error, "risk baselines not rebuilt; the next check retries")
+            }
+        },
+        Err(error) => tracing::warn!(error = %error, "cannot tell whether risk training is due"),
     }
 }
 

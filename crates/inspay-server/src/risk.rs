@@ -7,5 +7,6 @@
 pub mod assess;
 pub mod packs;
 pub mod settings;
+pub mod train;
 
 pub use packs::{PackSet, RiskEngine};

@@ -39,6 +39,12 @@ pub struct RiskSettings {
     /// The behaviour model's thresholds: past `prompt` a risk prompt (a step-up), past
     /// `strong` a review.
     pub model: Thresholds,
+    /// How often the baselines are rebuilt from the whole stored history, hours (clause
+    /// 5.3.3.2: refreshed on a schedule as well as incrementally). Each node checks every
+    /// `train_check_interval_s` whether the last training is older than this. Default 24.
+    pub train_interval_hours: u32,
+    /// How often each node checks whether training is due, seconds. Default 600.
+    pub train_check_interval_s: u64,
 }
 
 impl Default for RiskSettings {
@@ -54,6 +60,8 @@ impl Default for RiskSettings {
             payout_account_min_age_hours: 24,
             claim_min_policy_age_days: 7,
             model: Thresholds::default(),
+            train_interval_hours: 24,
+            train_check_interval_s: 600,
         }
     }
 }
@@ -91,6 +99,16 @@ impl RiskSettings {
                 "risk",
                 "night_amount_fen, velocity_count_1h_max and velocity_sum_24h_fen_max must be \
                  positive; payout_account_min_age_hours and claim_min_policy_age_days at least 0"
+                    .to_owned(),
+            ));
+        }
+        if !(1..=24 * 31).contains(&self.train_interval_hours)
+            || !(10..=86_400).contains(&self.train_check_interval_s)
+        {
+            return Some((
+                "risk.train_interval_hours",
+                "baselines must be rebuilt at least monthly (train_interval_hours 1 to 744) and \
+                 the check run every 10 s to 1 day (train_check_interval_s)"
                     .to_owned(),
             ));
         }

@@ -297,3 +297,54 @@ note = "large premium at the weekend"
         app.stop().await;
     }
 }
+
+/// req: 5.3.3.2
+/// The scheduled job rebuilds every baseline from the stored history when the last training is
+/// older than `risk.train_interval_hours`, and leaves fresh ones alone.
+#[tokio::test]
+async fn the_scheduled_job_rebuilds_baselines_when_due() {
+    for app in spawn_apps().await {
+        let label = app.label;
+        for day in 0..6 {
+            let at = MIDNIGHT - (6 - day) * 24 * HOUR + 14 * HOUR;
+            decide(&app, premium("acc-t", 10_000 + day * 10), at).await;
+        }
+        let store = &app.state.store;
+        assert!(
+            store
+                .risk_baseline("global", "all")
+                .await
+                .expect("read")
+                .is_none(),
+            "{label}: no training yet"
+        );
+        inspay_server::jobs::train_baselines(app.state.clone()).await;
+        let global = store
+            .risk_baseline("global", "all")
+            .await
+            .expect("read")
+            .expect("trained");
+        assert_eq!(global.observations, 6, "{label}");
+        let product = store
+            .risk_baseline("product", "term-life")
+            .await
+            .expect("read")
+            .expect("the product's baseline");
+        assert_eq!(product.observations, 6, "{label}");
+        let customer = store
+            .risk_baseline("customer", "acc-t")
+            .await
+            .expect("read")
+            .expect("the customer's baseline");
+        assert_eq!(customer.observations, 6, "{label}");
+        // Fresh: the next check does not train again.
+        inspay_server::jobs::train_baselines(app.state.clone()).await;
+        let again = store
+            .risk_baseline("global", "all")
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(again.updated_at_ms, global.updated_at_ms, "{label}");
+        app.stop().await;
+    }
+}

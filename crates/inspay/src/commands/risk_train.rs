@@ -7,14 +7,12 @@
 use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use inspay_risk::generate::{GeneratorConfig, Labelled, history};
-use inspay_risk::model::{Baselines, Observation, OperationKind, Thresholds, evaluate_live};
+use inspay_risk::model::{Observation, Thresholds, evaluate_live};
 use inspay_store::Store;
-use inspay_store::risk::{RiskBaselineRow, RiskObservation};
+use inspay_store::risk::RiskObservation;
 use std::path::Path;
 use std::time::Instant;
 
-/// Rows read per page while training.
-const PAGE: i64 = 20_000;
 /// Rows written per transaction while importing a generated history or storing baselines.
 const CHUNK: usize = 10_000;
 
@@ -43,26 +41,11 @@ fn bar(length: u64, what: &str) -> ProgressBar {
     )
 }
 
-fn kind_name(kind: OperationKind) -> &'static str {
-    match kind {
-        OperationKind::PremiumPayment => "premium-payment",
-        OperationKind::ClaimPayout => "claim-payout",
-        OperationKind::Refund => "refund",
-        OperationKind::Cancellation => "cancellation",
-    }
-}
-
-fn kind_of(name: &str) -> Option<OperationKind> {
-    OperationKind::ALL
-        .into_iter()
-        .find(|kind| kind_name(*kind) == name)
-}
-
 fn to_row(observation: &Observation) -> RiskObservation {
     RiskObservation {
         account_id: observation.account.clone(),
         product: observation.product.clone(),
-        kind: kind_name(observation.kind).to_owned(),
+        kind: inspay_server::risk::train::kind_name(observation.kind).to_owned(),
         amount_fen: observation.amount_fen,
         at_ms: observation.at_ms,
         device_ref: observation.device.clone(),
@@ -94,45 +77,27 @@ pub async fn run(config: Option<&Path>, args: TrainArgs) -> anyhow::Result<()> {
         );
     }
     let progress = bar(total, "training");
-    let started = Instant::now();
-    let mut baselines = Baselines::default();
-    let mut after = 0i64;
-    let mut skipped = 0u64;
-    loop {
-        let page = store.risk_observations_scan(after, PAGE).await?;
-        let Some((last, _)) = page.last() else { break };
-        after = *last;
-        for (_, row) in &page {
-            let Some(kind) = kind_of(&row.kind) else {
-                skipped += 1;
-                continue;
-            };
-            let observation = Observation::new(
-                row.account_id.as_str(),
-                row.product.as_str(),
-                kind,
-                row.amount_fen,
-                row.at_ms,
-                row.device_ref.clone(),
-            );
-            baselines.update(&observation);
-        }
-        progress.inc(page.len() as u64);
-    }
+    let (mut baselines, summary) =
+        inspay_server::risk::train::train(&store, inspay_store::now_ms(), |rows| {
+            progress.inc(rows)
+        })
+        .await?;
     progress.finish_and_clear();
-    let trained = started.elapsed();
-    let started = Instant::now();
-    let stored = store_baselines(&store, &baselines).await?;
-    let saving = started.elapsed();
     println!(
-        "trained on {total} stored operations in {:.2} s ({} customers, {} products); {stored} baselines stored in {:.2} s",
-        trained.as_secs_f64(),
-        baselines.customer_count(),
-        baselines.products().count(),
-        saving.as_secs_f64()
+        "trained on {} stored operations in {:.2} s ({} customers, {} products, {} devices); {} baselines stored in {:.2} s",
+        summary.observations,
+        summary.training.as_secs_f64(),
+        summary.customers,
+        summary.products,
+        summary.devices,
+        summary.stored,
+        summary.storing.as_secs_f64()
     );
-    if skipped > 0 {
-        println!("{skipped} operations of an unknown kind were skipped");
+    if summary.skipped > 0 {
+        println!(
+            "{} operations of an unknown kind were skipped",
+            summary.skipped
+        );
     }
     if let Some(test) = held_out {
         let scored = test.len();
@@ -218,57 +183,4 @@ async fn generate(
         held_out.len()
     );
     Ok(held_out)
-}
-
-async fn store_baselines(store: &Store, baselines: &Baselines) -> anyhow::Result<u64> {
-    let now = inspay_store::now_ms();
-    let mut rows = Vec::with_capacity(CHUNK);
-    let mut stored = 0u64;
-    let row = |kind: &str, subject: &str, body: String, observations: u64| RiskBaselineRow {
-        subject_kind: kind.to_owned(),
-        subject: subject.to_owned(),
-        body,
-        observations: i64::try_from(observations).unwrap_or(i64::MAX),
-        updated_at_ms: now,
-    };
-    rows.push(row(
-        "global",
-        "all",
-        serde_json::to_string(baselines.global())?,
-        baselines.global().operations.count,
-    ));
-    for (account, customer) in baselines.customers() {
-        rows.push(row(
-            "customer",
-            account,
-            serde_json::to_string(customer)?,
-            u64::from(customer.count),
-        ));
-        if rows.len() == CHUNK {
-            stored += store.risk_baselines_put_many(&rows).await?;
-            rows.clear();
-        }
-    }
-    for (device, device_use) in baselines.devices() {
-        rows.push(row(
-            "device",
-            device,
-            serde_json::to_string(device_use)?,
-            device_use.operations,
-        ));
-        if rows.len() == CHUNK {
-            stored += store.risk_baselines_put_many(&rows).await?;
-            rows.clear();
-        }
-    }
-    for (product, baseline) in baselines.products() {
-        rows.push(row(
-            "product",
-            product,
-            serde_json::to_string(baseline)?,
-            baseline.count,
-        ));
-    }
-    stored += store.risk_baselines_put_many(&rows).await?;
-    Ok(stored)
 }
