@@ -148,6 +148,13 @@ impl Installation {
         }
     }
 
+    /// Audit entries of `action` by the test's operator.
+    fn audited(&self, action: &str) -> i64 {
+        self.count(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND actor = 'operator:ops.tester'"
+        ))
+    }
+
     /// Rule packs refused so far, as the security events they raised.
     fn pack_refusals(&self) -> i64 {
         self.count("SELECT COUNT(*) FROM security_events WHERE kind = 'rule-pack-refused'")
@@ -333,6 +340,7 @@ fn write(installation: &Installation, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// Scenario 1: the rule-signing keys, from `keygen` to a duplicate registration.
 fn signing_keys(backend: Backend) {
     let Some(installation) = Installation::new(backend) else {
         return;
@@ -378,9 +386,41 @@ fn signing_keys(backend: Backend) {
         arg(&other_public),
     ]);
     assert!(again.contains("exists"), "{again}");
-    assert!(again.contains("a key is never overwritten"), "{again}");
+    assert!(again.contains("a key file is never overwritten"), "{again}");
     assert_eq!(std::fs::read(&private).expect("key"), pem, "key unchanged");
     assert!(!other_public.exists(), "nothing written on refusal");
+    // Nor is a public key file overwritten (another officer's, say).
+    let other_private = installation.file("other.key");
+    let clobber = installation.refused(&[
+        "risk",
+        "signers",
+        "keygen",
+        "--private-key-out",
+        arg(&other_private),
+        "--public-key-out",
+        arg(&public),
+    ]);
+    assert!(clobber.contains("never overwritten"), "{clobber}");
+    assert!(
+        !other_private.exists(),
+        "no private key without its public half"
+    );
+    // A public key path that cannot be written leaves no private key behind.
+    let unwritable = installation.file("no-such-dir/d.pub.pem");
+    let failed = installation.refused(&[
+        "risk",
+        "signers",
+        "keygen",
+        "--private-key-out",
+        arg(&other_private),
+        "--public-key-out",
+        arg(&unwritable),
+    ]);
+    assert!(failed.contains("cannot write"), "{failed}");
+    assert!(
+        !other_private.exists(),
+        "the private key is not left behind"
+    );
 
     let empty = installation.ok(&["risk", "signers", "list"]);
     assert!(empty.contains("no rule-signing keys"), "{empty}");
@@ -431,6 +471,15 @@ fn signing_keys(backend: Backend) {
     );
     let listed = installation.ok(&["risk", "signers", "list"]);
     assert_eq!(listed.lines().count(), 1, "only the first key:\n{listed}");
+    assert_eq!(
+        installation.audited("risk.signer.add"),
+        1,
+        "registration audited"
+    );
+    // Names are counted in characters: 24 Chinese characters (72 bytes) are fine.
+    let chinese = "风险官".repeat(8);
+    let added = installation.register(&chinese, &second_public);
+    assert!(added.contains("registered rule-signing key"), "{added}");
 }
 
 /// `risk signers keygen` writes the private key readable by its owner only and never
@@ -449,6 +498,7 @@ fn signing_keys_are_private_registered_once_and_listed_on_postgres() {
     signing_keys(Backend::Postgres);
 }
 
+/// Scenario 2: the officer's flow of sections 2 to 4 of the guide.
 fn officer_flow(backend: Backend) {
     let Some(installation) = Installation::new(backend) else {
         return;
@@ -552,13 +602,40 @@ fn officer_flow(backend: Backend) {
         again.contains(&format!("'{GUIDE_PACK_ID}' has no active version")),
         "{again}"
     );
+    for (action, times) in [
+        ("risk.pack.install", 2),
+        ("risk.pack.rollback", 1),
+        ("risk.pack.withdraw", 1),
+    ] {
+        assert_eq!(installation.audited(action), times, "{action} audited");
+    }
+
+    // A pack whose signer is revoked is marked in the listing: the nodes no longer run it.
+    installation.ok(&[
+        "risk",
+        "pack",
+        "rollback",
+        "--pack",
+        GUIDE_PACK_ID,
+        "--version",
+        "3",
+    ]);
+    installation.ok(&["risk", "signers", "revoke", "--name", OFFICER]);
+    let listed = installation.ok(&["risk", "pack", "list"]);
+    assert!(
+        listed
+            .lines()
+            .any(|line| line.starts_with(GUIDE_PACK_ID) && line.contains(" active* ")),
+        "{listed}"
+    );
+    assert!(listed.contains("its signer is revoked"), "{listed}");
 }
 
 /// The officer's flow of the guide: the example pack is signed into `<pack>.sig`, checked
 /// (its rules printed), installed and listed as the active v3; a v4 edited after signing is
 /// refused with `RISK-PACK-TAMPERED` and exit status 1 and nothing of it is stored; signed
 /// again it installs; a rollback makes v3 active again, a withdrawal leaves none active and a
-/// second withdrawal is refused (SQLite).
+/// second withdrawal is refused; installs, the rollback and the withdrawal are audited (SQLite).
 /// req: 6.3.7
 #[test]
 fn the_guides_pack_is_signed_installed_rolled_back_and_withdrawn_on_sqlite() {
@@ -572,6 +649,7 @@ fn the_guides_pack_is_signed_installed_rolled_back_and_withdrawn_on_postgres() {
     officer_flow(Backend::Postgres);
 }
 
+/// Scenario 3: packs refused at install, and a signer revoked.
 fn refusals(backend: Backend) {
     let Some(installation) = Installation::new(backend) else {
         return;
@@ -653,6 +731,11 @@ fn refusals(backend: Backend) {
         revoked.contains(&format!("revoked '{OFFICER}'")),
         "{revoked}"
     );
+    assert_eq!(
+        installation.audited("risk.signer.revoke"),
+        1,
+        "revocation audited"
+    );
     let listed = installation.ok(&["risk", "signers", "list"]);
     assert!(
         listed
@@ -693,12 +776,30 @@ fn packs_that_overreach_loop_or_lack_a_registered_signature_are_refused_on_postg
     refusals(Backend::Postgres);
 }
 
+/// Scenario 4: training the behaviour model on an empty, generated and filled history.
 fn training(backend: Backend) {
     let Some(installation) = Installation::new(backend) else {
         return;
     };
     let empty = installation.refused(&["risk", "train"]);
     assert!(empty.contains("the history is empty"), "{empty}");
+    // Out-of-range sizes are refused before anything is generated or opened.
+    for (flag, value) in [
+        ("--generate", "18446744073709551615"),
+        ("--generate", "999"),
+        ("--customers", "0"),
+    ] {
+        let output = installation
+            .command(&["risk", "train", flag, value])
+            .output()
+            .expect("inspay runs");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{flag} {value}: {}",
+            text(&output)
+        );
+    }
 
     // The production profile refuses to generate. `risk train` loads neither the master key
     // nor the certificate, but the settings must pass validation to reach the check.
@@ -748,7 +849,16 @@ fn training(backend: Backend) {
         generated.contains("trained on 18000 stored operations"),
         "{generated}"
     );
-    assert!(generated.contains("400 customers"), "{generated}");
+    let customers: u32 = generated
+        .split_once("stored operations in ")
+        .and_then(|(_, rest)| rest.split_once("s ("))
+        .and_then(|(_, rest)| rest.split_once(" customers"))
+        .and_then(|(count, _)| count.parse().ok())
+        .unwrap_or_else(|| panic!("no customer count:\n{generated}"));
+    assert!(
+        (1..=400).contains(&customers),
+        "baselines for the generated customers only: {customers}"
+    );
     let scored = generated
         .lines()
         .find(|line| line.starts_with("scored the 2000 held-out operations"))
@@ -809,19 +919,41 @@ fn the_model_trains_on_a_generated_history_only_when_empty_on_postgres() {
     training(Backend::Postgres);
 }
 
-/// Every `inspay risk` command's `--help` shows an example.
+/// Every `inspay risk` command's `--help` shows an example of itself; the groups' help
+/// lists their commands (as the other command groups, they carry no example of their own).
 /// req: 6.2.3
 #[test]
 fn every_risk_command_has_help_with_an_example() {
     let dir = tempfile::tempdir().expect("dir");
+    for (group, commands) in [
+        (vec!["risk"], vec!["signers", "pack", "train"]),
+        (
+            vec!["risk", "signers"],
+            vec!["keygen", "add", "list", "revoke"],
+        ),
+        (
+            vec!["risk", "pack"],
+            vec!["sign", "check", "install", "list", "rollback", "withdraw"],
+        ),
+    ] {
+        let mut args = group.clone();
+        args.push("--help");
+        let output = support::cli::inspay(dir.path(), &args);
+        let help = text(&output);
+        assert!(output.status.success(), "{group:?}: {help}");
+        for command in commands {
+            assert!(
+                help.lines()
+                    .any(|line| line.trim_start().starts_with(&format!("{command} "))),
+                "{command} missing from {group:?} --help:\n{help}"
+            );
+        }
+    }
     for command in [
-        vec!["risk"],
-        vec!["risk", "signers"],
         vec!["risk", "signers", "keygen"],
         vec!["risk", "signers", "add"],
         vec!["risk", "signers", "list"],
         vec!["risk", "signers", "revoke"],
-        vec!["risk", "pack"],
         vec!["risk", "pack", "sign"],
         vec!["risk", "pack", "check"],
         vec!["risk", "pack", "install"],
@@ -838,6 +970,11 @@ fn every_risk_command_has_help_with_an_example() {
         assert!(
             help.contains("Example"),
             "{command:?} --help has no example:\n{help}"
+        );
+        let example = format!("  inspay {}", command.join(" "));
+        assert!(
+            help.contains(&example),
+            "{command:?} --help shows no example of itself:\n{help}"
         );
     }
 }

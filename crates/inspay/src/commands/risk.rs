@@ -188,17 +188,30 @@ async fn store(config: Option<&Path>) -> anyhow::Result<(Store, Keyring)> {
 }
 
 fn keygen(private_out: &Path, public_out: &Path) -> anyhow::Result<()> {
-    if private_out.exists() {
-        bail!(
-            "{} exists; choose another path (a key is never overwritten)",
-            private_out.display()
-        );
+    for path in [private_out, public_out] {
+        if path.exists() {
+            bail!(
+                "{} exists; choose another path (a key file is never overwritten)",
+                path.display()
+            );
+        }
     }
     let key = Sm2PrivateKey::generate()?;
     let pem = key.to_pkcs8_pem()?;
-    write_private(private_out, pem.as_bytes())?;
-    std::fs::write(public_out, key.public_key().to_spki_pem())
+    // The public key first: if its path cannot be written, no private key is left behind
+    // without its public half.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(public_out)
+        .and_then(|mut file| {
+            std::io::Write::write_all(&mut file, key.public_key().to_spki_pem().as_bytes())
+        })
         .with_context(|| format!("cannot write {}", public_out.display()))?;
+    if let Err(error) = write_private(private_out, pem.as_bytes()) {
+        let _ = std::fs::remove_file(public_out);
+        return Err(error);
+    }
     println!(
         "rule-signing key pair written: private {} (keep it offline), public {}\nfingerprint {}\nnext: inspay risk signers add --name <you> --public-key {}",
         private_out.display(),
@@ -272,7 +285,8 @@ async fn signers(store: &Store, keyring: &Keyring, command: SignersCommand) -> a
     let now = inspay_store::now_ms();
     match command {
         SignersCommand::Add { name, public_key } => {
-            if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+            let length = name.chars().count();
+            if length == 0 || length > 64 || name.chars().any(char::is_control) {
                 bail!("the signer name must be 1 to 64 printable characters");
             }
             let pem = std::fs::read_to_string(&public_key)
@@ -403,19 +417,39 @@ async fn pack(store: &Store, keyring: &Keyring, command: PackCommand) -> anyhow:
         }
         PackCommand::List { pack } => {
             let rows = store.risk_packs(pack.as_deref()).await?;
+            let signers = store.risk_signers(keyring).await?;
             if rows.is_empty() {
                 println!("no rule packs installed");
             }
+            let mut dropped = false;
             for row in rows {
+                let signer_active = signers.iter().any(|signer| {
+                    signer.active
+                        && signer.name == row.signer
+                        && signer.fingerprint == row.key_fingerprint
+                });
+                let state = match (row.active, signer_active) {
+                    (true, true) => "active",
+                    (true, false) => {
+                        dropped = true;
+                        "active*"
+                    }
+                    (false, _) => "-",
+                };
                 println!(
                     "{:<24} v{:<4} {:<8} {:>4} rules  signed by {:<20} installed {} by {}",
                     row.pack_id,
                     row.version,
-                    if row.active { "active" } else { "-" },
+                    state,
                     row.rules,
                     row.signer,
                     super::utc_date(row.installed_at_ms),
                     row.installed_by
+                );
+            }
+            if dropped {
+                println!(
+                    "* its signer is revoked: the nodes do not run it; install a version signed by an active signer, or withdraw it"
                 );
             }
         }
