@@ -85,12 +85,17 @@ pub(crate) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(database) if database.is_unique_violation())
 }
 
-fn mac_text(keyring: &inspay_kms::Keyring, parts: &[Vec<u8>]) -> Result<String, StoreError> {
+/// A record MAC over `parts` as stored text.
+pub(crate) fn mac_text(
+    keyring: &inspay_kms::Keyring,
+    parts: &[Vec<u8>],
+) -> Result<String, StoreError> {
     let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
     Ok(keyring.record_mac(&refs)?.to_text())
 }
 
-fn check_mac(
+/// Checks a stored record MAC; `what` names the kind of row in the error.
+pub(crate) fn check_mac(
     keyring: &inspay_kms::Keyring,
     parts: &[Vec<u8>],
     mac: &str,

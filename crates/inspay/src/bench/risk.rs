@@ -260,19 +260,7 @@ fn model(args: &RiskArgs) -> Result<f64> {
         evaluation.false_positives,
         evaluation.false_negatives
     );
-    let mut kinds: Vec<_> = evaluation.per_anomaly.iter().collect();
-    kinds.sort_by_key(|(anomaly, _)| format!("{anomaly:?}"));
-    for (anomaly, detection) in kinds {
-        let share = detection.recall();
-        let bar = "█".repeat((share * 40.0).round() as usize);
-        println!(
-            "  {:<18} recall {:>5.1} % {bar} ({}/{})",
-            format!("{anomaly:?}"),
-            share * 100.0,
-            detection.detected,
-            detection.planted
-        );
-    }
+    crate::commands::risk_train::print_recall_by_kind(&evaluation);
     // Training scales with the history: report the 1,000,000 figure the target names.
     let per_million = train.as_secs_f64() * 1_000_000.0 / split.max(1) as f64;
     println!("  training time scaled to 1,000,000 operations: {per_million:.2} s");

@@ -11,7 +11,6 @@ use indicatif::{ProgressBar, ProgressStyle};
 use inspay_core::ids::ClaimId;
 use inspay_server::payments::claims::{keys_registered, verify_claim};
 use inspay_store::funds::Claim;
-use inspay_store::keys::Actor;
 use std::path::Path;
 
 /// Claims read per page by `verify`.
@@ -37,22 +36,7 @@ pub enum ClaimsCommand {
 pub async fn run(config: Option<&Path>, command: ClaimsCommand) -> anyhow::Result<()> {
     let settings = super::settings(config)?;
     let store = super::store(&settings).await?;
-    let master = inspay_server::master_key::load(&settings)?;
-    let operator = super::operator();
-    let id = super::command_id();
-    let who = Actor {
-        actor: &operator,
-        request_id: &id,
-    };
-    store
-        .kms_initialise(
-            &master,
-            &settings.rotation_policy(),
-            who,
-            inspay_store::now_ms(),
-        )
-        .await?;
-    let keyring = store.keyring_load(&master).await?;
+    let keyring = super::keyring(&settings, &store).await?;
     let ClaimsCommand::Verify { claim } = command;
     let mut failures = Vec::new();
     let mut checked = 0u64;

@@ -60,6 +60,28 @@ pub fn operator() -> String {
     )
 }
 
+/// Loads the master key from where the settings say, makes sure the key store is initialised
+/// (audited as this operator), and returns the keyring: what every command that reads or
+/// writes protected rows needs.
+pub async fn keyring(settings: &Settings, store: &Store) -> anyhow::Result<inspay_kms::Keyring> {
+    let master = inspay_server::master_key::load(settings)?;
+    let operator = operator();
+    let id = command_id();
+    let who = inspay_store::keys::Actor {
+        actor: &operator,
+        request_id: &id,
+    };
+    store
+        .kms_initialise(
+            &master,
+            &settings.rotation_policy(),
+            who,
+            inspay_store::now_ms(),
+        )
+        .await?;
+    Ok(store.keyring_load(&master).await?)
+}
+
 /// A fresh id for one CLI invocation, recorded as the request id of its audit entries.
 pub fn command_id() -> String {
     format!("cli-{}", std::process::id())

@@ -168,22 +168,7 @@ pub async fn run(config: Option<&Path>, command: RiskCommand) -> anyhow::Result<
 async fn store(config: Option<&Path>) -> anyhow::Result<(Store, Keyring)> {
     let settings = super::settings(config)?;
     let store = super::store(&settings).await?;
-    let master = inspay_server::master_key::load(&settings)?;
-    let operator = super::operator();
-    let id = super::command_id();
-    let who = Actor {
-        actor: &operator,
-        request_id: &id,
-    };
-    store
-        .kms_initialise(
-            &master,
-            &settings.rotation_policy(),
-            who,
-            inspay_store::now_ms(),
-        )
-        .await?;
-    let keyring = store.keyring_load(&master).await?;
+    let keyring = super::keyring(&settings, &store).await?;
     Ok((store, keyring))
 }
 

@@ -122,19 +122,7 @@ pub async fn run(config: Option<&Path>, args: TrainArgs) -> anyhow::Result<()> {
             evaluation.false_positives,
             evaluation.false_negatives
         );
-        let mut kinds: Vec<_> = evaluation.per_anomaly.iter().collect();
-        kinds.sort_by_key(|(anomaly, _)| format!("{anomaly:?}"));
-        for (anomaly, detection) in kinds {
-            let share = detection.recall();
-            println!(
-                "  {:<18} recall {:>5.1} % {} ({}/{})",
-                format!("{anomaly:?}"),
-                share * 100.0,
-                "█".repeat((share * 40.0).round() as usize),
-                detection.detected,
-                detection.planted
-            );
-        }
+        print_recall_by_kind(&evaluation);
     }
     Ok(())
 }
@@ -189,4 +177,21 @@ async fn generate(
         held_out.len()
     );
     Ok(held_out)
+}
+
+/// One line per kind of planted anomaly: its recall, as a bar.
+pub fn print_recall_by_kind(evaluation: &inspay_risk::model::Evaluation) {
+    let mut kinds: Vec<_> = evaluation.per_anomaly.iter().collect();
+    kinds.sort_by_key(|(anomaly, _)| format!("{anomaly:?}"));
+    for (anomaly, detection) in kinds {
+        let share = detection.recall();
+        println!(
+            "  {:<18} recall {:>5.1} % {} ({}/{})",
+            format!("{anomaly:?}"),
+            share * 100.0,
+            "█".repeat((share * 40.0).round() as usize),
+            detection.detected,
+            detection.planted
+        );
+    }
 }
