@@ -354,6 +354,9 @@ impl Settings {
         if let Some((setting, reason)) = self.risk.refusal() {
             return Err(refuse(setting, reason, "6.3.7"));
         }
+        if let Some((setting, reason)) = self.risk.export.refusal_in(self.profile) {
+            return Err(refuse(setting, reason, "5.3.3.5"));
+        }
         if self.profile == Profile::Production
             && self
                 .payments

@@ -248,6 +248,15 @@ pub async fn record(state: &AppState, seen: Seen<'_>) {
     };
     if let Err(error) = state.store.security_event_record(&event).await {
         tracing::error!(error = %error, kind = seen.kind, "security event not kept");
+        return;
+    }
+    if let Err(error) = crate::risk::export::enqueue_security_event(state, &event).await {
+        tracing::error!(
+            target: "inspay::risk_export",
+            error = %error,
+            kind = seen.kind,
+            "security event not queued for the risk-control system"
+        );
     }
 }
 

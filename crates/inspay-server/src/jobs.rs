@@ -41,6 +41,12 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
         train_baselines,
     );
     every(
+        Duration::from_millis(state.settings.risk.export.interval_ms.max(50)),
+        shutdown.clone(),
+        state.clone(),
+        crate::risk::export::job(),
+    );
+    every(
         Duration::from_secs(keys.maintenance_interval_s.max(1)),
         shutdown,
         state,

@@ -5,6 +5,7 @@
 //! the per-node set of loaded packs that the background job keeps in step with the database.
 
 pub mod assess;
+pub mod export;
 pub mod packs;
 pub mod settings;
 pub mod train;

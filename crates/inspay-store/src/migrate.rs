@@ -57,6 +57,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(19, "0019_claims_payouts", "claims_payouts"),
     migration!(20, "0020_reconciliations", "reconciliations"),
     migration!(21, "0021_risk", "risk"),
+    migration!(22, "0022_risk_exports", "risk_exports"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -10,12 +10,17 @@
 
 mod baselines;
 mod decisions;
+mod exports;
 mod observations;
 mod packs;
 mod signers;
 
 pub use baselines::{BASELINE_SUBJECT_KINDS, RiskBaselineRow};
 pub use decisions::{DECISIONS_LISTED_MAX, NewRiskDecision, RiskDecisionFilter, RiskDecisionRow};
+pub use exports::{
+    NewRiskExport, RISK_EXPORT_LEASE_ROWS_MAX, RiskExportKind, RiskExportRow, RiskExportSink,
+    RiskExportState,
+};
 pub use observations::{RiskAccountFacts, RiskObservation};
 pub use packs::{NewRiskPack, RiskPackError, RiskPackRow};
 pub use signers::{RiskSigner, SIGNER_NAME_CHARS_MAX};
@@ -38,30 +43,5 @@ async fn bump_generation(connection: &mut AnyConnection) -> Result<i64, StoreErr
     Ok(generation)
 }
 
-/// A record MAC over `parts` as stored text.
-fn mac_text(keyring: &inspay_kms::Keyring, parts: &[Vec<u8>]) -> Result<String, StoreError> {
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    Ok(keyring.record_mac(&refs)?.to_text())
-}
-
-/// Checks a stored record MAC; `what` names the kind of row in the error.
-fn check_mac(
-    keyring: &inspay_kms::Keyring,
-    parts: &[Vec<u8>],
-    mac: &str,
-    what: &str,
-) -> Result<(), StoreError> {
-    let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
-    let intact = match inspay_kms::sealed::Sealed::parse(mac) {
-        Ok(sealed) => keyring.verify_record_mac(&refs, &sealed)?,
-        Err(_) => false,
-    };
-    if intact {
-        Ok(())
-    } else {
-        Err(StoreError::Integrity(format!(
-            "{what} was changed outside inspay (its record MAC does not match); restore it from \
-             backup and investigate (clause 5.6.1-b)"
-        )))
-    }
-}
+/// The record MAC helpers the funds tables use.
+pub(crate) use crate::funds::{check_mac, mac_text};

@@ -370,22 +370,29 @@ pub async fn assess(
         Some(Fact::Double(total)) if learned.is_some() => Some(*total),
         _ => None,
     };
-    store
-        .risk_decision_record(
-            &state.keyring(),
-            NewRiskDecision {
-                id: &id,
-                at_ms: now_ms,
-                operation: kind_name,
-                account_id: Some(operation.account_id),
-                reference: operation.reference,
-                verdict: &decision.verdict.name(),
-                reasons_json: &reasons_json,
-                model_score,
-                alert,
-            },
-        )
-        .await?;
+    let verdict_name = decision.verdict.name();
+    let record = NewRiskDecision {
+        id: &id,
+        at_ms: now_ms,
+        operation: kind_name,
+        account_id: Some(operation.account_id),
+        reference: operation.reference,
+        verdict: &verdict_name,
+        reasons_json: &reasons_json,
+        model_score,
+        alert,
+    };
+    store.risk_decision_record(&state.keyring(), record).await?;
+    // To the external risk-control system (clause 5.3.3.5), through the export outbox: a
+    // failure to queue is logged, it does not undo the decision.
+    if let Err(error) = crate::risk::export::enqueue_decision(state, &record).await {
+        tracing::error!(
+            target: "inspay::risk_export",
+            decision = %id,
+            error = %error,
+            "risk decision not queued for the risk-control system"
+        );
+    }
     if alert {
         tracing::warn!(
             target: "inspay::risk_alert",

@@ -45,6 +45,8 @@ pub struct RiskSettings {
     pub train_interval_hours: u32,
     /// How often each node checks whether training is due, seconds. Default 600.
     pub train_check_interval_s: u64,
+    /// `[risk.export]`: risk events to the external risk-control system (clause 5.3.3.5).
+    pub export: super::export::ExportSettings,
 }
 
 impl Default for RiskSettings {
@@ -62,6 +64,7 @@ impl Default for RiskSettings {
             model: Thresholds::default(),
             train_interval_hours: 24,
             train_check_interval_s: 600,
+            export: super::export::ExportSettings::default(),
         }
     }
 }
@@ -115,6 +118,7 @@ impl RiskSettings {
         if let Err(error) = self.model.validate() {
             return Some(("risk.model", error.to_string()));
         }
+        // `[risk.export]` is checked by `Settings::validate` with the profile (clause 5.3.3.5).
         None
     }
 }

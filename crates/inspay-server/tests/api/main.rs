@@ -19,6 +19,7 @@ mod profile;
 mod protocol;
 mod resilience;
 mod risk_decisions;
+mod risk_export;
 mod risk_packs;
 mod signing;
 mod sms;
