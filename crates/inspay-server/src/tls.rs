@@ -431,3 +431,30 @@ impl std::fmt::Display for WeakCertificate {
 }
 
 impl std::error::Error for WeakCertificate {}
+
+/// An outgoing HTTPS client for a partner service (`what` names it in errors): rustls with the
+/// allowed suites and `roots` as trust anchors, `timeout_ms` for connecting and for each
+/// request, no redirects, no proxy.
+pub fn https_client(
+    roots: rustls::RootCertStore,
+    timeout_ms: u64,
+    what: &str,
+) -> anyhow::Result<reqwest::Client> {
+    use anyhow::Context as _;
+    let provider = std::sync::Arc::new(provider(&[]));
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .with_context(|| format!("TLS protocol versions for {what}"))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let timeout = std::time::Duration::from_millis(timeout_ms);
+    reqwest::Client::builder()
+        .use_preconfigured_tls(config)
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .user_agent(concat!("inspay/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .with_context(|| format!("building the HTTP client for {what}"))
+}

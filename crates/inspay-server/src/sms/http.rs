@@ -17,8 +17,6 @@ use serde::Serialize;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::sync::Arc;
-use std::time::Duration;
 use zeroize::Zeroizing;
 
 /// Largest key file read, in bytes (a 64-byte key is 128 hex digits plus a newline).
@@ -241,20 +239,5 @@ fn client(settings: &SmsSettings, url: &reqwest::Url) -> anyhow::Result<reqwest:
              sms.http_ca_file to the CA that signs the gateway's certificate"
         );
     }
-    let provider = Arc::new(crate::tls::provider(&[]));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions for the SMS gateway")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let timeout = Duration::from_millis(settings.timeout_ms);
-    reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .user_agent(concat!("inspay/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("building the SMS gateway HTTP client")
+    crate::tls::https_client(roots, settings.timeout_ms, "the SMS gateway")
 }

@@ -224,3 +224,29 @@ pub async fn problem(response: reqwest::Response) -> serde_json::Value {
     assert_eq!(content_type, "application/problem+json");
     response.json().await.expect("problem body")
 }
+
+/// The server's response-signing keys, from its public-key document.
+pub async fn server_keys(app: &TestApp) -> Vec<(u32, inspay_crypto::sm2::Sm2PublicKey)> {
+    let response = app
+        .client
+        .unsigned()
+        .get(app.url("/v1/protocol/keys"))
+        .send()
+        .await
+        .expect("keys");
+    assert_eq!(response.status(), 200);
+    let document: serde_json::Value = response.json().await.expect("json");
+    document["response_signing"]["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|key| {
+            let serial = u32::try_from(key["serial"].as_u64().expect("serial")).expect("u32");
+            let pem = key["public_key_pem"].as_str().expect("pem");
+            (
+                serial,
+                inspay_crypto::sm2::Sm2PublicKey::from_spki_pem(pem).expect("spki"),
+            )
+        })
+        .collect()
+}

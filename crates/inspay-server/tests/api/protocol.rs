@@ -116,29 +116,6 @@ async fn code(response: reqwest::Response) -> (u16, String) {
     )
 }
 
-/// The server's response-signing keys, from its public-key document.
-async fn server_keys(app: &TestApp) -> Vec<(u32, Sm2PublicKey)> {
-    let response = app
-        .client
-        .unsigned()
-        .get(app.url("/v1/protocol/keys"))
-        .send()
-        .await
-        .expect("keys");
-    assert_eq!(response.status(), 200);
-    let document: Value = response.json().await.expect("json");
-    document["response_signing"]["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .map(|key| {
-            let serial = u32::try_from(key["serial"].as_u64().expect("serial")).expect("u32");
-            let pem = key["public_key_pem"].as_str().expect("pem");
-            (serial, Sm2PublicKey::from_spki_pem(pem).expect("spki"))
-        })
-        .collect()
-}
-
 /// Checks a response's signature headers against the server's keys; returns the body.
 async fn verified_body(
     response: reqwest::Response,
@@ -194,7 +171,7 @@ async fn verified_body(
 #[tokio::test]
 async fn signed_requests_are_served_and_every_answer_is_signed() {
     for app in spawn_apps().await {
-        let keys = server_keys(&app).await;
+        let keys = crate::helpers::server_keys(&app).await;
         assert!(
             !keys.is_empty(),
             "{}: the server publishes its keys",

@@ -87,27 +87,9 @@ async fn pending(app: &TestApp) -> i64 {
         .expect("pending count")
 }
 
-/// The server's response-signing keys, from its public-key document.
+/// The server's response-signing keys by serial.
 async fn published_keys(app: &TestApp) -> HashMap<u32, Sm2PublicKey> {
-    let response = app
-        .client
-        .unsigned()
-        .get(app.url("/v1/protocol/keys"))
-        .send()
-        .await
-        .expect("keys");
-    assert_eq!(response.status(), 200);
-    let document: Value = response.json().await.expect("json");
-    document["response_signing"]["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .map(|key| {
-            let serial = u32::try_from(key["serial"].as_u64().expect("serial")).expect("u32");
-            let pem = key["public_key_pem"].as_str().expect("pem");
-            (serial, Sm2PublicKey::from_spki_pem(pem).expect("spki"))
-        })
-        .collect()
+    crate::helpers::server_keys(app).await.into_iter().collect()
 }
 
 /// Checks a signature header pair over `payload` as a receiver would.

@@ -11,7 +11,6 @@ use super::Outgoing;
 use super::settings::ExportSettings;
 use anyhow::Context as _;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Requests in flight at once.
 pub const PARALLEL_REQUESTS: usize = 8;
@@ -101,20 +100,5 @@ fn client(settings: &ExportSettings, url: &str) -> anyhow::Result<reqwest::Clien
         !https || !roots.is_empty(),
         "no trust anchors for the risk webhook: set risk.export.webhook_ca_file"
     );
-    let provider = Arc::new(crate::tls::provider(&[]));
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions for the risk webhook")?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let timeout = Duration::from_millis(settings.timeout_ms);
-    reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .timeout(timeout)
-        .connect_timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .user_agent(concat!("inspay/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .context("building the risk webhook HTTP client")
+    crate::tls::https_client(roots, settings.timeout_ms, "the risk webhook")
 }
