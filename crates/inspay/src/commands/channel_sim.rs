@@ -18,7 +18,6 @@ use inspay_channel::{MERCHANT_ID_CHARS_MAX, Simulator, SimulatorConfig, Simulato
 use inspay_crypto::sm2::{Sm2PrivateKey, Sm2PublicKey};
 use inspay_kms::KeyPurpose;
 use inspay_server::files::{Existing, write_private};
-use inspay_store::keys::Actor;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -111,24 +110,9 @@ pub async fn run(config: Option<&Path>, args: ChannelSimArgs) -> anyhow::Result<
 /// The public half of our active channel-signing key.
 async fn kms_merchant_key(settings: &inspay_server::Settings) -> anyhow::Result<MerchantKey> {
     let store = super::store(settings).await?;
-    let master = inspay_server::master_key::load(settings)?;
-    let operator = super::operator();
-    let id = super::command_id();
-    let who = Actor {
-        actor: &operator,
-        request_id: &id,
-    };
     // Checks the master key against the stored check value (or initialises a new install, which
     // creates the channel-signing key).
-    store
-        .kms_initialise(
-            &master,
-            &settings.rotation_policy(),
-            who,
-            inspay_store::now_ms(),
-        )
-        .await?;
-    let keyring = store.keyring_load(&master).await?;
+    let keyring = super::keyring(settings, &store).await?;
     let version = keyring
         .active_version(KeyPurpose::ChannelSigning)
         .context(
