@@ -23,6 +23,7 @@
 //! | finance officer | all | `customer.read` R, `policy.read` R, `claim.read` R, `payout.approve` W, `refund.initiate` W, `refund.approve` W, `reconciliation.run` W, `ledger.read` R |
 //! | auditor | all | `customer.read` R, `policy.read` R, `claim.read` R, `ledger.read` R, `audit.read` R, `audit.verify` R, `permissions.review` R |
 //! | security officer | all | `keys.manage` W, `risk.monitor` R, `incident.respond` W, `audit.read` R, `audit.verify` R, `permissions.review` R |
+//! | risk officer | all | `risk.monitor` R, `risk.review` W |
 //! | administrator | all (system only) | `users.manage` W, `roles.grant` W, `assignments.manage` W, `client-apps.manage` W |
 //!
 //! Consequences an auditor can check (each is a test in `tests/authorization.rs`): no role
@@ -159,6 +160,8 @@ permissions! {
     KeysManage = "keys.manage", System, Write;
     /// Watch risk alerts and security events.
     RiskMonitor = "risk.monitor", System, Read;
+    /// Release or reject operations the risk engine held for review (clause 5.3.3.1).
+    RiskReview = "risk.review", System, Write;
     /// Contain an incident: freeze an account, revoke a client, pause a channel (clause 6.4.3).
     IncidentRespond = "incident.respond", System, Write;
     /// Create, freeze and close staff accounts.
@@ -268,6 +271,8 @@ pub enum Role {
     Auditor,
     /// Key custodian; watches risk and responds to incidents.
     SecurityOfficer,
+    /// Watches risk alerts and decides the operations the risk engine held for review.
+    RiskOfficer,
     /// Manages staff accounts, roles, assignments and client applications.
     Administrator,
 }
@@ -320,6 +325,7 @@ const SECURITY_OFFICER: &[Permission] = &[
     P::AuditVerify,
     P::PermissionReview,
 ];
+const RISK_OFFICER: &[Permission] = &[P::RiskMonitor, P::RiskReview];
 const ADMINISTRATOR: &[Permission] = &[
     P::UsersManage,
     P::RolesGrant,
@@ -336,6 +342,7 @@ impl Role {
         Role::FinanceOfficer,
         Role::Auditor,
         Role::SecurityOfficer,
+        Role::RiskOfficer,
         Role::Administrator,
     ];
 
@@ -348,6 +355,7 @@ impl Role {
             Role::FinanceOfficer => "finance-officer",
             Role::Auditor => "auditor",
             Role::SecurityOfficer => "security-officer",
+            Role::RiskOfficer => "risk-officer",
             Role::Administrator => "administrator",
         }
     }
@@ -366,6 +374,7 @@ impl Role {
             Role::FinanceOfficer => FINANCE_OFFICER,
             Role::Auditor => AUDITOR,
             Role::SecurityOfficer => SECURITY_OFFICER,
+            Role::RiskOfficer => RISK_OFFICER,
             Role::Administrator => ADMINISTRATOR,
         }
     }
@@ -386,9 +395,11 @@ impl Role {
             Role::Customer => DataScope::Own,
             Role::Agent => DataScope::AssignedCustomers,
             Role::ClaimsAdjuster => DataScope::AssignedClaims,
-            Role::FinanceOfficer | Role::Auditor | Role::SecurityOfficer | Role::Administrator => {
-                DataScope::All
-            }
+            Role::FinanceOfficer
+            | Role::Auditor
+            | Role::SecurityOfficer
+            | Role::RiskOfficer
+            | Role::Administrator => DataScope::All,
         }
     }
 
@@ -445,6 +456,9 @@ pub fn conflict_reason(first: Role, second: Role) -> Option<&'static str> {
         }
         (Agent, FinanceOfficer) => {
             "separation of duties: who sells to customers does not move their money (5.3.2.2)"
+        }
+        (Agent | ClaimsAdjuster | FinanceOfficer, RiskOfficer) => {
+            "separation of duties: who reviews held operations does not sell, assess or approve them (5.3.2.2, 5.3.3.1)"
         }
         _ => return None,
     })

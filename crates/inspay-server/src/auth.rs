@@ -314,6 +314,54 @@ pub async fn require_step_up(
     consume_step_up(state, headers, &caller.session, operation, state.now_ms()).await
 }
 
+/// Requires a fresh step-up made with `factor` or a stronger one, because the risk engine
+/// asked for it (issue 6; clause 5.3.3.4-a). The customer is told which factor, never why.
+pub async fn require_risk_step_up(
+    state: &AppState,
+    headers: &HeaderMap,
+    caller: &Caller,
+    operation: Operation,
+    factor: inspay_risk::decision::StepUpFactor,
+) -> Result<(), ApiError> {
+    use inspay_risk::decision::StepUpFactor;
+    // From the weakest accepted to the strongest: a gesture proves less than a code sent to
+    // the bound phone, which proves less than the device's SM2 key or a staff certificate.
+    let accepted: &[&str] = match factor {
+        StepUpFactor::Gesture => &["gesture", "sms-code", "device-key", "certificate"],
+        StepUpFactor::SmsCode => &["sms-code", "device-key", "certificate"],
+        StepUpFactor::DeviceKey => &["device-key", "certificate"],
+    };
+    let proof = headers
+        .get(STEP_UP_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| SessionToken::parse(value.trim()).ok());
+    let consumed = match proof {
+        Some(proof) => {
+            state
+                .store
+                .step_up_consume_with(
+                    &proof,
+                    &caller.session,
+                    operation.name(),
+                    accepted,
+                    state.now_ms(),
+                )
+                .await?
+        }
+        None => false,
+    };
+    if consumed {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::StepUpRequired).detail(format!(
+            "operation '{}' needs a step-up with {} (or a stronger factor): get a proof from \
+             POST /v1/step-up/verify and send it in the X-Inspay-Step-Up header",
+            operation.name(),
+            factor.name()
+        )))
+    }
+}
+
 async fn consume_step_up(
     state: &AppState,
     headers: &HeaderMap,

@@ -102,6 +102,9 @@ catalogue! {
     ClaimRefused => ("INSPAY-PAY-012", UNPROCESSABLE_ENTITY, "The claim cannot be accepted as sent; the detail names the rule."),
     AccountNotVerified => ("INSPAY-PAY-013", UNPROCESSABLE_ENTITY, "The bank could not verify this account as yours. Check the number, or use an account in your own name."),
     DocumentSignatureInvalid => ("INSPAY-PAY-014", UNPROCESSABLE_ENTITY, "The signature over the claim document does not verify with the named key. Sign the exact document again."),
+    RiskDenied => ("INSPAY-RISK-001", FORBIDDEN, "This operation cannot be completed. If you need help, contact customer service."),
+    RiskHeld => ("INSPAY-RISK-002", ACCEPTED, "This operation is being checked and has not been carried out yet. You will be told the outcome; do not send it again."),
+    RiskHoldDecided => ("INSPAY-RISK-003", CONFLICT, "This held operation was already released or rejected."),
     ChannelUnavailable => ("INSPAY-SYS-006", SERVICE_UNAVAILABLE, "Payments are temporarily unavailable. Retry later."),
     Internal => ("INSPAY-SYS-001", INTERNAL_SERVER_ERROR, "Something went wrong on our side. Quote the reference if you contact support."),
     DatabaseUnavailable => ("INSPAY-SYS-002", SERVICE_UNAVAILABLE, "The service is temporarily unavailable. Retry later."),
@@ -330,6 +333,12 @@ mod tests {
                     assert!(code.status().is_client_error(), "{text}")
                 }
                 "SYS" => assert!(code.status().is_server_error(), "{text}"),
+                // Held for review is not an error: 202, with the problem shape for one parser.
+                "RISK" => assert!(
+                    code.status().is_client_error()
+                        || code.status() == axum::http::StatusCode::ACCEPTED,
+                    "{text}"
+                ),
                 other => panic!("unknown family {other}"),
             }
             assert!(code.title().ends_with('.'), "{text}: titles are sentences");

@@ -47,6 +47,12 @@ pub fn spawn(state: AppState, shutdown: CancellationToken) {
         crate::risk::export::job(),
     );
     every(
+        Duration::from_millis(crate::risk::holds::RESUME_INTERVAL_MS),
+        shutdown.clone(),
+        state.clone(),
+        crate::risk::holds::resume_released,
+    );
+    every(
         Duration::from_secs(keys.maintenance_interval_s.max(1)),
         shutdown,
         state,

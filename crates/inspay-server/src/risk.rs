@@ -6,6 +6,8 @@
 
 pub mod assess;
 pub mod export;
+pub mod gate;
+pub mod holds;
 pub mod packs;
 pub mod settings;
 pub mod train;

@@ -264,6 +264,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::statements::router())
         .merge(crate::routes::claims::router())
         .merge(crate::routes::claim_review::router())
+        .merge(crate::routes::risk_review::router())
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .route_layer(from_fn_with_state(
             state.clone(),

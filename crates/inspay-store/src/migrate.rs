@@ -58,6 +58,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(20, "0020_reconciliations", "reconciliations"),
     migration!(21, "0021_risk", "risk"),
     migration!(22, "0022_risk_exports", "risk_exports"),
+    migration!(23, "0023_risk_holds", "risk_holds"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -11,6 +11,7 @@
 mod baselines;
 mod decisions;
 mod exports;
+mod holds;
 mod observations;
 mod packs;
 mod signers;
@@ -20,6 +21,9 @@ pub use decisions::{DECISIONS_LISTED_MAX, NewRiskDecision, RiskDecisionFilter, R
 pub use exports::{
     NewRiskExport, RISK_EXPORT_LEASE_ROWS_MAX, RiskExportKind, RiskExportRow, RiskExportSink,
     RiskExportState,
+};
+pub use holds::{
+    HOLD_NOTE_CHARS_MAX, HOLDS_LISTED_MAX, NewRiskHold, RiskHoldFilter, RiskHoldRow, RiskHoldState,
 };
 pub use observations::{RiskAccountFacts, RiskObservation};
 pub use packs::{NewRiskPack, RiskPackError, RiskPackRow};

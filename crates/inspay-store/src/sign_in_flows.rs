@@ -514,6 +514,40 @@ impl Store {
         .rows_affected();
         Ok(consumed == 1)
     }
+
+    /// As [`Store::step_up_consume`], for a proof made with one of `factors` (names such as
+    /// `sms-code`, `device-key`): the risk engine asks for a factor at least as strong as
+    /// the one it names, and a proof made with a weaker one is not consumed.
+    pub async fn step_up_consume_with(
+        &self,
+        proof: &SessionToken,
+        session: &SessionToken,
+        operation: &str,
+        factors: &[&str],
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        if factors.is_empty() {
+            return Ok(false);
+        }
+        let placeholders: Vec<String> = (0..factors.len())
+            .map(|index| format!("${}", index + 5))
+            .collect();
+        let sql = format!(
+            "UPDATE step_ups SET consumed_at_ms = $4
+             WHERE token_digest = $1 AND session_digest = $2 AND operation = $3
+               AND consumed_at_ms IS NULL AND expires_at_ms > $4 AND factor IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(proof.digest())
+            .bind(session.digest())
+            .bind(operation)
+            .bind(now_ms);
+        for factor in factors {
+            query = query.bind(*factor);
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+    }
 }
 
 fn name_index(keyring: &Keyring, name: &LoginName) -> Result<String, StoreError> {

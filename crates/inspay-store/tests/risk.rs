@@ -826,3 +826,127 @@ async fn a_million_observations_import_on_sqlite() {
         scan_started.elapsed().as_secs_f64()
     );
 }
+
+fn hold<'a>(id: &'a str, subject: &'a str, resumable: bool) -> inspay_store::risk::NewRiskHold<'a> {
+    inspay_store::risk::NewRiskHold {
+        id,
+        decision_id: "d-1",
+        operation: "claim_decision",
+        account_id: "acc-1",
+        subject,
+        requested_by: "staff-1",
+        payload: r#"{"kind":"claim_decision"}"#,
+        resumable,
+        at_ms: NOW,
+    }
+}
+
+/// Holds for review: one open hold per operation (a second opening returns the first); a
+/// release or rejection happens once and is audited; only a released, server-resumed hold is
+/// leased, by one caller at a time, and it ends once; a hold changed in the database (a
+/// rejection turned into a release) fails its record MAC.
+/// req: 5.3.3.1
+#[tokio::test]
+async fn holds_are_decided_once_leased_once_and_tamper_evident() {
+    use inspay_store::risk::RiskHoldState;
+    for test in stores().await {
+        let label = test.label;
+        let master = initialised(&test).await;
+        let ring = test.store.keyring_load(&master).await.expect("keyring");
+        let store = &test.store;
+        let first = store
+            .risk_hold_open(&ring, hold("h-1", "claim:c1", true))
+            .await;
+        let first = first.expect("open");
+        let again = store
+            .risk_hold_open(&ring, hold("h-2", "claim:c1", true))
+            .await;
+        assert_eq!(again.expect("same").id, "h-1", "{label}: one open hold");
+        let bad = hold("h-3", "claim:c3", true);
+        let bad = inspay_store::risk::NewRiskHold {
+            payload: "not json",
+            ..bad
+        };
+        assert!(matches!(
+            store.risk_hold_open(&ring, bad).await,
+            Err(StoreError::Refused(_))
+        ));
+        assert_eq!(first.state, RiskHoldState::Held);
+        let leased = store.risk_holds_lease(&ring, NOW, 60_000, 10).await;
+        assert!(
+            leased.expect("lease").is_empty(),
+            "{label}: held is not leased"
+        );
+
+        let released = store.risk_hold_decide(&ring, "h-1", true, Some("ok"), WHO, NOW + 1);
+        assert_eq!(
+            released.await.expect("release").state,
+            RiskHoldState::Released
+        );
+        for release in [true, false] {
+            let twice = store.risk_hold_decide(&ring, "h-1", release, None, WHO, NOW + 2);
+            assert!(
+                matches!(twice.await, Err(StoreError::Conflict(_))),
+                "{label}"
+            );
+        }
+        let leased = store.risk_holds_lease(&ring, NOW + 3, 60_000, 10).await;
+        assert_eq!(leased.expect("lease").len(), 1, "{label}");
+        let leased = store.risk_holds_lease(&ring, NOW + 4, 60_000, 10).await;
+        assert!(leased.expect("lease").is_empty(), "{label}: leased once");
+        let leased = store
+            .risk_holds_lease(&ring, NOW + 60_004, 60_000, 10)
+            .await;
+        let leased = leased.expect("lease after expiry");
+        assert_eq!(leased.len(), 1, "{label}: an expired lease is taken again");
+        assert_eq!(leased[0].attempts, 2);
+        let done = store.risk_hold_finish(&ring, "h-1", RiskHoldState::Resumed, "done", NOW + 5);
+        assert_eq!(done.await.expect("finish").state, RiskHoldState::Resumed);
+        let again = store.risk_hold_finish(&ring, "h-1", RiskHoldState::Failed, "x", NOW + 6);
+        assert!(
+            matches!(again.await, Err(StoreError::Conflict(_))),
+            "{label}"
+        );
+        let open = store
+            .risk_hold_open(&ring, hold("h-4", "claim:c1", true))
+            .await;
+        assert_eq!(
+            open.expect("new").id,
+            "h-4",
+            "{label}: the subject is free again"
+        );
+
+        store
+            .risk_hold_open(&ring, hold("h-5", "claim:c5", false))
+            .await
+            .expect("open");
+        let rejected = store.risk_hold_decide(&ring, "h-5", false, None, WHO, NOW + 7);
+        assert_eq!(
+            rejected.await.expect("reject").state,
+            RiskHoldState::Rejected
+        );
+        let actions = audited_actions(store).await;
+        assert!(actions.iter().any(|action| action == "risk.hold.release"));
+        assert!(actions.iter().any(|action| action == "risk.hold.reject"));
+        assert_chain_intact(&test).await;
+
+        // Someone with database rights turns the rejection into a release.
+        sqlx::query("UPDATE risk_holds SET state = 'released' WHERE id = 'h-5'")
+            .execute(store.pool())
+            .await
+            .expect("tamper");
+        assert!(
+            matches!(
+                store.risk_hold(&ring, "h-5").await,
+                Err(StoreError::Integrity(_))
+            ),
+            "{label}"
+        );
+        let filter = inspay_store::risk::RiskHoldFilter {
+            state: Some(RiskHoldState::Released),
+            account_id: None,
+            limit: 10,
+        };
+        assert!(store.risk_holds(&ring, filter).await.is_err(), "{label}");
+    }
+}

@@ -49,6 +49,25 @@ pub struct Operation<'a> {
     pub refund_to_other_account: bool,
 }
 
+impl<'a> Operation<'a> {
+    /// An operation of `kind` by `account_id` through `channel`, moving no money and with
+    /// none of the optional facts; set the rest with struct update syntax.
+    pub fn new(kind: OperationKind, account_id: &'a str, channel: &'a str) -> Self {
+        Self {
+            kind,
+            account_id,
+            amount_fen: 0,
+            product: "",
+            reference: None,
+            channel,
+            device_ref: None,
+            payout_account_bound_at_ms: None,
+            policy_started_at_ms: None,
+            refund_to_other_account: false,
+        }
+    }
+}
+
 /// A recorded decision.
 #[derive(Debug, Clone)]
 pub struct Assessment {

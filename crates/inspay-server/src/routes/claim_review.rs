@@ -17,6 +17,9 @@ use crate::payments::claims::{
     verify_claim, verify_party,
 };
 use crate::payments::risk::{self, FundOperation};
+use crate::risk::assess::Operation as RiskOperation;
+use crate::risk::gate::{self, Gate, OnStepUp, STAFF_CHANNEL};
+use crate::risk::holds::{HeldOperation, KeptSignature};
 use crate::routes::OperationClass;
 use crate::routes::claims::{ClaimView, claim_id, claim_view};
 use crate::state::AppState;
@@ -28,6 +31,7 @@ use inspay_core::ids::ClaimId;
 use inspay_core::money::{Amount, Money};
 use inspay_identity::authorization::Permission;
 use inspay_protocol::claims::{ClaimVerdict, approval_document, decision_document};
+use inspay_risk::pack::OperationKind as RiskKind;
 use inspay_store::audit::{AuditEvent, Outcome};
 use inspay_store::authorization::Target;
 use inspay_store::credential_keys::KeyKind;
@@ -295,6 +299,13 @@ async fn decide(
             amount,
         };
         risk::check(&state, operation, now).await?;
+        let held = HeldOperation::ClaimDecision {
+            claim_id: id.to_string(),
+            adjuster: caller.account_id.clone(),
+            approved_fen: amount.fen(),
+            signature: KeptSignature::from(&signature),
+        };
+        payout_gate(&state, &caller, &claim, amount, held, now).await?;
     }
     let keyring = state.keyring();
     let large = Money::from_fen(state.settings.payments.large_claim_fen).unwrap_or(Money::ZERO);
@@ -367,6 +378,12 @@ async fn approve(
             amount,
         };
         risk::check(&state, operation, now).await?;
+        let held = HeldOperation::ClaimApproval {
+            claim_id: id.to_string(),
+            approver: caller.account_id.clone(),
+            signature: KeptSignature::from(&signature),
+        };
+        payout_gate(&state, &caller, &claim, amount, held, now).await?;
     }
     let keyring = state.keyring();
     let step = state
@@ -385,4 +402,38 @@ async fn approve(
         .await?;
     let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
     Ok(Json(claim_view(&step.claim, &payouts)))
+}
+
+/// The risk gate before a staff decision that starts (or leads to) a claim payout. The staff
+/// member signed the decision with their staff key, which meets any step-up the engine asks
+/// for; a review verdict holds the signed decision, to be applied when a risk officer
+/// releases it.
+async fn payout_gate(
+    state: &AppState,
+    caller: &Caller,
+    claim: &Claim,
+    amount: Amount,
+    held: HeldOperation,
+    now: i64,
+) -> Result<(), ApiError> {
+    let facts = gate::payout_facts(state, claim, &claim.payout_account_id, now).await?;
+    let gate = Gate {
+        operation: RiskOperation {
+            amount_fen: amount.fen(),
+            product: &facts.product,
+            reference: Some(claim.id.as_str()),
+            payout_account_bound_at_ms: facts.payout_account_bound_at_ms,
+            policy_started_at_ms: Some(facts.policy_started_at_ms),
+            ..RiskOperation::new(
+                RiskKind::ClaimPayout,
+                &claim.claimant_account_id,
+                STAFF_CHANNEL,
+            )
+        },
+        requested_by: &caller.account_id,
+        held,
+        on_step_up: OnStepUp::Met,
+    };
+    gate::pass(state, &gate, now).await?;
+    Ok(())
 }

@@ -15,6 +15,9 @@ use crate::extract::ApiJson;
 use crate::payments::claims::{Signer, bind_payout_account, verify_party};
 use crate::payments::risk::{self, FundOperation};
 use crate::protocol::SignedBy;
+use crate::risk::assess::Operation as RiskOperation;
+use crate::risk::gate::{self, FUND_CHANNEL, Gate, OnStepUp};
+use crate::risk::holds::HeldOperation;
 use crate::routes::OperationClass;
 use crate::routes::support::field;
 use crate::state::AppState;
@@ -28,6 +31,7 @@ use inspay_core::money::Amount;
 use inspay_core::sensitive::CardNumber;
 use inspay_identity::authorization::Permission;
 use inspay_protocol::claims::ClaimDocument;
+use inspay_risk::pack::OperationKind as RiskKind;
 use inspay_store::credential_keys::KeyKind;
 use inspay_store::funds::{Claim, NewClaim, Payout, PayoutAccount};
 use schemars::{JsonSchema, SchemaGenerator};
@@ -457,7 +461,28 @@ async fn restart_payout(
             account_id: &caller.account_id,
             amount,
         };
-        risk::check(&state, operation, state.now_ms()).await?;
+        let now = state.now_ms();
+        risk::check(&state, operation, now).await?;
+        // A new destination for money is what account takeover looks for: the engine sees how
+        // recently the new account was bound. The route has no step-up of its own, so a
+        // step-up verdict holds the restart for review.
+        let facts = gate::payout_facts(&state, &claim, &request.payout_account_id, now).await?;
+        let gate = Gate {
+            operation: RiskOperation {
+                amount_fen: amount.fen(),
+                product: &facts.product,
+                reference: Some(id.as_str()),
+                payout_account_bound_at_ms: facts.payout_account_bound_at_ms,
+                policy_started_at_ms: Some(facts.policy_started_at_ms),
+                ..RiskOperation::new(RiskKind::ClaimPayout, &caller.account_id, FUND_CHANNEL)
+            },
+            requested_by: &caller.account_id,
+            held: HeldOperation::PayoutRestart {
+                claim_id: id.to_string(),
+            },
+            on_step_up: OnStepUp::Review,
+        };
+        gate::pass(&state, &gate, now).await?;
     }
     let step = state
         .store

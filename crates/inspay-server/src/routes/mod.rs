@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod policies;
 pub mod protocol_keys;
 pub mod registration;
+pub mod risk_review;
 pub mod session;
 pub mod sign_in;
 pub mod statements;
@@ -52,4 +53,5 @@ pub const SPECS: &[&[RouteSpec]] = &[
     statements::SPECS,
     claims::SPECS,
     claim_review::SPECS,
+    risk_review::SPECS,
 ];

@@ -442,7 +442,10 @@ fn guards(code: ErrorCode, spec: &RouteSpec) -> bool {
         | SecondApproverRequired
         | ClaimRefused
         | AccountNotVerified
-        | DocumentSignatureInvalid => false,
+        | DocumentSignatureInvalid
+        | RiskDenied
+        | RiskHeld
+        | RiskHoldDecided => false,
     }
 }
 

@@ -7,11 +7,14 @@
 //! need a fresh second factor (a step-up proof for `premium-payment`); a small renewal needs a
 //! full session. Card fields arrive encrypted to the server's field-transport key.
 
-use crate::auth::{Caller, Need, Operation, RouteSpec, require_step_up};
+use crate::auth::{Caller, Need, Operation, RouteSpec, require_risk_step_up, require_step_up};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::payments::premium::{self, Outcome, Source};
 use crate::payments::risk::{self, FundOperation};
+use crate::risk::assess::Operation as RiskOperation;
+use crate::risk::gate::{self, FUND_CHANNEL, Gate, OnStepUp, Passage};
+use crate::risk::holds::HeldOperation;
 use crate::routes::OperationClass;
 use crate::routes::support::field;
 use crate::state::AppState;
@@ -24,6 +27,7 @@ use inspay_core::funds::OrderStatus;
 use inspay_core::ids::{PolicyId, ProductId};
 use inspay_core::sensitive::{CardExpiry, CardNumber, Cvv};
 use inspay_identity::authorization::Permission;
+use inspay_risk::pack::OperationKind as RiskKind;
 use inspay_store::funds::{Cancellation, Instalment, InstalmentStatus, Payment, Policy, Product};
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
@@ -424,7 +428,25 @@ async fn pay(
         state.now_ms(),
     )
     .await?;
-    if number == 1 || premium.fen() > state.settings.payments.small_renewal_fen {
+    let product = policy.product_id.to_string();
+    let gate = Gate {
+        operation: RiskOperation {
+            amount_fen: premium.fen(),
+            product: &product,
+            reference: Some(policy_id.as_str()),
+            ..RiskOperation::new(RiskKind::PremiumPayment, &caller.account_id, FUND_CHANNEL)
+        },
+        requested_by: &caller.account_id,
+        held: HeldOperation::PremiumPayment {
+            policy_id: policy_id.to_string(),
+            number,
+        },
+        on_step_up: OnStepUp::Ask,
+    };
+    let passage = gate::pass(&state, &gate, state.now_ms()).await?;
+    if let Passage::StepUp(factor) = passage {
+        require_risk_step_up(&state, &headers, &caller, Operation::PremiumPayment, factor).await?;
+    } else if number == 1 || premium.fen() > state.settings.payments.small_renewal_fen {
         require_step_up(&state, &headers, &caller, Operation::PremiumPayment).await?;
     }
     let outcome = premium::pay(
@@ -506,6 +528,19 @@ async fn cancel(
         account_id: &caller.account_id,
     };
     risk::check(&state, operation, now).await?;
+    let gate = Gate {
+        operation: RiskOperation {
+            reference: Some(policy_id.as_str()),
+            ..RiskOperation::new(RiskKind::Cancellation, &caller.account_id, FUND_CHANNEL)
+        },
+        requested_by: &caller.account_id,
+        held: HeldOperation::Cancellation {
+            policy_id: policy_id.to_string(),
+        },
+        on_step_up: OnStepUp::Met,
+    };
+    // A cancellation is at the enhanced level: the route already took a fresh step-up.
+    gate::pass(&state, &gate, now).await?;
     let cancelled_on = date_at_ms(now);
     let actor = format!("account:{}", caller.account_id);
     let refunds = state

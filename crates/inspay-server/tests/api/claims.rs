@@ -876,3 +876,149 @@ async fn approvals_above_the_payout_limit_are_refused() {
         app.stop().await;
     }
 }
+
+/// The id of the hold named in a 202 `INSPAY-RISK-002` answer.
+#[track_caller]
+fn hold_of(app: &TestApp, answer: &(u16, Value)) -> String {
+    assert_refused(app, answer, 202, "INSPAY-RISK-002");
+    let detail = answer.1["detail"].as_str().expect("detail");
+    let id = detail
+        .split_whitespace()
+        .find_map(|word| uuid::Uuid::parse_str(word.trim_end_matches(';')).ok())
+        .expect("a hold id in the detail");
+    id.to_string()
+}
+
+/// Runs the resume job until the hold has ended; returns its state.
+async fn resumed(app: &TestApp, hold_id: &str) -> String {
+    for _ in 0..100 {
+        inspay_server::risk::holds::resume_released(app.state.clone()).await;
+        let hold = app
+            .state
+            .store
+            .risk_hold(&app.state.keyring(), hold_id)
+            .await;
+        let state = hold
+            .expect("hold")
+            .expect("stored")
+            .state
+            .name()
+            .to_string();
+        if state != "released" {
+            return state;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{}: hold {hold_id} was never resumed", app.label);
+}
+
+/// A payout the engine holds for review (a payout account bound a moment ago, on a policy
+/// that started today) does not run: the adjuster is told it is held, with no reason; the
+/// claim stays filed and a second try finds the same hold. The risk officer sees the reasons
+/// and the alert, and releases it once (a second release, or a rejection after it, is 409);
+/// the server then applies the adjuster's signed decision exactly once, however often the
+/// resume job runs, and the payout is paid once. Nobody without `risk.review` can release,
+/// nor the adjuster who asked. A rejected hold never pays.
+/// req: 5.3.3.1, 5.3.3.4-b, 5.2.3.3
+#[tokio::test]
+async fn a_held_payout_waits_for_the_risk_officer_and_resumes_once() {
+    for app in apps_with(crate::helpers::default_fund_rules).await {
+        let holder = holder(&app, 50_000_000).await;
+        let account_id = bound(&app, &holder, ACCOUNT).await;
+        let claim = Claim::new(&app, &holder, &account_id, 300_000);
+        let claim_id = filed(&app, &holder, &claim).await;
+        let adjuster = staff(&app, Role::ClaimsAdjuster).await;
+        assign(&app, &adjuster, &claim_id).await;
+
+        let held = decide(&app, &adjuster, &claim_id, &claim, 250_000, 250_000).await;
+        let hold_id = hold_of(&app, &held);
+        let text = held.1.to_string();
+        assert!(
+            !text.contains("payout-account") && !text.contains("txn."),
+            "{}: reasons reach the caller: {text}",
+            app.label
+        );
+        assert_eq!(stored_status(&app, &claim_id).await, "filed");
+        let again = decide(&app, &adjuster, &claim_id, &claim, 250_000, 250_000).await;
+        assert_eq!(hold_of(&app, &again), hold_id, "{}: one hold", app.label);
+
+        let officer = staff(&app, Role::RiskOfficer).await;
+        let queue = assert_ok(
+            &app,
+            get(&app, "/v1/risk/holds/held", &officer.token).await,
+            200,
+        );
+        let queued = queue["holds"].as_array().expect("holds");
+        assert!(queued.iter().any(|hold| hold["id"] == hold_id.as_str()));
+        let path = format!("/v1/risk/hold/{hold_id}");
+        let view = assert_ok(&app, get(&app, &path, &officer.token).await, 200);
+        assert_eq!(view["hold"]["operation"], "claim_decision");
+        assert_eq!(view["hold"]["resumed_by_server"], true);
+        assert_eq!(view["decision"]["verdict"], "review");
+        let rules: Vec<&str> = view["decision"]["reasons"]
+            .as_array()
+            .expect("reasons")
+            .iter()
+            .filter_map(|reason| reason["rule"].as_str())
+            .collect();
+        assert!(
+            rules.contains(&"txn.payout-account-new")
+                && rules.contains(&"txn.claim-soon-after-start"),
+            "{}: {rules:?}",
+            app.label
+        );
+        let alerts = assert_ok(
+            &app,
+            get(&app, "/v1/risk/alerts", &officer.token).await,
+            200,
+        );
+        let decision_id = view["decision"]["id"].as_str().expect("decision id");
+        assert!(
+            alerts["alerts"]
+                .as_array()
+                .expect("alerts")
+                .iter()
+                .any(|alert| alert["id"] == decision_id),
+            "{}: the hold's decision is an alert",
+            app.label
+        );
+
+        let release = format!("/v1/risk/hold/{hold_id}/release");
+        let note = json!({ "note": "called the claimant on the number on file" });
+        let denied = fund(&app, &release, &adjuster.token, None, note.clone()).await;
+        assert_refused(&app, &denied, 403, "INSPAY-AUTH-005");
+        assert_ok(&app, get(&app, &path, &officer.token).await, 200);
+        let released = fund(&app, &release, &officer.token, None, note.clone()).await;
+        let released = assert_ok(&app, released, 200);
+        assert_eq!(released["hold"]["state"], "released");
+        let twice = fund(&app, &release, &officer.token, None, note.clone()).await;
+        assert_refused(&app, &twice, 409, "INSPAY-RISK-003");
+        let reject = format!("/v1/risk/hold/{hold_id}/reject");
+        let late = fund(&app, &reject, &officer.token, None, json!({})).await;
+        assert_refused(&app, &late, 409, "INSPAY-RISK-003");
+
+        assert_eq!(resumed(&app, &hold_id).await, "resumed", "{}", app.label);
+        assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
+        inspay_server::risk::holds::resume_released(app.state.clone()).await;
+        let paid = bank_payouts(&app).await;
+        assert_eq!(paid, [(250_000, "SUCCEEDED".to_string())], "{}", app.label);
+        let seen = assert_ok(&app, get(&app, &path, &officer.token).await, 200);
+        assert_eq!(seen["hold"]["state"], "resumed");
+        assert!(seen["hold"]["outcome"].as_str().is_some());
+        assert_ledger_sound(&app).await;
+
+        // Rejected: the second claim's decision is held, rejected, and never applied.
+        let second = Claim::new(&app, &holder, &account_id, 100_000);
+        let second_id = filed(&app, &holder, &second).await;
+        assign(&app, &adjuster, &second_id).await;
+        let held = decide(&app, &adjuster, &second_id, &second, 90_000, 90_000).await;
+        let second_hold = hold_of(&app, &held);
+        let reject = format!("/v1/risk/hold/{second_hold}/reject");
+        let rejected = fund(&app, &reject, &officer.token, None, json!({})).await;
+        assert_eq!(assert_ok(&app, rejected, 200)["hold"]["state"], "rejected");
+        inspay_server::risk::holds::resume_released(app.state.clone()).await;
+        assert_eq!(stored_status(&app, &second_id).await, "filed");
+        assert_eq!(bank_payouts(&app).await.len(), 1, "{}", app.label);
+        app.stop().await;
+    }
+}

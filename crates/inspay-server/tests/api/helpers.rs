@@ -50,6 +50,19 @@ pub fn logs() -> String {
     String::from_utf8_lossy(&buffer).into_owned()
 }
 
+/// Whether the captured logs hold `value` as a whole token (not inside a longer run of
+/// letters or digits). A six-digit code turns up by chance inside hex ids and timestamps
+/// in megabytes of debug logs; a leak prints it on its own (`code=123456`, `"123456"`).
+pub fn logs_hold_token(value: &str) -> bool {
+    let logs = logs();
+    logs.match_indices(value).any(|(at, _)| {
+        let before = logs[..at].chars().next_back();
+        let after = logs[at + value.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric())
+            && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
 /// A running server and what a test needs to talk to it.
 pub struct TestApp {
     pub label: &'static str,
@@ -84,7 +97,48 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
     };
     settings.listen.address = "127.0.0.1:0".parse().expect("address");
     settings.database.connect_attempts_max = 2;
+    quiet_fund_rules(&mut settings);
     settings
+}
+
+/// Built-in fund rules that stay out of the way of tests about something else: no night rule
+/// (tests run at any hour), no velocity limit (tests pay many premiums quickly), and payouts to
+/// accounts bound a moment ago on policies that started today. The risk tests put the
+/// defaults back ([`default_fund_rules`]).
+pub fn quiet_fund_rules(settings: &mut Settings) {
+    let risk = &mut settings.risk;
+    risk.night_amount_fen = i64::MAX / 4;
+    risk.velocity_count_1h_max = i64::MAX / 4;
+    risk.velocity_sum_24h_fen_max = i64::MAX / 4;
+    risk.payout_account_min_age_hours = 0;
+    risk.claim_min_policy_age_days = 0;
+}
+
+/// Puts the shipped defaults of the built-in fund rules back.
+pub fn default_fund_rules(settings: &mut Settings) {
+    let defaults = inspay_server::risk::settings::RiskSettings::default();
+    let risk = &mut settings.risk;
+    risk.night_amount_fen = defaults.night_amount_fen;
+    risk.velocity_count_1h_max = defaults.velocity_count_1h_max;
+    risk.velocity_sum_24h_fen_max = defaults.velocity_sum_24h_fen_max;
+    risk.payout_account_min_age_hours = defaults.payout_account_min_age_hours;
+    risk.claim_min_policy_age_days = defaults.claim_min_policy_age_days;
+}
+
+/// One server per configured database, with `adjust` applied to the test settings.
+pub async fn spawn_apps_with(adjust: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let mut apps = vec![];
+    let dir = tempfile::tempdir().expect("dir");
+    let mut settings = test_settings(dir.path(), "");
+    adjust(&mut settings);
+    apps.push(spawn_with("sqlite", settings, dir).await);
+    if let Some(url) = postgres_database().await {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut settings = test_settings(dir.path(), &url);
+        adjust(&mut settings);
+        apps.push(spawn_with("postgres", settings, dir).await);
+    }
+    apps
 }
 
 /// Spawns a server with these settings.

@@ -865,3 +865,109 @@ async fn one_premium_is_paid_once_and_the_daily_count_holds() {
         app.stop().await;
     }
 }
+
+/// The engine's verdict decides what a premium needs (clause 5.3.3.4-a): a renewal small
+/// enough to need no step-up by the payment rules needs an SMS step-up once it is above the
+/// engine's step-up tier. Above the review tier the payment is held: 202 `INSPAY-RISK-002`
+/// with no reason, nothing charged, and a second try finds the same hold. Once a risk officer
+/// releases it, the customer's next attempt goes through, once; the next instalment is
+/// decided afresh and held behind a new hold.
+/// req: 5.3.3.4-a, 5.3.3.1, 5.2.3.3, 5.2.1.1-c
+#[tokio::test]
+async fn the_engine_asks_for_step_up_and_holds_large_premiums_for_review() {
+    let adjust = |settings: &mut Settings| {
+        settings.payments.small_renewal_fen = 100_000;
+        settings.risk.amount_step_up_fen = 15_000;
+        settings.risk.amount_review_fen = 30_000;
+    };
+    for app in apps_with(adjust).await {
+        let middle = product(&app, "MONTH-M", 20_000, PaymentFrequency::Monthly).await;
+        let large = product(&app, "MONTH-X", 40_000, PaymentFrequency::Monthly).await;
+        let (mobile, token) = signed_in_customer(&app).await;
+
+        let policy_id = apply(&app, &token, &middle).await;
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(status, 201, "{}: {body}", app.label);
+        let (_, methods) = call(
+            &app,
+            reqwest::Method::GET,
+            "/v1/me/payment-methods",
+            &token,
+            None,
+            None,
+            None,
+        )
+        .await;
+        let saved = json!({ "payment_method_id": methods["payment_methods"][0]["id"] });
+        let (status, body) = pay(&app, &token, &policy_id, 2, None, saved.clone()).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (403, Some("INSPAY-AUTH-003")),
+            "{}: {body}",
+            app.label
+        );
+        assert!(
+            body["detail"].as_str().unwrap_or("").contains("sms-code"),
+            "{}: the factor is named: {body}",
+            app.label
+        );
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(&app, &token, &policy_id, 2, Some(&proof), saved).await;
+        assert_eq!(status, 201, "{}: {body}", app.label);
+
+        let held_policy = apply(&app, &token, &large).await;
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let held = pay(&app, &token, &held_policy, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(
+            (held.0, held.1["code"].as_str()),
+            (202, Some("INSPAY-RISK-002")),
+            "{}: {}",
+            app.label,
+            held.1
+        );
+        let text = held.1.to_string();
+        assert!(!text.contains("txn.") && !text.contains("tier"), "{text}");
+        let again = pay(&app, &token, &held_policy, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(
+            again.1["detail"], held.1["detail"],
+            "{}: one hold",
+            app.label
+        );
+        assert_eq!(
+            policy(&app, &token, &held_policy).await["status"],
+            "applied"
+        );
+
+        let keyring = app.state.keyring();
+        let store = &app.state.store;
+        let subject = format!("premium:{held_policy}:1");
+        let hold = store.risk_hold_open_for(&keyring, &subject).await;
+        let hold = hold.expect("read").expect("open hold");
+        assert!(
+            !hold.resumable,
+            "a card payment is not resumed without the customer"
+        );
+        let officer = inspay_store::keys::Actor {
+            actor: "account:risk-officer",
+            request_id: "test",
+        };
+        let now = app.state.now_ms();
+        let released = store.risk_hold_decide(&keyring, &hold.id, true, None, officer, now);
+        released.await.expect("released");
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let (status, body) = pay(&app, &token, &held_policy, 1, Some(&proof), card(CARD)).await;
+        assert_eq!(status, 201, "{}: {body}", app.label);
+        let after = store.risk_hold(&keyring, &hold.id).await.expect("read");
+        assert_eq!(after.expect("hold").state.name(), "consumed");
+        assert_eq!(policy(&app, &token, &held_policy).await["status"], "active");
+        // The next instalment is decided afresh: held again, behind a new hold.
+        let proof = step_up(&app, &token, &mobile, "premium-payment").await;
+        let saved = json!({ "payment_method_id": methods["payment_methods"][0]["id"] });
+        let next = pay(&app, &token, &held_policy, 2, Some(&proof), saved).await;
+        assert_eq!(next.1["code"], "INSPAY-RISK-002", "{}", app.label);
+        assert_ne!(next.1["detail"], held.1["detail"]);
+        assert_ledger_sound(&app).await;
+        app.stop().await;
+    }
+}

@@ -3,7 +3,7 @@
 //! wins; every decision is recorded with its reasons under a record MAC; operations that go
 //! ahead are learned into the customer's baseline, held or refused ones are not.
 
-use crate::helpers::{TestApp, spawn_apps};
+use crate::helpers::{TestApp, default_fund_rules, spawn_apps_with};
 use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_risk::decision::{ReasonSource, StepUpFactor, Verdict};
 use inspay_risk::pack::{OperationKind, SignedPack};
@@ -60,7 +60,7 @@ async fn observations(app: &TestApp) -> i64 {
 /// premium is allowed and learned, a held one is not learned.
 #[tokio::test]
 async fn built_in_rules_decide_by_amount_hour_and_velocity() {
-    for app in spawn_apps().await {
+    for app in spawn_apps_with(default_fund_rules).await {
         let label = app.label;
         let afternoon = MIDNIGHT + 14 * HOUR;
         let ordinary = decide(&app, premium("acc-a", 10_000), afternoon).await;
@@ -115,7 +115,7 @@ async fn built_in_rules_decide_by_amount_hour_and_velocity() {
 /// a refund to an account other than the paying one each wait for review.
 #[tokio::test]
 async fn payout_claim_and_refund_patterns_go_to_review() {
-    for app in spawn_apps().await {
+    for app in spawn_apps_with(default_fund_rules).await {
         let label = app.label;
         let now = MIDNIGHT + 10 * HOUR;
         let payout = Operation {
@@ -167,7 +167,7 @@ async fn payout_claim_and_refund_patterns_go_to_review() {
 /// model for 2,500 yuan, an amount below every built-in tier.
 #[tokio::test]
 async fn the_model_prompts_on_a_deviation_from_the_customers_own_history() {
-    for app in spawn_apps().await {
+    for app in spawn_apps_with(default_fund_rules).await {
         let label = app.label;
         for day in 0..12 {
             let amount = 10_000 + (day % 3) * 150;
@@ -211,7 +211,7 @@ async fn the_model_prompts_on_a_deviation_from_the_customers_own_history() {
 /// decision is recorded with every reason, and listed for staff.
 #[tokio::test]
 async fn pack_rules_join_the_decision_and_decisions_are_recorded() {
-    for app in spawn_apps().await {
+    for app in spawn_apps_with(default_fund_rules).await {
         let label = app.label;
         let key = Sm2PrivateKey::generate().expect("key");
         let keyring = app.state.keyring();
@@ -303,7 +303,7 @@ note = "large premium at the weekend"
 /// older than `risk.train_interval_hours`, and leaves fresh ones alone.
 #[tokio::test]
 async fn the_scheduled_job_rebuilds_baselines_when_due() {
-    for app in spawn_apps().await {
+    for app in spawn_apps_with(default_fund_rules).await {
         let label = app.label;
         for day in 0..6 {
             let at = MIDNIGHT - (6 - day) * 24 * HOUR + 14 * HOUR;

@@ -191,6 +191,21 @@ impl Store {
         }
     }
 
+    /// The decision `id`, checked against its record MAC.
+    pub async fn risk_decision(
+        &self,
+        keyring: &Keyring,
+        id: &str,
+    ) -> Result<Option<RiskDecisionRow>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM risk_decisions WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| from_row(keyring, &row)).transpose()
+    }
+
     /// Decisions matching `filter`, newest first, each checked against its record MAC: a row
     /// changed in the database fails the whole listing with [`StoreError::Integrity`].
     pub async fn risk_decisions(
