@@ -8,6 +8,7 @@ pub mod assess;
 pub mod export;
 pub mod gate;
 pub mod holds;
+pub mod login;
 pub mod packs;
 pub mod settings;
 pub mod train;

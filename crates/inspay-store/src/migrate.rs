@@ -59,6 +59,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(21, "0021_risk", "risk"),
     migration!(22, "0022_risk_exports", "risk_exports"),
     migration!(23, "0023_risk_holds", "risk_holds"),
+    migration!(24, "0024_risk_sign_ins", "risk_sign_ins"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -14,6 +14,7 @@ mod exports;
 mod holds;
 mod observations;
 mod packs;
+mod sign_ins;
 mod signers;
 
 pub use baselines::{BASELINE_SUBJECT_KINDS, RiskBaselineRow};
@@ -27,6 +28,10 @@ pub use holds::{
 };
 pub use observations::{RiskAccountFacts, RiskObservation};
 pub use packs::{NewRiskPack, RiskPackError, RiskPackRow};
+pub use sign_ins::{
+    AccountSignIns, DEVICE_REFS_MAX, NewSignIn, SIGN_INS_LISTED_MAX, SignInOutcome, SignInRow,
+    SignInSource, SignInWindows, SourceCounts,
+};
 pub use signers::{RiskSigner, SIGNER_NAME_CHARS_MAX};
 
 use crate::StoreError;

@@ -2,7 +2,9 @@
 //! about an operation are gathered once, then the built-in rules of `[risk]`, the behaviour
 //! model and every rule pack in force each add their reasons; the strictest verdict wins. The
 //! decision is recorded (under a record MAC) with all its reasons for staff, and an operation
-//! that goes ahead is learned into the customer's baseline.
+//! that goes ahead is learned into the customer's baseline. Sign-ins (issue 6 item 2) come
+//! through [`assess_sign_in`] with the facts the sign-in flow gathered; the built-in rules of
+//! `[risk.login]` decide on them ([`super::login`]), and no model runs.
 //!
 //! What is incremental and what is scheduled: each operation that goes ahead updates its
 //! customer's and its device's baselines at once; product and global baselines, which every
@@ -11,6 +13,7 @@
 //! learn from the baseline before the other (the last write wins); the next training rebuilds
 //! the customer from the stored history, so nothing is lost for good.
 
+use super::login::LoginFacts;
 use crate::state::AppState;
 use inspay_risk::decision::{Decision, Reason, ReasonSource, StepUpFactor, Verdict};
 use inspay_risk::model::{
@@ -77,6 +80,10 @@ pub struct Assessment {
     pub decision: Decision,
     /// The facts the decision was taken on.
     pub facts: Facts,
+    /// What the operation teaches the model once it goes ahead (allow and step-up verdicts of
+    /// fund operations); [`assess`] has written it already, [`assess_deferred`] leaves it to
+    /// the caller.
+    pub learning: Option<Learning>,
 }
 
 fn model_kind(kind: OperationKind) -> Option<model::OperationKind> {
@@ -118,6 +125,9 @@ pub fn builtin_reasons(
     operation: &Operation<'_>,
     facts: &Facts,
 ) -> Vec<Reason> {
+    if operation.kind == OperationKind::SignIn {
+        return super::login::reasons(&settings.login, facts);
+    }
     let mut reasons = Vec::new();
     if model_kind(operation.kind).is_none() {
         return reasons;
@@ -249,6 +259,42 @@ pub async fn assess(
     operation: &Operation<'_>,
     now_ms: i64,
 ) -> Result<Assessment, StoreError> {
+    let mut assessment = decide(state, operation, None, now_ms).await?;
+    if let Some(learning) = assessment.learning.take() {
+        learn(state, &learning).await?;
+    }
+    Ok(assessment)
+}
+
+/// Decides as [`assess`] does, but leaves the learning to the caller: the fund routes learn
+/// an operation only once it went ahead (the step-up proved, the money moved), so an attempt
+/// that stopped short does not count in the customer's history.
+pub async fn assess_deferred(
+    state: &AppState,
+    operation: &Operation<'_>,
+    now_ms: i64,
+) -> Result<Assessment, StoreError> {
+    decide(state, operation, None, now_ms).await
+}
+
+/// Decides on a sign-in as [`assess`] does, with the `login.*` facts the sign-in flow gathered
+/// ([`super::login`]); the built-in rules of `[risk.login]` and the packs' `sign-in` rules
+/// apply. An empty `account_id` (a login name no account has) is recorded as no account.
+pub async fn assess_sign_in(
+    state: &AppState,
+    operation: &Operation<'_>,
+    login: &LoginFacts,
+    now_ms: i64,
+) -> Result<Assessment, StoreError> {
+    decide(state, operation, Some(login), now_ms).await
+}
+
+async fn decide(
+    state: &AppState,
+    operation: &Operation<'_>,
+    login: Option<&LoginFacts>,
+    now_ms: i64,
+) -> Result<Assessment, StoreError> {
     let settings = &state.settings.risk;
     let store = &state.store;
     let mut facts = Facts::default();
@@ -287,6 +333,12 @@ pub async fn assess(
                 Fact::Int((now_ms - last).max(0) / DAY_MS),
             );
         }
+    }
+    if let Some(login) = login
+        && let Err(error) = login.apply(&mut facts)
+    {
+        // The names are the catalogue's own; a mismatch is a bug caught by the tests.
+        tracing::error!(error = %error, "login facts not set");
     }
     let kind_name = operation.kind.name();
     let observed_kind = model_kind(operation.kind);
@@ -394,7 +446,7 @@ pub async fn assess(
         id: &id,
         at_ms: now_ms,
         operation: kind_name,
-        account_id: Some(operation.account_id),
+        account_id: (!operation.account_id.is_empty()).then_some(operation.account_id),
         reference: operation.reference,
         verdict: &verdict_name,
         reasons_json: &reasons_json,
@@ -422,39 +474,55 @@ pub async fn assess(
             "risk decision needs attention"
         );
     }
-    if let Some((observation, customer, device)) = learned
-        && matches!(decision.verdict, Verdict::Allow | Verdict::StepUp(_))
-    {
-        learn(state, operation, &observation, customer, device, now_ms).await?;
-    }
+    let learning = match learned {
+        Some((observation, customer, device))
+            if matches!(decision.verdict, Verdict::Allow | Verdict::StepUp(_)) =>
+        {
+            Some(learning(operation, &observation, customer, device, now_ms))
+        }
+        _ => None,
+    };
     Ok(Assessment {
         id,
         decision,
         facts,
+        learning,
     })
 }
 
-/// Records the operation in the history and updates the customer's and the device's stored
-/// baselines.
-async fn learn(
-    state: &AppState,
+/// What an operation that goes ahead teaches the model: its observation and the customer's
+/// and device's baselines updated with it, ready to write ([`learn`]).
+#[derive(Debug, Clone)]
+pub struct Learning {
+    observation: RiskObservation,
+    rows: Vec<RiskBaselineRow>,
+}
+
+/// Writes what `learning` holds, in one transaction: call it once the operation went ahead.
+pub async fn learn(state: &AppState, learning: &Learning) -> Result<(), StoreError> {
+    state
+        .store
+        .risk_learn(&learning.observation, &learning.rows)
+        .await?;
+    Ok(())
+}
+
+/// Prepares the history row and the updated baselines of an operation.
+fn learning(
     operation: &Operation<'_>,
     observation: &Observation,
     customer: Option<CustomerBaseline>,
     device: Option<DeviceUse>,
     now_ms: i64,
-) -> Result<(), StoreError> {
-    let store = &state.store;
-    store
-        .risk_observe(&RiskObservation {
-            account_id: operation.account_id.to_owned(),
-            product: operation.product.to_owned(),
-            kind: operation.kind.name().to_owned(),
-            amount_fen: operation.amount_fen,
-            at_ms: now_ms,
-            device_ref: operation.device_ref.map(str::to_owned),
-        })
-        .await?;
+) -> Learning {
+    let stored = RiskObservation {
+        account_id: operation.account_id.to_owned(),
+        product: operation.product.to_owned(),
+        kind: operation.kind.name().to_owned(),
+        amount_fen: operation.amount_fen,
+        at_ms: now_ms,
+        device_ref: operation.device_ref.map(str::to_owned),
+    };
     let mut customer = customer.unwrap_or_default();
     customer.update(observation);
     let mut rows = vec![RiskBaselineRow {
@@ -475,8 +543,10 @@ async fn learn(
             updated_at_ms: now_ms,
         });
     }
-    store.risk_baselines_put_many(&rows).await?;
-    Ok(())
+    Learning {
+        observation: stored,
+        rows,
+    }
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@
 //! customer's next attempt, which consumes the release.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::risk::assess::{Operation, assess};
+use crate::risk::assess::{Learning, Operation, assess_deferred, learn};
 use crate::risk::holds::HeldOperation;
 use crate::state::AppState;
 use inspay_risk::decision::{StepUpFactor, Verdict};
@@ -48,6 +48,33 @@ pub enum OnStepUp {
     Met,
     /// The route has no step-up of its own: the operation is held for review instead.
     Review,
+}
+
+/// An operation that passed the gate. Call [`Passed::went_ahead`] once it has run: only then
+/// does the model learn it (an attempt that stopped at the step-up or at the bank teaches
+/// nothing).
+#[derive(Debug)]
+#[must_use = "call went_ahead once the operation ran, so the model learns it"]
+pub struct Passed {
+    /// What the route does next.
+    pub passage: Passage,
+    learning: Option<Learning>,
+}
+
+impl Passed {
+    /// The operation ran: learn it into the customer's history and baselines. A failure to
+    /// learn is logged; the operation stands (the next training learns it from the records).
+    pub async fn went_ahead(self, state: &AppState) {
+        if let Some(learning) = self.learning
+            && let Err(error) = learn(state, &learning).await
+        {
+            tracing::warn!(
+                target: "inspay::risk",
+                error = %error,
+                "an operation that went ahead was not learned; the next training will"
+            );
+        }
+    }
 }
 
 /// An operation at the gate.
@@ -113,7 +140,7 @@ pub fn denied_error() -> ApiError {
 }
 
 /// Passes `gate` at `now_ms`: decides, records, and holds or refuses as the verdict says.
-pub async fn pass(state: &AppState, gate: &Gate<'_>, now_ms: i64) -> Result<Passage, ApiError> {
+pub async fn pass(state: &AppState, gate: &Gate<'_>, now_ms: i64) -> Result<Passed, ApiError> {
     let keyring = state.keyring();
     let subject = gate.held.subject();
     let payload = serde_json::to_string(&gate.held)
@@ -144,16 +171,25 @@ pub async fn pass(state: &AppState, gate: &Gate<'_>, now_ms: i64) -> Result<Pass
                     operation = %open.operation,
                     "a released hold let the operation through"
                 );
-                Ok(Passage::Released)
+                Ok(Passed {
+                    passage: Passage::Released,
+                    learning: None,
+                })
             }
             _ => Err(held_error(&open.id)),
         };
     }
-    let assessment = assess(state, &gate.operation, now_ms).await?;
+    let assessment = assess_deferred(state, &gate.operation, now_ms).await?;
+    let passed = |passage| Passed {
+        passage,
+        learning: assessment.learning.clone(),
+    };
     match assessment.decision.verdict {
-        Verdict::Allow => Ok(Passage::Allow),
-        Verdict::StepUp(factor) if gate.on_step_up == OnStepUp::Ask => Ok(Passage::StepUp(factor)),
-        Verdict::StepUp(_) if gate.on_step_up == OnStepUp::Met => Ok(Passage::Allow),
+        Verdict::Allow => Ok(passed(Passage::Allow)),
+        Verdict::StepUp(factor) if gate.on_step_up == OnStepUp::Ask => {
+            Ok(passed(Passage::StepUp(factor)))
+        }
+        Verdict::StepUp(_) if gate.on_step_up == OnStepUp::Met => Ok(passed(Passage::Allow)),
         Verdict::Deny => Err(denied_error()),
         Verdict::StepUp(_) | Verdict::Review => {
             let id = uuid::Uuid::now_v7().to_string();

@@ -293,7 +293,7 @@ async fn decide(
     )
     .await?;
     let now = state.now_ms();
-    if let Decision::Approve(amount) = decision {
+    let passed = if let Decision::Approve(amount) = decision {
         let operation = FundOperation::ClaimPayout {
             account_id: &claim.claimant_account_id,
             amount,
@@ -305,8 +305,10 @@ async fn decide(
             approved_fen: amount.fen(),
             signature: KeptSignature::from(&signature),
         };
-        payout_gate(&state, &caller, &claim, amount, held, now).await?;
-    }
+        Some(payout_gate(&state, &caller, &claim, amount, held, now).await?)
+    } else {
+        None
+    };
     let keyring = state.keyring();
     let large = Money::from_fen(state.settings.payments.large_claim_fen).unwrap_or(Money::ZERO);
     let step = state
@@ -324,6 +326,9 @@ async fn decide(
             now,
         )
         .await?;
+    if let Some(passed) = passed {
+        passed.went_ahead(&state).await;
+    }
     let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
     Ok(Json(claim_view(&step.claim, &payouts)))
 }
@@ -372,7 +377,7 @@ async fn approve(
     )
     .await?;
     let now = state.now_ms();
-    if let (true, Some(amount)) = (confirm, claim.approved) {
+    let passed = if let (true, Some(amount)) = (confirm, claim.approved) {
         let operation = FundOperation::ClaimPayout {
             account_id: &claim.claimant_account_id,
             amount,
@@ -383,8 +388,10 @@ async fn approve(
             approver: caller.account_id.clone(),
             signature: KeptSignature::from(&signature),
         };
-        payout_gate(&state, &caller, &claim, amount, held, now).await?;
-    }
+        Some(payout_gate(&state, &caller, &claim, amount, held, now).await?)
+    } else {
+        None
+    };
     let keyring = state.keyring();
     let step = state
         .store
@@ -400,6 +407,9 @@ async fn approve(
             now,
         )
         .await?;
+    if let Some(passed) = passed {
+        passed.went_ahead(&state).await;
+    }
     let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
     Ok(Json(claim_view(&step.claim, &payouts)))
 }
@@ -415,7 +425,7 @@ async fn payout_gate(
     amount: Amount,
     held: HeldOperation,
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<gate::Passed, ApiError> {
     let facts = gate::payout_facts(state, claim, &claim.payout_account_id, now).await?;
     let gate = Gate {
         operation: RiskOperation {
@@ -434,6 +444,5 @@ async fn payout_gate(
         held,
         on_step_up: OnStepUp::Met,
     };
-    gate::pass(state, &gate, now).await?;
-    Ok(())
+    gate::pass(state, &gate, now).await
 }

@@ -456,7 +456,7 @@ async fn restart_payout(
         .store
         .claim(&keyring, &id, Some(&caller.account_id))
         .await?;
-    if let Some(amount) = claim.approved {
+    let passed = if let Some(amount) = claim.approved {
         let operation = FundOperation::ClaimPayout {
             account_id: &caller.account_id,
             amount,
@@ -482,8 +482,10 @@ async fn restart_payout(
             },
             on_step_up: OnStepUp::Review,
         };
-        gate::pass(&state, &gate, now).await?;
-    }
+        Some(gate::pass(&state, &gate, now).await?)
+    } else {
+        None
+    };
     let step = state
         .store
         .claim_payout_restart(
@@ -495,6 +497,9 @@ async fn restart_payout(
             state.now_ms(),
         )
         .await?;
+    if let Some(passed) = passed {
+        passed.went_ahead(&state).await;
+    }
     let payouts = state.store.payouts_of_claim(&keyring, &id).await?;
     Ok((
         StatusCode::ACCEPTED,

@@ -443,8 +443,8 @@ async fn pay(
         },
         on_step_up: OnStepUp::Ask,
     };
-    let passage = gate::pass(&state, &gate, state.now_ms()).await?;
-    if let Passage::StepUp(factor) = passage {
+    let passed = gate::pass(&state, &gate, state.now_ms()).await?;
+    if let Passage::StepUp(factor) = passed.passage {
         require_risk_step_up(&state, &headers, &caller, Operation::PremiumPayment, factor).await?;
     } else if number == 1 || premium.fen() > state.settings.payments.small_renewal_fen {
         require_step_up(&state, &headers, &caller, Operation::PremiumPayment).await?;
@@ -458,6 +458,9 @@ async fn pay(
         &caller.request_id,
     )
     .await?;
+    if matches!(outcome, Outcome::Succeeded(_) | Outcome::Pending(_)) {
+        passed.went_ahead(&state).await;
+    }
     match outcome {
         Outcome::Succeeded(payment) => Ok((StatusCode::CREATED, Json(payment_view(&payment)))),
         Outcome::Pending(payment) => Ok((StatusCode::ACCEPTED, Json(payment_view(&payment)))),
@@ -540,7 +543,7 @@ async fn cancel(
         on_step_up: OnStepUp::Met,
     };
     // A cancellation is at the enhanced level: the route already took a fresh step-up.
-    gate::pass(&state, &gate, now).await?;
+    let passed = gate::pass(&state, &gate, now).await?;
     let cancelled_on = date_at_ms(now);
     let actor = format!("account:{}", caller.account_id);
     let refunds = state
@@ -557,6 +560,7 @@ async fn cancel(
             now,
         )
         .await?;
+    passed.went_ahead(&state).await;
     Ok(Json(Cancelled {
         policy_id: policy_id.to_string(),
         status: "cancelled",

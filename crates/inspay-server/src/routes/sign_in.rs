@@ -9,26 +9,39 @@
 //!
 //! The flow's stage lives in the database; a step that is replayed, skipped or out of order
 //! ends the flow. A completed flow starts a session with a fresh token.
+//!
+//! Every sign-in gets a risk decision (issue 6 item 2; [`crate::risk::login`] explains the
+//! order and what each verdict does): a source the built-in rules refuse is answered
+//! `INSPAY-RISK-001` before the secret is checked; after a right secret, a risky sign-in needs
+//! more than the usual two factors. The first step's answer names what (`step_up`), never why:
+//! `device-key` (only the device key completes it) or `id-number` (the device key completes it;
+//! after an SMS code, step 3 asks the ID number from registration,
+//! `POST /v1/sign-in/{flow_id}/identity`).
 
 use crate::auth::{LEVEL_DORMANT, LEVEL_FULL, LEVEL_INITIAL_PASSWORD, Need, RouteSpec};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
+use crate::risk::login::{Attempt, ClientIp, DeviceId, Requirement, requirement_of_flow};
 use crate::routes::OperationClass;
 use crate::routes::support::{
-    CaptchaReply, Rid, base64, base64_field, check_id, knowledge_factor, require_captcha, send_code,
+    CaptchaReply, Rid, base64, base64_field, check_id, field, knowledge_factor, require_captcha,
+    send_code,
 };
 use crate::state::AppState;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use inspay_core::sensitive::Masked;
+use inspay_core::sensitive::{IdNumber, Masked, PersonalField};
 use inspay_identity::login_name::LoginName;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::secret_hash::SecretKind;
 use inspay_identity::sign_in_flow::{Factor, FlowError, Stage, Step};
-use inspay_store::accounts::{Population, SignIn, SignInStep};
+use inspay_risk::decision::Verdict;
+use inspay_store::accounts::{AccountSummary, Population, SignIn, SignInStep};
 use inspay_store::credential_keys::{KeyKind, KeyProof};
 use inspay_store::one_time_codes::CodeCheck;
+use inspay_store::risk::SignInOutcome;
 use inspay_store::sign_in_flows::StoredFlow;
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
@@ -66,10 +79,10 @@ pub const SPECS: &[RouteSpec] = &[
         class: CLASS,
         need: Need::Public,
         permission: None,
-        summary: "Second sign-in step by SMS code: completes the flow and starts a session.",
+        summary: "Second sign-in step by SMS code: completes the flow and starts a session (200), or asks for the extra factor a risky sign-in needs (202).",
         body: Some(SchemaGenerator::subschema_for::<SmsCode>),
-        response: Some(SchemaGenerator::subschema_for::<SessionStarted>),
-        success: &[200],
+        response: Some(SchemaGenerator::subschema_for::<Completion>),
+        success: &[200, 202],
     },
     RouteSpec {
         method: "POST",
@@ -90,6 +103,17 @@ pub const SPECS: &[RouteSpec] = &[
         permission: None,
         summary: "Second sign-in step by key: checks the signed challenge, completes the flow and starts a session.",
         body: Some(SchemaGenerator::subschema_for::<KeyAnswer>),
+        response: Some(SchemaGenerator::subschema_for::<Completion>),
+        success: &[200, 202],
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/v1/sign-in/{flow_id}/identity",
+        class: CLASS,
+        need: Need::Public,
+        permission: None,
+        summary: "Third sign-in step, when the risk engine asks for it after an SMS code: the ID number given at registration; starts a session.",
+        body: Some(SchemaGenerator::subschema_for::<IdentityAnswer>),
         response: Some(SchemaGenerator::subschema_for::<SessionStarted>),
         success: &[200],
     },
@@ -103,6 +127,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/sign-in/{flow_id}/sms-code", post(sms_code))
         .route("/v1/sign-in/{flow_id}/key-challenge", post(key_challenge))
         .route("/v1/sign-in/{flow_id}/key", post(key_answer))
+        .route("/v1/sign-in/{flow_id}/identity", post(identity))
 }
 
 /// The first sign-in step: exactly one of `password` or `gesture`.
@@ -122,6 +147,10 @@ struct FirstFactor {
     gesture: Option<Zeroizing<String>>,
     /// Needed after a failed attempt for this name.
     captcha: Option<CaptchaReply>,
+    /// The app's own id for this installation (16 to 64 letters, digits, `-` or `_`, the same
+    /// on every sign-in from it), so the risk engine can tell a new device. The server keeps
+    /// only its HMAC. Browsers leave it out.
+    device_id: Option<String>,
 }
 
 /// A sign-in flow waiting for its second factor.
@@ -132,6 +161,11 @@ struct FlowStarted {
     /// The second factors this account can use.
     next: &'static [&'static str],
     expires_in_s: i64,
+    /// Present when this sign-in needs more than usual: `device-key` (only the device key
+    /// completes it) or `id-number` (the device key completes it; after an SMS code, the ID
+    /// number from registration too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_up: Option<&'static str>,
 }
 
 fn refused() -> ApiError {
@@ -141,6 +175,7 @@ fn refused() -> ApiError {
 async fn first_factor(
     State(state): State<AppState>,
     Rid(request_id): Rid,
+    ClientIp(client): ClientIp,
     ApiJson(request): ApiJson<FirstFactor>,
 ) -> Result<Json<FlowStarted>, ApiError> {
     let now = state.now_ms();
@@ -152,6 +187,14 @@ async fn first_factor(
     .map_err(|error| {
         ApiError::new(ErrorCode::InvalidField).detail(format!("login_name: {error}"))
     })?;
+    let device = request
+        .device_id
+        .as_deref()
+        .map(DeviceId::parse)
+        .transpose()
+        .map_err(|rule| {
+            ApiError::new(ErrorCode::InvalidField).detail(format!("device_id: {rule}"))
+        })?;
     let (kind, secret) = knowledge_factor(request.password.as_ref(), request.gesture.as_ref())?;
     let factor = match kind {
         SecretKind::Gesture => Factor::Gesture,
@@ -161,6 +204,12 @@ async fn first_factor(
     // After a failure for this name (whether or not an account has it), a CAPTCHA first.
     if state.store.name_failures(&keyring, &name).await? > 0 {
         require_captcha(&state, request.captcha.as_ref(), now).await?;
+    }
+    let attempt = Attempt::begin(&state, &keyring, &name, client, device.as_ref(), now).await?;
+    // Before the secret is checked: a source the built-in rules refuse gets one answer,
+    // whatever the name and the secret (crate::risk::login explains the order).
+    if attempt.screened_out(&state.settings.risk.login) {
+        return Err(attempt.refuse_early(&state, &name, now).await?);
     }
     let outcome = state
         .store
@@ -185,24 +234,53 @@ async fn first_factor(
             .store
             .name_failure_record(&keyring, &name, true, now)
             .await?;
+        attempt
+            .record(&state, None, SignInOutcome::Failed, None, None, None, now)
+            .await?;
         return Err(refused());
     };
+    let assessment = attempt.decide_accepted(&state, &account_id, now).await?;
+    if assessment.decision.verdict == Verdict::Deny {
+        // Answered exactly like a wrong secret, with the same trace (a CAPTCHA next time), so
+        // the answer does not confirm the password.
+        state
+            .store
+            .name_failure_record(&keyring, &name, true, now)
+            .await?;
+        attempt
+            .denied_after_secret(&state, &account_id, &assessment.id, now)
+            .await?;
+        return Err(refused());
+    }
     state
         .store
         .name_failure_record(&keyring, &name, false, now)
         .await?;
+    let requirement = Requirement::of(assessment.decision.verdict, request.staff);
     let flow_id = state
         .store
         .sign_in_flow_start(&account_id, factor, dormant, must_change_password, now)
         .await?;
+    attempt
+        .record(
+            &state,
+            Some(&account_id),
+            SignInOutcome::Started,
+            Some(&flow_id),
+            Some(&assessment.id),
+            requirement,
+            now,
+        )
+        .await?;
     Ok(Json(FlowStarted {
         flow_id,
-        next: if request.staff {
-            &["certificate"]
-        } else {
-            &["sms-code", "device-key"]
+        next: match (request.staff, requirement) {
+            (true, _) => &["certificate"],
+            (false, Some(Requirement::DeviceKey)) => &["device-key"],
+            (false, _) => &["sms-code", "device-key"],
         },
         expires_in_s: state.settings.identity.sign_in_flow_ttl_s,
+        step_up: requirement.map(Requirement::name),
     }))
 }
 
@@ -246,9 +324,10 @@ async fn sms_send(
     Rid(request_id): Rid,
     Path(flow_id): Path<String>,
     ApiJson(request): ApiJson<SmsSend>,
-) -> Result<(axum::http::StatusCode, Json<SmsSent>), ApiError> {
+) -> Result<(StatusCode, Json<SmsSent>), ApiError> {
     let now = state.now_ms();
     let flow = live_flow(&state, &flow_id, now).await?;
+    sms_allowed(&state, &flow.id).await?;
     require_captcha(&state, request.captcha.as_ref(), now).await?;
     let account = state.store.account_summary(&flow.account_id).await?;
     let person_id = match (account.population, account.person_id) {
@@ -268,9 +347,8 @@ async fn sms_send(
         now,
     )
     .await?;
-    use inspay_core::sensitive::PersonalField;
     Ok((
-        axum::http::StatusCode::ACCEPTED,
+        StatusCode::ACCEPTED,
         Json(SmsSent {
             sent_to: person.mobile.masked(),
             expires_in_s: state.otp().ttl_s,
@@ -307,13 +385,34 @@ pub struct SessionStarted {
     pub other_sessions_ended: u64,
 }
 
+/// What the second step answers: a session, or (202) the extra factor a risky sign-in still
+/// needs.
+#[derive(Serialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "SignInCompletion")]
+enum Completion {
+    Session(SessionStarted),
+    Extra(ExtraFactor),
+}
+
+/// One more factor before the session: the risk engine asked for it.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "SignInExtraFactor")]
+struct ExtraFactor {
+    flow_id: String,
+    /// `["id-number"]`: `POST /v1/sign-in/{flow_id}/identity`.
+    next: &'static [&'static str],
+    /// Time left on the flow.
+    expires_in_s: i64,
+}
+
 async fn complete(
     state: &AppState,
     flow_id: &str,
     step: Step,
     request_id: &str,
     now_ms: i64,
-) -> Result<Json<SessionStarted>, ApiError> {
+) -> Result<(StatusCode, Json<Completion>), ApiError> {
     let outcome = state
         .store
         .sign_in_flow_step(
@@ -331,6 +430,65 @@ async fn complete(
         Err(_) => return Err(ApiError::new(ErrorCode::FlowEnded)),
     };
     let account = state.store.account_summary(&flow.account_id).await?;
+    let second = match flow.flow.stage {
+        Stage::Complete { second, .. } => Some(second),
+        _ => None,
+    };
+    // The extra factor of a risky sign-in, unless the device key (the strongest factor a
+    // customer holds) was the second one, or the account is dormant (its own identity check
+    // is the same factor and comes next anyway).
+    let requirement = requirement_of_flow(state, &flow.id).await?;
+    let extra_due = requirement.is_some()
+        && second != Some(Factor::DeviceKey)
+        && !flow.dormant
+        && account.population == Population::Customer;
+    let store = &state.store;
+    if extra_due {
+        if !store
+            .risk_sign_in_advance(
+                &flow.id,
+                SignInOutcome::Started,
+                SignInOutcome::AwaitingExtra,
+                now_ms,
+            )
+            .await?
+        {
+            return Err(ApiError::new(ErrorCode::FlowEnded));
+        }
+        let ttl_s = state.settings.identity.sign_in_flow_ttl_s;
+        return Ok((
+            StatusCode::ACCEPTED,
+            Json(Completion::Extra(ExtraFactor {
+                flow_id: flow.id,
+                next: &["id-number"],
+                expires_in_s: (flow.flow.started_s + ttl_s - now_ms.div_euclid(1000)).max(0),
+            })),
+        ));
+    }
+    if !flow.dormant {
+        // The device and region become known to the account. A dormant account's do once
+        // its identity check passes and it signs in again.
+        store
+            .risk_sign_in_advance(
+                &flow.id,
+                SignInOutcome::Started,
+                SignInOutcome::Completed,
+                now_ms,
+            )
+            .await?;
+    }
+    let session = start_session(state, &flow, &account, request_id, now_ms).await?;
+    Ok((StatusCode::OK, Json(Completion::Session(session))))
+}
+
+/// Starts the session of a completed sign-in, at the level the account's state gives.
+async fn start_session(
+    state: &AppState,
+    flow: &StoredFlow,
+    account: &AccountSummary,
+    request_id: &str,
+    now_ms: i64,
+) -> Result<SessionStarted, ApiError> {
     // The dormant check comes first: the initial-password change follows it.
     let (level, required_next) = if flow.dormant && account.population == Population::Customer {
         (
@@ -357,7 +515,7 @@ async fn complete(
         .store
         .session_start(&flow.account_id, level, &policy, request_id, now_ms)
         .await?;
-    Ok(Json(SessionStarted {
+    Ok(SessionStarted {
         session_token: token.expose().to_string(),
         level,
         required_next,
@@ -365,7 +523,17 @@ async fn complete(
         absolute_timeout_s: policy.absolute_s,
         other_sessions_active: started.others_kept,
         other_sessions_ended: started.others_ended,
-    }))
+    })
+}
+
+/// The SMS code cannot complete a flow whose risk decision asked for the device key.
+async fn sms_allowed(state: &AppState, flow_id: &str) -> Result<(), ApiError> {
+    if requirement_of_flow(state, flow_id).await? == Some(Requirement::DeviceKey) {
+        return Err(ApiError::new(ErrorCode::InvalidField).detail(
+            "this sign-in needs the device key: POST /v1/sign-in/{flow_id}/key-challenge",
+        ));
+    }
+    Ok(())
 }
 
 async fn sms_code(
@@ -373,9 +541,10 @@ async fn sms_code(
     Rid(request_id): Rid,
     Path(flow_id): Path<String>,
     ApiJson(request): ApiJson<SmsCode>,
-) -> Result<Json<SessionStarted>, ApiError> {
+) -> Result<(StatusCode, Json<Completion>), ApiError> {
     let now = state.now_ms();
     let flow = live_flow(&state, &flow_id, now).await?;
+    sms_allowed(&state, &flow.id).await?;
     let code = OneTimeCode::parse(&request.code)
         .map_err(|error| ApiError::new(ErrorCode::InvalidField).detail(format!("code: {error}")))?;
     let check = state
@@ -467,7 +636,7 @@ async fn key_answer(
     Rid(request_id): Rid,
     Path(flow_id): Path<String>,
     ApiJson(request): ApiJson<KeyAnswer>,
-) -> Result<Json<SessionStarted>, ApiError> {
+) -> Result<(StatusCode, Json<Completion>), ApiError> {
     let now = state.now_ms();
     let flow = live_flow(&state, &flow_id, now).await?;
     check_id("challenge_id", &request.challenge_id)?;
@@ -505,4 +674,96 @@ async fn key_answer(
         }
     };
     complete(&state, &flow.id, step, &request_id, now).await
+}
+
+/// The ID number given at registration.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "SignInIdentityRequest")]
+struct IdentityAnswer {
+    #[schemars(with = "String")]
+    id_number: Zeroizing<String>,
+}
+
+/// The extra factor of a risky sign-in after its SMS code: the ID number given at
+/// registration, within the flow's time limit, once. A wrong one ends the flow and counts
+/// toward the lockout, like a wrong code.
+async fn identity(
+    State(state): State<AppState>,
+    Rid(request_id): Rid,
+    Path(flow_id): Path<String>,
+    ApiJson(request): ApiJson<IdentityAnswer>,
+) -> Result<Json<SessionStarted>, ApiError> {
+    let now = state.now_ms();
+    let ended = || ApiError::new(ErrorCode::FlowEnded);
+    if uuid::Uuid::parse_str(&flow_id).is_err() {
+        return Err(ended());
+    }
+    let flow = state
+        .store
+        .sign_in_flow_get(&flow_id)
+        .await?
+        .ok_or_else(ended)?;
+    let expired =
+        now.div_euclid(1000) - flow.flow.started_s >= state.settings.identity.sign_in_flow_ttl_s;
+    let waiting = state
+        .store
+        .risk_sign_in_of_flow(&flow.id)
+        .await?
+        .is_some_and(|row| row.outcome == SignInOutcome::AwaitingExtra);
+    if expired || !waiting || !matches!(flow.flow.stage, Stage::Complete { .. }) {
+        return Err(ended());
+    }
+    let typed: IdNumber = field("id_number", &request.id_number)?;
+    let account = state.store.account_summary(&flow.account_id).await?;
+    let person_id = account.person_id.clone().ok_or_else(ended)?;
+    let locked = state
+        .store
+        .account_failures(&account.id)
+        .await?
+        .is_locked(now.div_euclid(1000));
+    let person = state.store.person_get(&state.keyring(), &person_id).await?;
+    let same = inspay_crypto::sm3::constant_time_eq(
+        person.id_number.index_form().as_bytes(),
+        typed.index_form().as_bytes(),
+    );
+    if locked || !same {
+        state
+            .store
+            .risk_sign_in_advance(
+                &flow.id,
+                SignInOutcome::AwaitingExtra,
+                SignInOutcome::Ended,
+                now,
+            )
+            .await?;
+        if !locked {
+            state
+                .store
+                .factor_failure(
+                    &account.id,
+                    "registration-data",
+                    &state.lockout(),
+                    &request_id,
+                    now,
+                )
+                .await?;
+        }
+        return Err(refused());
+    }
+    if !state
+        .store
+        .risk_sign_in_advance(
+            &flow.id,
+            SignInOutcome::AwaitingExtra,
+            SignInOutcome::Completed,
+            now,
+        )
+        .await?
+    {
+        return Err(ended());
+    }
+    Ok(Json(
+        start_session(&state, &flow, &account, &request_id, now).await?,
+    ))
 }

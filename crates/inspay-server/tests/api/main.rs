@@ -20,6 +20,7 @@ mod protocol;
 mod resilience;
 mod risk_decisions;
 mod risk_export;
+mod risk_login;
 mod risk_packs;
 mod signing;
 mod sms;

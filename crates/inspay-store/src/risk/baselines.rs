@@ -45,6 +45,25 @@ impl Store {
         &self,
         rows: &[RiskBaselineRow],
     ) -> Result<u64, StoreError> {
+        self.baselines_put(rows, None).await
+    }
+
+    /// Learns one operation that went ahead: its observation joins the history and the
+    /// baselines it updated are written, in one transaction (one commit on the fund request's
+    /// path instead of two).
+    pub async fn risk_learn(
+        &self,
+        observation: &super::RiskObservation,
+        rows: &[RiskBaselineRow],
+    ) -> Result<u64, StoreError> {
+        self.baselines_put(rows, Some(observation)).await
+    }
+
+    async fn baselines_put(
+        &self,
+        rows: &[RiskBaselineRow],
+        observation: Option<&super::RiskObservation>,
+    ) -> Result<u64, StoreError> {
         let mut last = HashMap::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {
             require_subject_kind(&row.subject_kind)?;
@@ -58,10 +77,13 @@ impl Store {
             })
             .map(|(_, row)| row)
             .collect();
-        if unique.is_empty() {
+        if unique.is_empty() && observation.is_none() {
             return Ok(0);
         }
         let mut tx = self.begin_write().await?;
+        if let Some(observation) = observation {
+            super::observations::insert_one(&mut tx, observation).await?;
+        }
         let mut written = 0;
         for run in crate::db::row_runs(&unique) {
             let sql = format!(

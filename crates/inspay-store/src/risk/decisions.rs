@@ -165,23 +165,35 @@ impl Store {
             ));
         }
         let mac = mac_text(keyring, &mac_parts(&decision))?;
-        let inserted = sqlx::query(
-            "INSERT INTO risk_decisions (id, at_ms, operation, account_id, reference, verdict,
-                 reasons, model_score, alert, record_mac)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(decision.id)
-        .bind(decision.at_ms)
-        .bind(decision.operation)
-        .bind(decision.account_id)
-        .bind(decision.reference)
-        .bind(decision.verdict)
-        .bind(decision.reasons_json)
-        .bind(decision.model_score)
-        .bind(i32::from(decision.alert))
-        .bind(&mac)
-        .execute(&self.pool)
-        .await;
+        // sqlx's Any driver sends a missing f64 as a float4 NULL, and PostgreSQL then keeps
+        // float4 for the statement on that connection, refusing the next real score: a
+        // decision without a score has a statement of its own.
+        let sql = match decision.model_score {
+            Some(_) => {
+                "INSERT INTO risk_decisions (id, at_ms, operation, account_id, reference, verdict,
+                     reasons, alert, record_mac, model_score)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            }
+            None => {
+                "INSERT INTO risk_decisions (id, at_ms, operation, account_id, reference, verdict,
+                     reasons, alert, record_mac, model_score)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL)"
+            }
+        };
+        let mut query = sqlx::query(sql)
+            .bind(decision.id)
+            .bind(decision.at_ms)
+            .bind(decision.operation)
+            .bind(decision.account_id)
+            .bind(decision.reference)
+            .bind(decision.verdict)
+            .bind(decision.reasons_json)
+            .bind(i32::from(decision.alert))
+            .bind(mac.clone());
+        if let Some(score) = decision.model_score {
+            query = query.bind(score);
+        }
+        let inserted = query.execute(&self.pool).await;
         match inserted {
             Ok(_) => Ok(()),
             Err(error) if crate::funds::is_unique_violation(&error) => Err(StoreError::Conflict(

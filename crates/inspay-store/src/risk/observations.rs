@@ -30,20 +30,8 @@ const INSERTED_COLUMNS: usize = 6;
 impl Store {
     /// Records one observation.
     pub async fn risk_observe(&self, observation: &RiskObservation) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO risk_observations (account_id, product, kind, amount_fen, at_ms,
-                 device_ref)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&observation.account_id)
-        .bind(&observation.product)
-        .bind(&observation.kind)
-        .bind(observation.amount_fen)
-        .bind(observation.at_ms)
-        .bind(&observation.device_ref)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut connection = self.pool.acquire().await?;
+        insert_one(&mut connection, observation).await
     }
 
     /// Records many observations in one transaction, many rows per statement (at most 256,
@@ -170,4 +158,25 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// Inserts one observation on `connection` (a pooled connection or a transaction).
+pub(super) async fn insert_one(
+    connection: &mut sqlx::AnyConnection,
+    observation: &RiskObservation,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO risk_observations (account_id, product, kind, amount_fen, at_ms,
+             device_ref)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&observation.account_id)
+    .bind(&observation.product)
+    .bind(&observation.kind)
+    .bind(observation.amount_fen)
+    .bind(observation.at_ms)
+    .bind(&observation.device_ref)
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
 }

@@ -6,6 +6,7 @@ mod crypto;
 mod password;
 mod payments;
 mod risk;
+mod risk_gate;
 mod server;
 mod sign_in;
 

@@ -11,6 +11,8 @@
 //!    does; the time to train, the scoring cost, and precision and recall on the planted
 //!    anomalies are reported. (`inspay risk train --generate` measures the same training from
 //!    the database.)
+//! 3. **Gate**: the whole engine as a fund route calls it, on a real server, without and with
+//!    the pack ([`super::risk_gate`]).
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -38,6 +40,14 @@ pub struct RiskArgs {
     /// The generator's seed.
     #[arg(long, default_value_t = 2025)]
     pub seed: u64,
+    /// Premium payments sent through the whole engine (`risk::gate::pass`) on a real server,
+    /// once without packs and once with the pack (0 skips this part).
+    #[arg(long, default_value_t = 2_000)]
+    pub gate_operations: usize,
+    /// Database for that part (default: SQLite in a temporary directory), e.g.
+    /// postgres://postgres@127.0.0.1/bench (the database must exist and be empty).
+    #[arg(long)]
+    pub database_url: Option<String>,
     /// Exit with an error if a target is missed (p99 of 200 rules under 1 ms, training under
     /// 60 s).
     #[arg(long)]
@@ -60,7 +70,7 @@ const TEMPLATES: &[&str] = &[
     "size(op.channel) > 0 && op.channel != 'app' && model.hour_rarity > {m}.0",
 ];
 
-fn pack_text(rules: usize) -> String {
+pub(super) fn pack_text(rules: usize) -> String {
     let mut text = String::from(
         "[pack]\nid = \"bench\"\nversion = 1\ndescription = \"benchmark\"\ninputs = [\n",
     );
@@ -123,6 +133,13 @@ pub fn run(args: &RiskArgs) -> Result<()> {
         args.rules, args.evaluations, args.observations, args.customers, args.seed
     );
     let (p99, train_s) = (rules(args)?, model(args)?);
+    if args.gate_operations > 0 {
+        super::risk_gate::run(
+            args.rules,
+            args.gate_operations,
+            args.database_url.as_deref(),
+        )?;
+    }
     if args.check {
         if p99 >= Duration::from_millis(1) {
             bail!("rule evaluation p99 {p99:?} is not under 1 ms");
