@@ -175,8 +175,29 @@ pub fn close_after(version: axum::http::Version, response: &mut Response) {
     }
 }
 
-/// The answer for paths that match no route.
-pub async fn not_found(request: Request) -> Response {
+/// The answer for paths that match no route. Each is also a `route-unknown` security event
+/// from the client's address: probing for paths is how scanners start, and the risk engine
+/// reads these events as `edge.not_found_10m` (clause 5.4.3.2).
+pub async fn not_found(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    request: Request,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<crate::defence::ClientAddr>()
+        .map(|addr| addr.0);
+    crate::defence::record(
+        &state,
+        crate::defence::Seen {
+            kind: "route-unknown",
+            app_id: None,
+            account_id: None,
+            client,
+            route: None,
+            detail: "request for a path no route has",
+        },
+    )
+    .await;
     refuse_after_drain(request, ErrorCode::NotFound).await
 }
 

@@ -60,6 +60,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(22, "0022_risk_exports", "risk_exports"),
     migration!(23, "0023_risk_holds", "risk_holds"),
     migration!(24, "0024_risk_sign_ins", "risk_sign_ins"),
+    migration!(25, "0025_security_event_sources", "security_event_sources"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

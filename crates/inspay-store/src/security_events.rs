@@ -157,6 +157,33 @@ impl Store {
         Ok(())
     }
 
+    /// How many security events of each kind came from `client_ip` or from `app_id` since
+    /// `since_ms` (kept events only: at most `EVENTS_KEPT_PER_MINUTE` per source and minute),
+    /// as `(kind, count)`. Nothing when neither source is given.
+    pub async fn security_event_counts(
+        &self,
+        client_ip: Option<&str>,
+        app_id: Option<&str>,
+        since_ms: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        if client_ip.is_none() && app_id.is_none() {
+            return Ok(vec![]);
+        }
+        let rows = sqlx::query(
+            "SELECT kind, COUNT(*) FROM security_events
+             WHERE at_ms >= $1 AND (client_ip = $2 OR app_id = $3)
+             GROUP BY kind",
+        )
+        .bind(since_ms)
+        .bind(client_ip)
+        .bind(app_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .collect()
+    }
+
     /// Security events from `since_ms` on, newest first, at most `limit`.
     pub async fn security_events_list(
         &self,

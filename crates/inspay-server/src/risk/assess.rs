@@ -50,6 +50,10 @@ pub struct Operation<'a> {
     pub policy_started_at_ms: Option<i64>,
     /// For refunds: the refund goes to an account other than the one that paid.
     pub refund_to_other_account: bool,
+    /// The address the request came from, when it came through a listener.
+    pub client_ip: Option<std::net::IpAddr>,
+    /// The client application that signed the request, if it was signed.
+    pub app_id: Option<&'a str>,
 }
 
 impl<'a> Operation<'a> {
@@ -67,6 +71,8 @@ impl<'a> Operation<'a> {
             payout_account_bound_at_ms: None,
             policy_started_at_ms: None,
             refund_to_other_account: false,
+            client_ip: None,
+            app_id: None,
         }
     }
 }
@@ -119,6 +125,63 @@ fn builtin(rule: &str, verdict: Verdict, note: &str) -> Reason {
     }
 }
 
+/// Which security events count toward which `edge.*` fact.
+const EDGE_KINDS: [(&str, &[&str]); 4] = [
+    (
+        "edge.signature_failures_10m",
+        &["signature-invalid", "unknown-application"],
+    ),
+    ("edge.replays_10m", &["nonce-replayed"]),
+    ("edge.injection_10m", &["injection-shaped-input"]),
+    ("edge.not_found_10m", &["route-unknown"]),
+];
+
+/// Sets the `edge.*` facts: the security events of the last 10 minutes from the request's
+/// address or application (clause 5.4.3.2).
+async fn edge_facts(
+    state: &AppState,
+    operation: &Operation<'_>,
+    facts: &mut Facts,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let ip = operation
+        .client_ip
+        .filter(|ip| !ip.is_unspecified())
+        .map(|ip| ip.to_string());
+    let counts = state
+        .store
+        .security_event_counts(ip.as_deref(), operation.app_id, now_ms - 10 * 60_000)
+        .await?;
+    for (fact, kinds) in EDGE_KINDS {
+        let total = counts
+            .iter()
+            .filter(|(kind, _)| kinds.contains(&kind.as_str()))
+            .map(|(_, count)| count)
+            .sum();
+        set(facts, fact, Fact::Int(total));
+    }
+    Ok(())
+}
+
+/// The built-in rule every operation shares: a source that has just been probing the edge
+/// (failed signatures, replays, injection-shaped input, unknown routes) goes to review.
+fn edge_reason(settings: &super::settings::RiskSettings, facts: &Facts) -> Option<Reason> {
+    let total: i64 = EDGE_KINDS
+        .iter()
+        .map(|(fact, _)| match facts.get(fact) {
+            Some(Fact::Int(count)) => *count,
+            _ => 0,
+        })
+        .sum();
+    (total >= settings.edge_events_10m_max).then(|| {
+        builtin(
+            "edge.hostile-source",
+            Verdict::Review,
+            "security events from this address or application within 10 minutes",
+        )
+    })
+}
+
 /// The reasons the built-in rules of `[risk]` give for these facts.
 pub fn builtin_reasons(
     settings: &super::settings::RiskSettings,
@@ -126,9 +189,11 @@ pub fn builtin_reasons(
     facts: &Facts,
 ) -> Vec<Reason> {
     if operation.kind == OperationKind::SignIn {
-        return super::login::reasons(&settings.login, facts);
+        let mut reasons = super::login::reasons(&settings.login, facts);
+        reasons.extend(edge_reason(settings, facts));
+        return reasons;
     }
-    let mut reasons = Vec::new();
+    let mut reasons: Vec<Reason> = edge_reason(settings, facts).into_iter().collect();
     if model_kind(operation.kind).is_none() {
         return reasons;
     }
@@ -340,6 +405,7 @@ async fn decide(
         // The names are the catalogue's own; a mismatch is a bug caught by the tests.
         tracing::error!(error = %error, "login facts not set");
     }
+    edge_facts(state, operation, &mut facts, now_ms).await?;
     let kind_name = operation.kind.name();
     let observed_kind = model_kind(operation.kind);
     if observed_kind.is_some() {

@@ -27,6 +27,36 @@ pub const FUND_CHANNEL: &str = "app";
 /// The channel of staff decisions.
 pub const STAFF_CHANNEL: &str = "staff";
 
+/// Where a request came from, for the engine's `edge.*` facts: the client's address (as the
+/// listener set it) and the application that signed it, if any.
+#[derive(Debug, Clone)]
+pub struct RequestSource {
+    /// The client's address (unspecified outside a listener).
+    pub ip: std::net::IpAddr,
+    /// The signing application.
+    pub app_id: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestSource {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(RequestSource {
+            ip: parts.extensions.get::<crate::defence::ClientAddr>().map_or(
+                std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                |addr| addr.0,
+            ),
+            app_id: parts
+                .extensions
+                .get::<crate::protocol::SignedBy>()
+                .map(|signed| signed.app_id.clone()),
+        })
+    }
+}
+
 /// What the route does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Passage {

@@ -443,6 +443,7 @@ impl Attempt {
         let operation = Operation {
             reference: Some(&self.id),
             device_ref: self.device_ref.as_deref(),
+            client_ip: Some(self.client),
             ..Operation::new(OperationKind::SignIn, account_id, self.channel())
         };
         Ok(assess_sign_in(state, &operation, login, now_ms).await?)

@@ -38,6 +38,11 @@ pub struct RiskSettings {
     /// A claim filed less than this many days after its policy started waits for review.
     /// Default 7.
     pub claim_min_policy_age_days: i64,
+    /// Security events (signature failures, replays, injection-shaped input, requests for
+    /// unknown routes) from the request's address or application within 10 minutes at which
+    /// its sign-ins and fund operations go to review (`edge.hostile-source`; clause 5.4.3.2).
+    /// Default 10.
+    pub edge_events_10m_max: i64,
     /// The behaviour model's thresholds: past `prompt` a risk prompt (a step-up), past
     /// `strong` a review.
     pub model: Thresholds,
@@ -66,6 +71,7 @@ impl Default for RiskSettings {
             velocity_sum_24h_fen_max: 50_000_000,
             payout_account_min_age_hours: 24,
             claim_min_policy_age_days: 7,
+            edge_events_10m_max: 10,
             model: Thresholds::default(),
             train_interval_hours: 24,
             train_check_interval_s: 600,
@@ -103,11 +109,13 @@ impl RiskSettings {
             || self.velocity_sum_24h_fen_max <= 0
             || self.payout_account_min_age_hours < 0
             || self.claim_min_policy_age_days < 0
+            || !(1..=1_000).contains(&self.edge_events_10m_max)
         {
             return Some((
                 "risk",
                 "night_amount_fen, velocity_count_1h_max and velocity_sum_24h_fen_max must be \
-                 positive; payout_account_min_age_hours and claim_min_policy_age_days at least 0"
+                 positive; payout_account_min_age_hours and claim_min_policy_age_days at least 0; \
+                 edge_events_10m_max 1 to 1,000"
                     .to_owned(),
             ));
         }

@@ -18,7 +18,7 @@ use crate::payments::claims::{
 };
 use crate::payments::risk::{self, FundOperation};
 use crate::risk::assess::Operation as RiskOperation;
-use crate::risk::gate::{self, Gate, OnStepUp, STAFF_CHANNEL};
+use crate::risk::gate::{self, Gate, OnStepUp, RequestSource, STAFF_CHANNEL};
 use crate::risk::holds::{HeldOperation, KeptSignature};
 use crate::routes::OperationClass;
 use crate::routes::claims::{ClaimView, claim_id, claim_view};
@@ -256,6 +256,7 @@ struct DecisionRequest {
 async fn decide(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    source_of: RequestSource,
     Path(raw_id): Path<String>,
     ApiJson(request): ApiJson<DecisionRequest>,
 ) -> Result<Json<ClaimView>, ApiError> {
@@ -305,7 +306,7 @@ async fn decide(
             approved_fen: amount.fen(),
             signature: KeptSignature::from(&signature),
         };
-        Some(payout_gate(&state, &caller, &claim, amount, held, now).await?)
+        Some(payout_gate(&state, &caller, &source_of, &claim, amount, held, now).await?)
     } else {
         None
     };
@@ -348,6 +349,7 @@ struct ApprovalRequest {
 async fn approve(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    source_of: RequestSource,
     Path(raw_id): Path<String>,
     ApiJson(request): ApiJson<ApprovalRequest>,
 ) -> Result<Json<ClaimView>, ApiError> {
@@ -388,7 +390,7 @@ async fn approve(
             approver: caller.account_id.clone(),
             signature: KeptSignature::from(&signature),
         };
-        Some(payout_gate(&state, &caller, &claim, amount, held, now).await?)
+        Some(payout_gate(&state, &caller, &source_of, &claim, amount, held, now).await?)
     } else {
         None
     };
@@ -421,6 +423,7 @@ async fn approve(
 async fn payout_gate(
     state: &AppState,
     caller: &Caller,
+    source_of: &RequestSource,
     claim: &Claim,
     amount: Amount,
     held: HeldOperation,
@@ -434,6 +437,8 @@ async fn payout_gate(
             reference: Some(claim.id.as_str()),
             payout_account_bound_at_ms: facts.payout_account_bound_at_ms,
             policy_started_at_ms: Some(facts.policy_started_at_ms),
+            client_ip: Some(source_of.ip),
+            app_id: source_of.app_id.as_deref(),
             ..RiskOperation::new(
                 RiskKind::ClaimPayout,
                 &claim.claimant_account_id,

@@ -16,7 +16,7 @@ use crate::payments::claims::{Signer, bind_payout_account, verify_party};
 use crate::payments::risk::{self, FundOperation};
 use crate::protocol::SignedBy;
 use crate::risk::assess::Operation as RiskOperation;
-use crate::risk::gate::{self, FUND_CHANNEL, Gate, OnStepUp};
+use crate::risk::gate::{self, FUND_CHANNEL, Gate, OnStepUp, RequestSource};
 use crate::risk::holds::HeldOperation;
 use crate::routes::OperationClass;
 use crate::routes::support::field;
@@ -443,6 +443,7 @@ struct PayoutRequest {
 async fn restart_payout(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    source_of: RequestSource,
     Path(raw_id): Path<String>,
     ApiJson(request): ApiJson<PayoutRequest>,
 ) -> Result<(StatusCode, Json<ClaimView>), ApiError> {
@@ -474,6 +475,8 @@ async fn restart_payout(
                 reference: Some(id.as_str()),
                 payout_account_bound_at_ms: facts.payout_account_bound_at_ms,
                 policy_started_at_ms: Some(facts.policy_started_at_ms),
+                client_ip: Some(source_of.ip),
+                app_id: source_of.app_id.as_deref(),
                 ..RiskOperation::new(RiskKind::ClaimPayout, &caller.account_id, FUND_CHANNEL)
             },
             requested_by: &caller.account_id,

@@ -13,7 +13,7 @@ use crate::extract::ApiJson;
 use crate::payments::premium::{self, Outcome, Source};
 use crate::payments::risk::{self, FundOperation};
 use crate::risk::assess::Operation as RiskOperation;
-use crate::risk::gate::{self, FUND_CHANNEL, Gate, OnStepUp, Passage};
+use crate::risk::gate::{self, FUND_CHANNEL, Gate, OnStepUp, Passage, RequestSource};
 use crate::risk::holds::HeldOperation;
 use crate::routes::OperationClass;
 use crate::routes::support::field;
@@ -390,6 +390,7 @@ fn source(request: &PayRequest) -> Result<Source, ApiError> {
 async fn pay(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    source_of: RequestSource,
     Path((raw_id, raw_number)): Path<(String, String)>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<PayRequest>,
@@ -434,6 +435,8 @@ async fn pay(
             amount_fen: premium.fen(),
             product: &product,
             reference: Some(policy_id.as_str()),
+            client_ip: Some(source_of.ip),
+            app_id: source_of.app_id.as_deref(),
             ..RiskOperation::new(RiskKind::PremiumPayment, &caller.account_id, FUND_CHANNEL)
         },
         requested_by: &caller.account_id,
@@ -517,6 +520,7 @@ struct Cancelled {
 async fn cancel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
+    source_of: RequestSource,
     Path(raw_id): Path<String>,
     ApiJson(request): ApiJson<CancelRequest>,
 ) -> Result<Json<Cancelled>, ApiError> {
@@ -534,6 +538,8 @@ async fn cancel(
     let gate = Gate {
         operation: RiskOperation {
             reference: Some(policy_id.as_str()),
+            client_ip: Some(source_of.ip),
+            app_id: source_of.app_id.as_deref(),
             ..RiskOperation::new(RiskKind::Cancellation, &caller.account_id, FUND_CHANNEL)
         },
         requested_by: &caller.account_id,

@@ -22,16 +22,9 @@ const HOUR: i64 = 3_600_000;
 
 fn premium<'a>(account: &'a str, amount_fen: i64) -> Operation<'a> {
     Operation {
-        kind: OperationKind::PremiumPayment,
-        account_id: account,
         amount_fen,
         product: "term-life",
-        reference: None,
-        channel: "app",
-        device_ref: None,
-        payout_account_bound_at_ms: None,
-        policy_started_at_ms: None,
-        refund_to_other_account: false,
+        ..Operation::new(OperationKind::PremiumPayment, account, "app")
     }
 }
 
@@ -345,6 +338,119 @@ async fn the_scheduled_job_rebuilds_baselines_when_due() {
             .expect("read")
             .expect("kept");
         assert_eq!(again.updated_at_ms, global.updated_at_ms, "{label}");
+        app.stop().await;
+    }
+}
+
+/// Security events from the edge feed the same engine (clause 5.4.3.2): signature failures,
+/// replays, injection-shaped input and requests for unknown routes from the request's address
+/// or application within 10 minutes become the `edge.*` facts, and past
+/// `risk.edge_events_10m_max` (10) the operation goes to review with an alert. Older events,
+/// and events from another address, do not count. A request for an unknown route is itself
+/// recorded as a `route-unknown` event.
+/// req: 5.4.3.2, 5.3.3.1
+#[tokio::test]
+async fn security_events_from_the_edge_feed_the_engine() {
+    for app in spawn_apps_with(default_fund_rules).await {
+        let store = &app.state.store;
+        let account = "acc-edge".to_string();
+        let now = app.state.now_ms();
+        let hostile: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+        let event =
+            |kind: &str, ip: &str, at_ms: i64| inspay_store::security_events::SecurityEvent {
+                id: uuid::Uuid::now_v7().to_string(),
+                kind: kind.to_string(),
+                app_id: None,
+                account_id: None,
+                client_ip: Some(ip.to_string()),
+                route: None,
+                detail: "test".to_string(),
+                alert: false,
+                at_ms,
+            };
+        for (kind, count) in [
+            ("signature-invalid", 4),
+            ("nonce-replayed", 3),
+            ("injection-shaped-input", 2),
+        ] {
+            for _ in 0..count {
+                store
+                    .security_event_record(&event(kind, "203.0.113.9", now - 60_000))
+                    .await
+                    .expect("event");
+            }
+        }
+        // Outside the window, and from another address: not counted.
+        for _ in 0..20 {
+            store
+                .security_event_record(&event(
+                    "signature-invalid",
+                    "203.0.113.9",
+                    now - 11 * 60_000,
+                ))
+                .await
+                .expect("old event");
+            store
+                .security_event_record(&event("signature-invalid", "198.51.100.1", now))
+                .await
+                .expect("other event");
+        }
+        let from = |ip| Operation {
+            client_ip: Some(ip),
+            ..premium(&account, 10_000)
+        };
+        let calm = decide(&app, from(hostile), now).await;
+        let int = |assessment: &Assessment, name: &str| match assessment.facts.get(name) {
+            Some(inspay_risk::pack::Fact::Int(value)) => *value,
+            other => panic!("{name}: {other:?}"),
+        };
+        assert_eq!(
+            int(&calm, "edge.signature_failures_10m"),
+            4,
+            "{}",
+            app.label
+        );
+        assert_eq!(int(&calm, "edge.replays_10m"), 3);
+        assert_eq!(int(&calm, "edge.injection_10m"), 2);
+        assert!(
+            !rules(&calm).contains(&"edge.hostile-source"),
+            "9 is under 10"
+        );
+
+        // One request for a path no route has makes ten.
+        let response = app
+            .client
+            .get(app.url("/wp-admin/setup.php"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(response.status(), 404);
+        let seen = store
+            .security_events_list(now - 1, 100)
+            .await
+            .expect("events");
+        let unknown: Vec<_> = seen
+            .iter()
+            .filter(|event| event.kind == "route-unknown")
+            .collect();
+        assert_eq!(unknown.len(), 1, "{}", app.label);
+        let loopback = unknown[0].client_ip.clone().expect("client address");
+        for _ in 0..9 {
+            store
+                .security_event_record(&event("signature-invalid", &loopback, now))
+                .await
+                .expect("event");
+        }
+        let probing = decide(&app, from(loopback.parse().expect("ip")), now + 1).await;
+        assert_eq!(int(&probing, "edge.not_found_10m"), 1, "{}", app.label);
+        assert!(
+            rules(&probing).contains(&"edge.hostile-source"),
+            "{}",
+            app.label
+        );
+        assert_eq!(probing.decision.verdict, Verdict::Review, "{}", app.label);
+        let elsewhere = decide(&app, from("192.0.2.44".parse().expect("ip")), now + 2).await;
+        assert!(!rules(&elsewhere).contains(&"edge.hostile-source"));
         app.stop().await;
     }
 }
