@@ -304,3 +304,45 @@ pub async fn server_keys(app: &TestApp) -> Vec<(u32, inspay_crypto::sm2::Sm2Publ
         })
         .collect()
 }
+
+/// Registers a fresh rule-signing key as `risk-officer`, installs `manifest` signed with it
+/// through the server's install path, and waits until this node has loaded it.
+pub async fn install_signed_pack(app: &TestApp, manifest: &str) {
+    use inspay_risk::pack::SignedPack;
+    let key = inspay_crypto::sm2::Sm2PrivateKey::generate().expect("key");
+    let keyring = app.state.keyring();
+    let who = inspay_store::keys::Actor {
+        actor: "operator:test",
+        request_id: "install-signed-pack",
+    };
+    app.state
+        .store
+        .risk_signer_add(
+            &keyring,
+            "risk-officer",
+            &key.public_key().to_spki_pem(),
+            &key.public_key().fingerprint(),
+            who,
+            app.state.now_ms(),
+        )
+        .await
+        .expect("signer");
+    let signature = SignedPack::sign(manifest.as_bytes(), "risk-officer", &key).expect("sign");
+    inspay_server::risk::packs::install(
+        &app.state.store,
+        &keyring,
+        manifest.as_bytes(),
+        &signature,
+        who,
+        app.state.now_ms(),
+    )
+    .await
+    .expect("install");
+    for _ in 0..100 {
+        if !app.state.risk().packs().packs.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{}: the pack was not loaded", app.label);
+}

@@ -4,18 +4,11 @@
 //! ahead are learned into the customer's baseline, held or refused ones are not.
 
 use crate::helpers::{TestApp, default_fund_rules, spawn_apps_with};
-use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_risk::decision::{ReasonSource, StepUpFactor, Verdict};
-use inspay_risk::pack::{OperationKind, SignedPack};
+use inspay_risk::pack::OperationKind;
 use inspay_server::risk::assess::{Assessment, Operation, assess};
-use inspay_store::keys::Actor;
 use inspay_store::risk::RiskDecisionFilter;
-use std::time::Duration;
 
-const WHO: Actor<'static> = Actor {
-    actor: "operator:test",
-    request_id: "risk-decisions",
-};
 /// 2026-11-26 00:00 in Beijing (a Thursday).
 const MIDNIGHT: i64 = 1_795_622_400_000;
 const HOUR: i64 = 3_600_000;
@@ -206,20 +199,6 @@ async fn the_model_prompts_on_a_deviation_from_the_customers_own_history() {
 async fn pack_rules_join_the_decision_and_decisions_are_recorded() {
     for app in spawn_apps_with(default_fund_rules).await {
         let label = app.label;
-        let key = Sm2PrivateKey::generate().expect("key");
-        let keyring = app.state.keyring();
-        app.state
-            .store
-            .risk_signer_add(
-                &keyring,
-                "risk-officer",
-                &key.public_key().to_spki_pem(),
-                &key.public_key().fingerprint(),
-                WHO,
-                app.state.now_ms(),
-            )
-            .await
-            .expect("signer");
         let manifest = r#"[pack]
 id = "weekend"
 version = 1
@@ -232,23 +211,8 @@ when = "op.amount_fen > 100000 && op.weekday >= 6"
 verdict = "deny"
 note = "large premium at the weekend"
 "#;
-        let signature = SignedPack::sign(manifest.as_bytes(), "risk-officer", &key).expect("sign");
-        inspay_server::risk::packs::install(
-            &app.state.store,
-            &keyring,
-            manifest.as_bytes(),
-            &signature,
-            WHO,
-            app.state.now_ms(),
-        )
-        .await
-        .expect("install");
-        for _ in 0..100 {
-            if !app.state.risk().packs().packs.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        crate::helpers::install_signed_pack(&app, manifest).await;
+        let keyring = app.state.keyring();
         let saturday = MIDNIGHT + 2 * 24 * HOUR + 11 * HOUR;
         let denied = decide(&app, premium("acc-w", 150_000), saturday).await;
         assert_eq!(denied.decision.verdict, Verdict::Deny, "{label}");

@@ -6,18 +6,10 @@
 
 use crate::helpers::{TestApp, logs, problem, spawn_apps_with};
 use crate::people::*;
-use inspay_crypto::sm2::Sm2PrivateKey;
-use inspay_risk::pack::SignedPack;
 use inspay_server::Settings;
-use inspay_store::keys::Actor;
 use inspay_store::risk::{RiskDecisionFilter, RiskDecisionRow, SignInOutcome};
 use serde_json::{Value, json};
-use std::time::Duration;
 
-const WHO: Actor<'static> = Actor {
-    actor: "operator:test",
-    request_id: "risk-login",
-};
 const MINUTE: i64 = 60_000;
 const DAY: i64 = 86_400_000;
 /// Beijing and Shanghai, about 1,070 km apart, and a network the file does not place.
@@ -502,20 +494,6 @@ fn problem_of((status, body): (u16, Value)) -> Value {
 }
 
 async fn install_login_pack(app: &TestApp) {
-    let key = Sm2PrivateKey::generate().expect("key");
-    let keyring = app.state.keyring();
-    app.state
-        .store
-        .risk_signer_add(
-            &keyring,
-            "risk-officer",
-            &key.public_key().to_spki_pem(),
-            &key.public_key().fingerprint(),
-            WHO,
-            app.state.now_ms(),
-        )
-        .await
-        .expect("signer");
     let manifest = r#"[pack]
 id = "login-watch"
 version = 1
@@ -535,24 +513,7 @@ when = "account.population == 'customer' && login.failures_15m >= 1"
 verdict = "deny"
 note = "a right password right after a wrong one"
 "#;
-    let signature = SignedPack::sign(manifest.as_bytes(), "risk-officer", &key).expect("sign");
-    inspay_server::risk::packs::install(
-        &app.state.store,
-        &keyring,
-        manifest.as_bytes(),
-        &signature,
-        WHO,
-        app.state.now_ms(),
-    )
-    .await
-    .expect("install");
-    for _ in 0..100 {
-        if !app.state.risk().packs().packs.is_empty() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{}: the pack was not loaded", app.label);
+    crate::helpers::install_signed_pack(app, manifest).await;
 }
 
 /// req: 5.6.1-a5
