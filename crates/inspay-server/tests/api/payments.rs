@@ -148,6 +148,22 @@ async fn policy(app: &TestApp, token: &str, id: &str) -> Value {
     body
 }
 
+/// The caller's saved cards (`GET /v1/me/payment-methods`), checked to answer 200.
+async fn payment_methods(app: &TestApp, token: &str) -> Value {
+    let (status, methods) = call(
+        app,
+        reqwest::Method::GET,
+        "/v1/me/payment-methods",
+        token,
+        None,
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{}: {methods}", app.label);
+    methods
+}
+
 async fn assert_ledger_sound(app: &TestApp) {
     let report = app
         .state
@@ -422,17 +438,7 @@ async fn small_renewals_need_no_step_up_and_use_a_saved_card() {
             let proof = step_up(&app, &token, &mobile, "premium-payment").await;
             let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
             assert_eq!(status, 201, "{}: {body}", app.label);
-            let (status, methods) = call(
-                &app,
-                reqwest::Method::GET,
-                "/v1/me/payment-methods",
-                &token,
-                None,
-                None,
-                None,
-            )
-            .await;
-            assert_eq!(status, 200);
+            let methods = payment_methods(&app, &token).await;
             let method_id = methods["payment_methods"][0]["id"]
                 .as_str()
                 .expect("saved card")
@@ -889,16 +895,7 @@ async fn the_engine_asks_for_step_up_and_holds_large_premiums_for_review() {
         let proof = step_up(&app, &token, &mobile, "premium-payment").await;
         let (status, body) = pay(&app, &token, &policy_id, 1, Some(&proof), card(CARD)).await;
         assert_eq!(status, 201, "{}: {body}", app.label);
-        let (_, methods) = call(
-            &app,
-            reqwest::Method::GET,
-            "/v1/me/payment-methods",
-            &token,
-            None,
-            None,
-            None,
-        )
-        .await;
+        let methods = payment_methods(&app, &token).await;
         let saved = json!({ "payment_method_id": methods["payment_methods"][0]["id"] });
         let (status, body) = pay(&app, &token, &policy_id, 2, None, saved.clone()).await;
         assert_eq!(
