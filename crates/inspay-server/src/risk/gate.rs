@@ -177,9 +177,8 @@ pub async fn pass(state: &AppState, gate: &Gate<'_>, now_ms: i64) -> Result<Pass
         .map_err(|error| ApiError::new(ErrorCode::Internal).cause(error))?;
     if let Some(open) = state.store.risk_hold_open_for(&keyring, &subject).await? {
         // A release lets through the operation that was reviewed: the same customer, the same
-        // parameters (a payout restart to another account than the one reviewed is held again
-        // behind the open hold, not let through).
-        return match open.state {
+        // parameters.
+        match open.state {
             RiskHoldState::Released
                 if !open.resumable
                     && open.account_id == gate.operation.account_id
@@ -201,13 +200,30 @@ pub async fn pass(state: &AppState, gate: &Gate<'_>, now_ms: i64) -> Result<Pass
                     operation = %open.operation,
                     "a released hold let the operation through"
                 );
-                Ok(Passed {
+                return Ok(Passed {
                     passage: Passage::Released,
                     learning: None,
-                })
+                });
             }
-            _ => Err(held_error(&open.id)),
-        };
+            // The customer now asks something else of the same operation (a payout restart
+            // to another account than the one reviewed): the release does not cover it. The
+            // released hold is ended, and the new attempt is decided afresh below.
+            RiskHoldState::Released
+                if !open.resumable && open.account_id == gate.operation.account_id =>
+            {
+                state
+                    .store
+                    .risk_hold_finish(
+                        &keyring,
+                        &open.id,
+                        RiskHoldState::Failed,
+                        "superseded: the customer's next attempt differed from the reviewed one",
+                        now_ms,
+                    )
+                    .await?;
+            }
+            _ => return Err(held_error(&open.id)),
+        }
     }
     let assessment = assess_deferred(state, &gate.operation, now_ms).await?;
     let passed = |passage| Passed {

@@ -80,6 +80,8 @@ pub enum HeldOperation {
     PayoutRestart {
         /// The claim.
         claim_id: String,
+        /// The payout account it goes to now (the one the decision was taken on).
+        payout_account_id: String,
     },
     /// An adjuster approves an amount (the payout starts, or waits for a second approver).
     ClaimDecision {
@@ -122,7 +124,7 @@ impl HeldOperation {
                 format!("premium:{policy_id}:{number}")
             }
             HeldOperation::Cancellation { policy_id } => format!("cancel:{policy_id}"),
-            HeldOperation::PayoutRestart { claim_id }
+            HeldOperation::PayoutRestart { claim_id, .. }
             | HeldOperation::ClaimDecision { claim_id, .. }
             | HeldOperation::ClaimApproval { claim_id, .. } => format!("claim:{claim_id}"),
         }

@@ -482,6 +482,7 @@ async fn restart_payout(
             requested_by: &caller.account_id,
             held: HeldOperation::PayoutRestart {
                 claim_id: id.to_string(),
+                payout_account_id: request.payout_account_id.clone(),
             },
             on_step_up: OnStepUp::Review,
         };

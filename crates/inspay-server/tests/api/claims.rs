@@ -889,6 +889,16 @@ fn hold_of(app: &TestApp, answer: &(u16, Value)) -> String {
     id.to_string()
 }
 
+/// A risk officer releases hold `id` (through the store, as the API does).
+async fn release_hold(app: &TestApp, id: &str) {
+    let (keyring, now) = (app.state.keyring(), app.state.now_ms());
+    let released = app
+        .state
+        .store
+        .risk_hold_decide(&keyring, id, true, None, OFFICER, now);
+    released.await.expect("released");
+}
+
 /// Runs the resume job until the hold has ended; returns its state.
 async fn resumed(app: &TestApp, hold_id: &str) -> String {
     for _ in 0..100 {
@@ -1019,6 +1029,62 @@ async fn a_held_payout_waits_for_the_risk_officer_and_resumes_once() {
         inspay_server::risk::holds::resume_released(app.state.clone()).await;
         assert_eq!(stored_status(&app, &second_id).await, "filed");
         assert_eq!(bank_payouts(&app).await.len(), 1, "{}", app.label);
+        app.stop().await;
+    }
+}
+
+/// A payout restart to an account bound a moment ago is held for review (it has no step-up of
+/// its own, and neither has the claimant's first account: the adjuster's approval is held and
+/// resumed first); a release covers the restart that was reviewed, to that account, once. Asking for
+/// another account instead ends the released hold and is decided afresh (held again, as that
+/// account is new too); once that one is released, the restart goes through and is paid once.
+/// req: 5.3.3.1, 5.3.3.4-b
+#[tokio::test]
+async fn a_held_payout_restart_is_let_through_once_to_the_reviewed_account() {
+    let adjust = |settings: &mut Settings| settings.risk.payout_account_min_age_hours = 24;
+    for app in apps_with(adjust).await {
+        let store = &app.state.store;
+        let holder = holder(&app, 50_000_000).await;
+        let declined_id = bound(&app, &holder, DECLINED_ACCOUNT).await;
+        let claim = Claim::new(&app, &holder, &declined_id, 90_000);
+        let claim_id = filed(&app, &holder, &claim).await;
+        let adjuster = staff(&app, Role::ClaimsAdjuster).await;
+        assign(&app, &adjuster, &claim_id).await;
+        // The first payout account is new too: the approval is held, released and resumed.
+        let held = decide(&app, &adjuster, &claim_id, &claim, 70_000, 70_000).await;
+        let approval = hold_of(&app, &held);
+        release_hold(&app, &approval).await;
+        assert_eq!(resumed(&app, &approval).await, "resumed", "{}", app.label);
+        assert_eq!(settle(&app, &claim_id).await, "approved", "{}", app.label);
+
+        let restart = format!("/v1/me/claims/{claim_id}/payout");
+        let good_id = bound(&app, &holder, ACCOUNT).await;
+        let to_good = json!({ "payout_account_id": good_id });
+        let first = hold_of(
+            &app,
+            &fund(&app, &restart, &holder.token, None, to_good).await,
+        );
+        release_hold(&app, &first).await;
+
+        let other_id = bound(&app, &holder, OTHER_ACCOUNT).await;
+        let to_other = json!({ "payout_account_id": other_id });
+        let held = fund(&app, &restart, &holder.token, None, to_other.clone()).await;
+        let second = hold_of(&app, &held);
+        assert_ne!(second, first, "{}: decided afresh", app.label);
+        let ended = store.risk_hold(&app.state.keyring(), &first).await;
+        assert_eq!(ended.expect("read").expect("hold").state.name(), "failed");
+        release_hold(&app, &second).await;
+        let again = fund(&app, &restart, &holder.token, None, to_other).await;
+        assert_eq!(assert_ok(&app, again, 202)["status"], "payout_pending");
+        assert_eq!(settle(&app, &claim_id).await, "paid", "{}", app.label);
+        let consumed = store.risk_hold(&app.state.keyring(), &second).await;
+        assert_eq!(
+            consumed.expect("read").expect("hold").state.name(),
+            "consumed"
+        );
+        let bank = bank_payouts(&app).await;
+        let expected = [(70_000, "FAILED"), (70_000, "SUCCEEDED")].map(|(f, s)| (f, s.to_string()));
+        assert_eq!(bank, expected, "{}: paid exactly once", app.label);
         app.stop().await;
     }
 }
