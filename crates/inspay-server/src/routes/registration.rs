@@ -18,8 +18,8 @@ use crate::notice;
 use crate::routes::OperationClass;
 use crate::routes::sign_in::SessionStarted;
 use crate::routes::support::{
-    CaptchaReply, Rid, check_id, field, issue_code, mobile_binding, require_captcha, send_code,
-    weak,
+    CaptchaReply, Rid, check_id, field, issue_code, mobile_binding, registered_id_number,
+    registration_data_failed, require_captcha, send_code, weak,
 };
 use crate::sms::SmsMessage;
 use crate::state::AppState;
@@ -27,7 +27,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use inspay_core::sensitive::{Exposed, IdNumber, LegalName, MobileNumber, PersonalField};
+use inspay_core::sensitive::{Exposed, IdNumber, LegalName, MobileNumber};
 use inspay_identity::login_name::LoginName;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_identity::password_policy::{LoginPasswordPolicy, PersonalData};
@@ -503,21 +503,8 @@ async fn reset(
     if check != CodeCheck::Accepted {
         return Err(failed());
     }
-    let same_id = inspay_crypto::sm3::constant_time_eq(
-        person.id_number.index_form().as_bytes(),
-        id_number.index_form().as_bytes(),
-    );
-    if !same_id {
-        state
-            .store
-            .factor_failure(
-                &account.id,
-                "registration-data",
-                &state.lockout(),
-                &request_id,
-                now,
-            )
-            .await?;
+    if !registered_id_number(&person, &id_number) {
+        registration_data_failed(&state, &account.id, &request_id, now).await?;
         return Err(failed());
     }
     // Verified: now the person's own name counts too.

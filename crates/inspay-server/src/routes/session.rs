@@ -6,13 +6,15 @@ use crate::auth::{Caller, LEVEL_DORMANT, LEVEL_FULL, LEVEL_INITIAL_PASSWORD, Nee
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::ApiJson;
 use crate::routes::OperationClass;
-use crate::routes::support::{field, knowledge_factor};
+use crate::routes::support::{
+    field, knowledge_factor, registered_id_number, registration_data_failed,
+};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
-use inspay_core::sensitive::{IdNumber, PersonalField};
+use inspay_core::sensitive::IdNumber;
 use inspay_store::sessions::{EndReason, RESUME_PREFIX};
 use schemars::{JsonSchema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
@@ -226,21 +228,8 @@ async fn verify_identity(
         )
     })?;
     let person = state.store.person_get(&state.keyring(), &person_id).await?;
-    let same = inspay_crypto::sm3::constant_time_eq(
-        person.id_number.index_form().as_bytes(),
-        typed.index_form().as_bytes(),
-    );
-    if !same {
-        state
-            .store
-            .factor_failure(
-                &caller.account_id,
-                "registration-data",
-                &state.lockout(),
-                &caller.request_id,
-                now,
-            )
-            .await?;
+    if !registered_id_number(&person, &typed) {
+        registration_data_failed(&state, &caller.account_id, &caller.request_id, now).await?;
         return Err(ApiError::new(ErrorCode::VerificationFailed));
     }
     state

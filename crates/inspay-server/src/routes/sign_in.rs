@@ -24,8 +24,8 @@ use crate::extract::ApiJson;
 use crate::risk::login::{Attempt, ClientIp, DeviceId, Requirement, requirement_of_flow};
 use crate::routes::OperationClass;
 use crate::routes::support::{
-    CaptchaReply, Rid, base64, base64_field, check_id, field, knowledge_factor, require_captcha,
-    send_code,
+    CaptchaReply, Rid, base64, base64_field, check_id, field, knowledge_factor,
+    registered_id_number, registration_data_failed, require_captcha, send_code,
 };
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -723,10 +723,7 @@ async fn identity(
         .await?
         .is_locked(now.div_euclid(1000));
     let person = state.store.person_get(&state.keyring(), &person_id).await?;
-    let same = inspay_crypto::sm3::constant_time_eq(
-        person.id_number.index_form().as_bytes(),
-        typed.index_form().as_bytes(),
-    );
+    let same = registered_id_number(&person, &typed);
     if locked || !same {
         state
             .store
@@ -738,16 +735,7 @@ async fn identity(
             )
             .await?;
         if !locked {
-            state
-                .store
-                .factor_failure(
-                    &account.id,
-                    "registration-data",
-                    &state.lockout(),
-                    &request_id,
-                    now,
-                )
-                .await?;
+            registration_data_failed(&state, &account.id, &request_id, now).await?;
         }
         return Err(refused());
     }

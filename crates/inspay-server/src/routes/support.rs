@@ -250,3 +250,32 @@ pub fn check_id(name: &str, raw: &str) -> Result<(), ApiError> {
             .detail(format!("{name}: not an id this service gave out")))
     }
 }
+
+/// Whether `typed` is the ID number `person` registered with, compared in constant time (the
+/// registration-data factor: a dormant account's return, a risky sign-in, a password reset).
+pub fn registered_id_number(person: &Person, typed: &inspay_core::sensitive::IdNumber) -> bool {
+    inspay_crypto::sm3::constant_time_eq(
+        person.id_number.index_form().as_bytes(),
+        typed.index_form().as_bytes(),
+    )
+}
+
+/// Counts a wrong registration-data answer toward the account's lockout.
+pub async fn registration_data_failed(
+    state: &AppState,
+    account_id: &str,
+    request_id: &str,
+    now_ms: i64,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .factor_failure(
+            account_id,
+            "registration-data",
+            &state.lockout(),
+            request_id,
+            now_ms,
+        )
+        .await?;
+    Ok(())
+}
