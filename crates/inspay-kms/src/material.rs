@@ -32,7 +32,8 @@ impl KeyMaterial {
             KeyPurpose::AuditSigning
             | KeyPurpose::ResponseSigning
             | KeyPurpose::FieldTransport
-            | KeyPurpose::ChannelSigning => KeyMaterial::Sm2(Box::new(Sm2PrivateKey::generate()?)),
+            | KeyPurpose::ChannelSigning
+            | KeyPurpose::WebSigning => KeyMaterial::Sm2(Box::new(Sm2PrivateKey::generate()?)),
         })
     }
 
@@ -58,7 +59,8 @@ impl KeyMaterial {
             KeyPurpose::AuditSigning
             | KeyPurpose::ResponseSigning
             | KeyPurpose::FieldTransport
-            | KeyPurpose::ChannelSigning => {
+            | KeyPurpose::ChannelSigning
+            | KeyPurpose::WebSigning => {
                 KeyMaterial::Sm2(Box::new(Sm2PrivateKey::from_bytes(bytes)?))
             }
         })

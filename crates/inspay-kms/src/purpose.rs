@@ -22,11 +22,14 @@ pub enum KeyPurpose {
     FieldTransport,
     /// Signs our requests to payment channels (SM2); the channel holds the public half.
     ChannelSigning,
+    /// Signs the requests the web client (the server's own pages) makes to the API (SM2); the
+    /// public half is registered as the `inspay-web` client application.
+    WebSigning,
 }
 
 impl KeyPurpose {
     /// Every purpose.
-    pub const ALL: [KeyPurpose; 7] = [
+    pub const ALL: [KeyPurpose; 8] = [
         KeyPurpose::FieldEncryption,
         KeyPurpose::BlindIndex,
         KeyPurpose::RecordMac,
@@ -34,6 +37,7 @@ impl KeyPurpose {
         KeyPurpose::ResponseSigning,
         KeyPurpose::FieldTransport,
         KeyPurpose::ChannelSigning,
+        KeyPurpose::WebSigning,
     ];
 
     /// The stable name used in storage, configuration and the CLI.
@@ -46,6 +50,7 @@ impl KeyPurpose {
             KeyPurpose::ResponseSigning => "response-signing",
             KeyPurpose::FieldTransport => "field-transport",
             KeyPurpose::ChannelSigning => "channel-signing",
+            KeyPurpose::WebSigning => "web-signing",
         }
     }
 
@@ -61,9 +66,10 @@ impl KeyPurpose {
         match self {
             KeyPurpose::FieldEncryption => Algorithm::Sm4Gcm,
             KeyPurpose::BlindIndex | KeyPurpose::RecordMac => Algorithm::HmacSm3,
-            KeyPurpose::AuditSigning | KeyPurpose::ResponseSigning | KeyPurpose::ChannelSigning => {
-                Algorithm::Sm2Sm3
-            }
+            KeyPurpose::AuditSigning
+            | KeyPurpose::ResponseSigning
+            | KeyPurpose::ChannelSigning
+            | KeyPurpose::WebSigning => Algorithm::Sm2Sm3,
             KeyPurpose::FieldTransport => Algorithm::Sm2Encrypt,
         }
     }
@@ -72,7 +78,11 @@ impl KeyPurpose {
     /// signing and transport keys, whose public halves partners pin, yearly.
     pub const fn rotation_days_default(self) -> u32 {
         match self {
-            KeyPurpose::FieldEncryption | KeyPurpose::BlindIndex | KeyPurpose::RecordMac => 90,
+            // Nobody outside pins the web client's key: the server registers each new version.
+            KeyPurpose::FieldEncryption
+            | KeyPurpose::BlindIndex
+            | KeyPurpose::RecordMac
+            | KeyPurpose::WebSigning => 90,
             KeyPurpose::AuditSigning
             | KeyPurpose::ResponseSigning
             | KeyPurpose::FieldTransport
@@ -88,6 +98,7 @@ impl KeyPurpose {
                 | KeyPurpose::ResponseSigning
                 | KeyPurpose::FieldTransport
                 | KeyPurpose::ChannelSigning
+                | KeyPurpose::WebSigning
         )
     }
 }

@@ -121,10 +121,25 @@ pub fn decision_document(
     verdict: ClaimVerdict,
     adjuster: &str,
 ) -> Vec<u8> {
+    decision_document_from_digest(
+        claim_id,
+        &hex::encode(sm3(claim_document)),
+        verdict,
+        adjuster,
+    )
+}
+
+/// The decision document from the claim document's SM3 (lower-case hex), as the staff API
+/// shows it: a client that never holds the claim document builds the same bytes.
+pub fn decision_document_from_digest(
+    claim_id: &str,
+    claim_sm3_hex: &str,
+    verdict: ClaimVerdict,
+    adjuster: &str,
+) -> Vec<u8> {
     format!(
-        "inspay-claim-decision:v1\nclaim:{claim_id}\nclaim_sm3:{}\ndecision:{}\napproved_fen:{}\n\
-         adjuster:{adjuster}\n",
-        hex::encode(sm3(claim_document)),
+        "inspay-claim-decision:v1\nclaim:{claim_id}\nclaim_sm3:{claim_sm3_hex}\ndecision:{}\n\
+         approved_fen:{}\nadjuster:{adjuster}\n",
         verdict.name(),
         verdict.approved_fen()
     )

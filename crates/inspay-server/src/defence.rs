@@ -430,7 +430,13 @@ fn percent_decode(text: &str) -> String {
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let client = request.extensions().get::<ClientAddr>().map(|addr| addr.0);
     let settings = &state.settings.protection;
+    // A call the web pages make in process was counted as the browser's own request.
+    let in_process = request
+        .extensions()
+        .get::<crate::web::api::InProcess>()
+        .is_some();
     if let Some(ip) = client
+        && !in_process
         && let Err(refusal) = limit(&state, "ip", &ip.to_string(), settings.ip_per_minute).await
     {
         if refusal.code() == ErrorCode::TooManyRequests {

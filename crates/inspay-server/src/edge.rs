@@ -105,6 +105,12 @@ fn set_security_headers(response: &mut Response) {
         ),
     ];
     for (name, value) in fixed {
+        // A web page sets its own policy (scripts and styles from this origin only) and a
+        // versioned static asset its own caching; everything else gets the API's.
+        let own = name == header::CONTENT_SECURITY_POLICY || name == header::CACHE_CONTROL;
+        if own && headers.contains_key(&name) {
+            continue;
+        }
         headers.insert(name, HeaderValue::from_static(value));
     }
 }

@@ -22,6 +22,7 @@ pub mod startup;
 pub mod state;
 pub mod telemetry;
 pub mod tls;
+pub mod web;
 
 pub use config::{Profile, Settings};
 pub use startup::Application;

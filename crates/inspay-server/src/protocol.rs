@@ -165,6 +165,11 @@ pub struct SignedBy {
 #[derive(Debug, Clone, Copy)]
 struct Signed;
 
+/// Marks a web page or asset for a browser ([`crate::web`]): browsers do not check response
+/// signatures, so the SM2 signature is not spent on them.
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserPage;
+
 /// Where the OpenAPI description is published.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 
@@ -752,7 +757,9 @@ pub async fn sign_unsigned(
     next: Next,
 ) -> Response {
     let response = next.run(request).await;
-    if response.extensions().get::<Signed>().is_some() {
+    if response.extensions().get::<Signed>().is_some()
+        || response.extensions().get::<BrowserPage>().is_some()
+    {
         return response;
     }
     sign_response(&state, None, response).await.0

@@ -239,13 +239,17 @@ impl Application {
     }
 }
 
-/// The router with every route and the edge layers.
+/// The router with every route and the edge layers: the API and the web client's pages. The
+/// web client calls the API through a second copy of the same router without the pages
+/// ([`crate::web::api`]), so its calls pass every check an outside client's do.
 pub fn router(state: AppState) -> Router {
-    let limits = EdgeLimits {
-        body_bytes_max: state.settings.limits.body_bytes_max,
-        request_timeout: Duration::from_millis(state.settings.limits.request_timeout_ms),
-        headers_count_max: state.settings.limits.headers_count_max,
-    };
+    let api = assemble(state.clone(), None);
+    let web = crate::web::routes(crate::web::api::WebApi::new(api));
+    assemble(state, Some(web))
+}
+
+/// The API's routes, each declared in [`crate::routes::SPECS`].
+fn api_routes() -> Router<AppState> {
     Router::new()
         .merge(health::router())
         .merge(crate::routes::protocol_keys::router())
@@ -265,6 +269,17 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routes::claims::router())
         .merge(crate::routes::claim_review::router())
         .merge(crate::routes::risk_review::router())
+}
+
+/// The API routes behind their checks (declaration, signature, administration networks), the
+/// web pages if given (they have their own checks, [`crate::web`]), and the edge layers.
+fn assemble(state: AppState, web: Option<Router<AppState>>) -> Router {
+    let limits = EdgeLimits {
+        body_bytes_max: state.settings.limits.body_bytes_max,
+        request_timeout: Duration::from_millis(state.settings.limits.request_timeout_ms),
+        headers_count_max: state.settings.limits.headers_count_max,
+    };
+    let mut routes = api_routes()
         .route_layer(from_fn_with_state(state.clone(), crate::auth::authorize))
         .route_layer(from_fn_with_state(
             state.clone(),
@@ -273,7 +288,11 @@ pub fn router(state: AppState) -> Router {
         .route_layer(from_fn_with_state(
             state.clone(),
             crate::defence::admin_guard,
-        ))
+        ));
+    if let Some(web) = web {
+        routes = routes.merge(web);
+    }
+    routes
         .fallback(edge::not_found)
         .method_not_allowed_fallback(edge::method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.body_bytes_max))

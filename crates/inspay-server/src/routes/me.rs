@@ -191,6 +191,10 @@ struct Profile {
     id_number: Option<Masked>,
     /// The factors enrolled.
     factors: Vec<String>,
+    /// The roles held (clause 5.3.2.1), so a client shows only the pages they open.
+    roles: Vec<&'static str>,
+    /// What the roles allow, by permission name.
+    permissions: Vec<&'static str>,
 }
 
 async fn person_of(state: &AppState, account_id: &str) -> Result<Option<Person>, ApiError> {
@@ -232,7 +236,14 @@ async fn profile(
     }
     factors.sort();
     factors.dedup();
+    let grants = state.store.grants(&caller.account_id).await?;
     Ok(Json(Profile {
+        roles: grants.roles().iter().map(|role| role.name()).collect(),
+        permissions: inspay_identity::authorization::Permission::ALL
+            .iter()
+            .filter(|permission| grants.allows(**permission))
+            .map(|permission| permission.name())
+            .collect(),
         account_id: account.id,
         population: match account.population {
             inspay_store::accounts::Population::Customer => "customer",

@@ -1,0 +1,438 @@
+//! Account and security in the browser: personal data masked, in full only after a fresh
+//! step-up and only in that one answer (clause 5.2.2.2-c2); the password change (sealed, with
+//! its step-up, or straight after signing in with an initial password, clause 5.2.4.2);
+//! consents granted or withdrawn (clause 6.1.4); device keys removed; every session ended.
+
+use crate::state::AppState;
+use crate::web::api::{Call, WebApi};
+use crate::web::home;
+use crate::web::i18n::Lang;
+use crate::web::page::{
+    self, Binding, Chrome, HasCsrf, Note, Sealing, check_form, csrf_for, redirect, render, sealing,
+    with_cookie,
+};
+use crate::web::step_up;
+use crate::web::visit::{self, SESSION_COOKIE, Visit};
+use askama::Template;
+use axum::extract::State;
+use axum::extract::rejection::FormRejection;
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::BTreeMap;
+use zeroize::Zeroizing;
+
+const FULL_DISPLAY: &str = "full-display";
+const PASSWORD_CHANGE: &str = "password-change";
+
+/// The account pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/web/{lang}/account", get(account))
+        .route("/web/{lang}/account/full-display", post(full_display))
+        .route("/web/{lang}/account/consents", post(consents))
+        .route("/web/{lang}/account/devices/remove", post(remove_device))
+        .route("/web/{lang}/account/sign-out-all", post(sign_out_all))
+        .route(
+            "/web/{lang}/account/password",
+            get(password_form).post(change_password),
+        )
+}
+
+#[derive(Deserialize)]
+struct Profile {
+    legal_name: Option<String>,
+    mobile: Option<String>,
+    id_number: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct FullValues {
+    legal_name: Option<Zeroizing<String>>,
+    mobile: Option<Zeroizing<String>>,
+    id_number: Option<Zeroizing<String>>,
+}
+
+#[derive(Deserialize)]
+struct Device {
+    key_id: String,
+    kind: String,
+    label: String,
+    live: bool,
+}
+
+#[derive(Deserialize)]
+struct Consents {
+    notice_version: String,
+    choices: BTreeMap<String, bool>,
+}
+
+#[derive(Deserialize)]
+struct Notice {
+    purposes: Vec<NoticePurpose>,
+}
+
+#[derive(Deserialize)]
+struct NoticePurpose {
+    id: String,
+    required: bool,
+    description_zh: String,
+    description_en: String,
+}
+
+struct PurposeRow {
+    id: String,
+    required: bool,
+    granted: bool,
+    description: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/account.html")]
+struct AccountPage {
+    c: Chrome,
+    note: Option<Note>,
+    csrf: String,
+    full: bool,
+    legal_name: String,
+    mobile: String,
+    id_number: String,
+    devices: Vec<Device>,
+    notice_version: String,
+    purposes: Vec<PurposeRow>,
+}
+
+async fn read<T: serde::de::DeserializeOwned>(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    path: &str,
+) -> Result<T, Box<Response>> {
+    let answer = api
+        .call(state, visit, Call::get(path).session_of(visit))
+        .await
+        .map_err(|fault| Box::new(page::fault(state, visit, fault)))?;
+    if let Some(response) = home::session_gone(visit, &answer) {
+        return Err(Box::new(response));
+    }
+    if !answer.ok() {
+        return Err(Box::new(page::refused(state, visit, &answer)));
+    }
+    answer
+        .parse()
+        .map_err(|fault| Box::new(page::fault(state, visit, fault)))
+}
+
+async fn account(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+) -> Response {
+    account_page(&api, &state, &visit, None, None).await
+}
+
+async fn account_page(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    full: Option<FullValues>,
+    note: Option<Note>,
+) -> Response {
+    if visit.session.is_none() {
+        return redirect(&visit.path("/sign-in"));
+    }
+    let profile: Profile = match read(api, state, visit, "/v1/me").await {
+        Ok(profile) => profile,
+        Err(response) => return *response,
+    };
+    let devices: Vec<Device> = match read(api, state, visit, "/v1/me/devices").await {
+        Ok(devices) => devices,
+        Err(response) => return *response,
+    };
+    let consents: Consents = match read(api, state, visit, "/v1/me/consents").await {
+        Ok(consents) => consents,
+        Err(response) => return *response,
+    };
+    let notice: Notice = match read(api, state, visit, "/v1/privacy-notice").await {
+        Ok(notice) => notice,
+        Err(response) => return *response,
+    };
+    let shown = full.is_some();
+    let full = full.unwrap_or_default();
+    let pick = |full: Option<Zeroizing<String>>, masked: Option<String>| {
+        full.map(|value| value.to_string())
+            .or(masked)
+            .unwrap_or_default()
+    };
+    render(
+        StatusCode::OK,
+        &AccountPage {
+            c: Chrome::new(state, visit, visit.t().account_title, "account"),
+            note,
+            csrf: csrf_for(state, visit, Binding::Session),
+            full: shown,
+            legal_name: pick(full.legal_name, profile.legal_name),
+            mobile: pick(full.mobile, profile.mobile),
+            id_number: pick(full.id_number, profile.id_number),
+            devices: devices.into_iter().filter(|device| device.live).collect(),
+            purposes: notice
+                .purposes
+                .into_iter()
+                .map(|purpose| PurposeRow {
+                    granted: consents.choices.get(&purpose.id).copied().unwrap_or(false),
+                    description: match visit.lang {
+                        Lang::Zh => purpose.description_zh,
+                        Lang::En => purpose.description_en,
+                    },
+                    id: purpose.id,
+                    required: purpose.required,
+                })
+                .collect(),
+            notice_version: consents.notice_version,
+        },
+    )
+}
+
+/// A form with only its token (and what is read by name).
+#[derive(Deserialize)]
+#[serde(transparent)]
+struct Posted(Vec<(String, String)>);
+
+impl Posted {
+    fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+}
+
+impl HasCsrf for Posted {
+    fn csrf(&self) -> &str {
+        self.get("csrf")
+    }
+}
+
+/// The personal data in full, once: a step-up first if there is no proof.
+async fn full_display(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    form: Result<Form<Posted>, FormRejection>,
+) -> Response {
+    if let Err(response) = check_form(&state, &visit, Binding::Session, form) {
+        return *response;
+    }
+    let proof = visit.step_up_for(FULL_DISPLAY);
+    let body = json!({ "fields": ["legal_name", "mobile", "id_number"] });
+    let call = Call::post("/v1/me/full-display", &body)
+        .session_of(&visit)
+        .step_up(proof);
+    let answer = match api.call(&state, &visit, call).await {
+        Ok(answer) => answer,
+        Err(fault) => return page::fault(&state, &visit, fault),
+    };
+    if let Some(response) = home::session_gone(&visit, &answer) {
+        return response;
+    }
+    if answer.code() == Some("INSPAY-AUTH-003") {
+        let return_to = visit.path("/account");
+        return step_up::start(&api, &state, &visit, FULL_DISPLAY, &return_to, None).await;
+    }
+    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    let response = if answer.ok() {
+        match answer.parse::<FullValues>() {
+            Ok(full) => account_page(&api, &state, &visit, Some(full), None).await,
+            Err(fault) => page::fault(&state, &visit, fault),
+        }
+    } else {
+        page::refused(&state, &visit, &answer)
+    };
+    with_cookie(response, spent)
+}
+
+async fn consents(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    form: Result<Form<Posted>, FormRejection>,
+) -> Response {
+    let posted = match check_form(&state, &visit, Binding::Session, form) {
+        Ok(posted) => posted,
+        Err(response) => return *response,
+    };
+    let notice: Notice = match read(&api, &state, &visit, "/v1/privacy-notice").await {
+        Ok(notice) => notice,
+        Err(response) => return *response,
+    };
+    let choices: BTreeMap<String, bool> = notice
+        .purposes
+        .iter()
+        .map(|purpose| {
+            let name = format!("purpose_{}", purpose.id);
+            (purpose.id.clone(), posted.get(&name) == "yes")
+        })
+        .collect();
+    let body = json!({ "notice_version": posted.get("notice_version"), "choices": choices });
+    let call = Call::with_json(Method::PUT, "/v1/me/consents", &body).session_of(&visit);
+    let answer = match api.call(&state, &visit, call).await {
+        Ok(answer) => answer,
+        Err(fault) => return page::fault(&state, &visit, fault),
+    };
+    if let Some(response) = home::session_gone(&visit, &answer) {
+        return response;
+    }
+    let note = if answer.ok() {
+        Note::ok(visit.t().consents_saved)
+    } else {
+        Note::from_answer(visit.lang, &answer)
+    };
+    account_page(&api, &state, &visit, None, note).await
+}
+
+async fn remove_device(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    form: Result<Form<Posted>, FormRejection>,
+) -> Response {
+    let posted = match check_form(&state, &visit, Binding::Session, form) {
+        Ok(posted) => posted,
+        Err(response) => return *response,
+    };
+    let key_id = posted.get("key_id");
+    if key_id.is_empty()
+        || key_id.len() > 64
+        || !key_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
+        return page::form_refused(&state, &visit, StatusCode::BAD_REQUEST);
+    }
+    let call = Call::delete(format!("/v1/me/devices/{key_id}")).session_of(&visit);
+    let answer = match api.call(&state, &visit, call).await {
+        Ok(answer) => answer,
+        Err(fault) => return page::fault(&state, &visit, fault),
+    };
+    if let Some(response) = home::session_gone(&visit, &answer) {
+        return response;
+    }
+    let note = if answer.status.is_success() {
+        Note::ok(visit.t().device_removed)
+    } else {
+        Note::from_answer(visit.lang, &answer)
+    };
+    account_page(&api, &state, &visit, None, note).await
+}
+
+async fn sign_out_all(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    form: Result<Form<Posted>, FormRejection>,
+) -> Response {
+    if let Err(response) = check_form(&state, &visit, Binding::Session, form) {
+        return *response;
+    }
+    let call = Call::post_empty("/v1/sign-out/all").session_of(&visit);
+    if let Err(fault) = api.call(&state, &visit, call).await {
+        return page::fault(&state, &visit, fault);
+    }
+    with_cookie(
+        redirect(&visit.path("/sign-in")),
+        Some(visit::clear_cookie(SESSION_COOKIE)),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "web/password.html")]
+struct PasswordPage {
+    c: Chrome,
+    note: Option<Note>,
+    csrf: String,
+    s: Sealing,
+}
+
+async fn password_form(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+) -> Response {
+    let note = visit
+        .step_up_for(PASSWORD_CHANGE)
+        .and_then(|_| Note::ok(visit.t().step_up_done));
+    password_page(&api, &state, &visit, note, StatusCode::OK).await
+}
+
+async fn password_page(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    note: Option<Note>,
+    status: StatusCode,
+) -> Response {
+    if visit.session.is_none() {
+        return redirect(&visit.path("/sign-in"));
+    }
+    let s = match sealing(api, state, visit).await {
+        Ok(s) => s,
+        Err(fault) => return page::fault(state, visit, fault),
+    };
+    render(
+        status,
+        &PasswordPage {
+            c: Chrome::new(state, visit, visit.t().change_password, "account"),
+            note,
+            csrf: csrf_for(state, visit, Binding::Session),
+            s,
+        },
+    )
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    form: Result<Form<Posted>, FormRejection>,
+) -> Response {
+    let posted = match check_form(&state, &visit, Binding::Session, form) {
+        Ok(posted) => posted,
+        Err(response) => return *response,
+    };
+    let proof = visit.step_up_for(PASSWORD_CHANGE);
+    let body = json!({
+        "current_password": posted.get("current_password"),
+        "new_password": posted.get("new_password"),
+    });
+    let call = Call::post("/v1/me/password", &body)
+        .session_of(&visit)
+        .step_up(proof);
+    let answer = match api.call(&state, &visit, call).await {
+        Ok(answer) => answer,
+        Err(fault) => return page::fault(&state, &visit, fault),
+    };
+    if answer.code() == Some("INSPAY-AUTH-002") {
+        return home::session_gone(&visit, &answer).unwrap_or_else(|| redirect(&visit.path("/")));
+    }
+    if answer.code() == Some("INSPAY-AUTH-003") {
+        let return_to = visit.path("/account/password");
+        return step_up::start(&api, &state, &visit, PASSWORD_CHANGE, &return_to, None).await;
+    }
+    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    if answer.ok() {
+        // Changing the password ends the sessions: sign in again with the new one.
+        let response = with_cookie(
+            redirect(&visit.path("/sign-in")),
+            Some(visit::clear_cookie(SESSION_COOKIE)),
+        );
+        return with_cookie(response, spent);
+    }
+    let note = Note::from_answer(visit.lang, &answer);
+    with_cookie(
+        password_page(&api, &state, &visit, note, answer.status).await,
+        spent,
+    )
+}
