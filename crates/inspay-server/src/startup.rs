@@ -269,6 +269,10 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::routes::claims::router())
         .merge(crate::routes::claim_review::router())
         .merge(crate::routes::risk_review::router())
+        .merge(crate::routes::security_console::router())
+        .merge(crate::routes::finance_console::router())
+        .merge(crate::routes::people_console::router())
+        .merge(crate::routes::risk_console::router())
 }
 
 /// The API routes behind their checks (declaration, signature, administration networks), the

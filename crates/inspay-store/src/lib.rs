@@ -33,6 +33,7 @@ pub mod risk;
 pub mod security_events;
 pub mod sessions;
 pub mod sign_in_flows;
+pub mod staff_console;
 
 pub use db::{Backend, PoolSettings, Store};
 

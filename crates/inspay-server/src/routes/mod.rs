@@ -4,16 +4,21 @@
 pub mod captcha;
 pub mod claim_review;
 pub mod claims;
+pub mod console_params;
 pub mod customers;
 pub mod field_nonce;
+pub mod finance_console;
 pub mod health;
 pub mod me;
 pub mod mobile;
 pub mod openapi;
+pub mod people_console;
 pub mod policies;
 pub mod protocol_keys;
 pub mod registration;
+pub mod risk_console;
 pub mod risk_review;
+pub mod security_console;
 pub mod session;
 pub mod sign_in;
 pub mod statements;
@@ -54,4 +59,8 @@ pub const SPECS: &[&[RouteSpec]] = &[
     claims::SPECS,
     claim_review::SPECS,
     risk_review::SPECS,
+    security_console::SPECS,
+    finance_console::SPECS,
+    people_console::SPECS,
+    risk_console::SPECS,
 ];

@@ -57,6 +57,11 @@ impl Chrome {
         format!("/web/{}{path}", self.lang.code())
     }
 
+    /// Whether the page is in Chinese.
+    pub fn is_zh(&self) -> bool {
+        self.lang == Lang::Zh
+    }
+
     /// `aria-current="page"` for the current navigation entry.
     pub fn current_attr(&self, entry: &str) -> &'static str {
         if self.current == entry {

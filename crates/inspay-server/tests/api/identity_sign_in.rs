@@ -233,12 +233,15 @@ async fn captcha_endpoint_returns_an_image_and_no_answer() {
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["cache-control"], "no-store");
         let body: serde_json::Value = response.json().await.expect("json");
-        let keys: Vec<&str> = body
+        // Sorted: JSON objects have no order (test builds keep insertion order, because a
+        // test dependency turns on serde_json's `preserve_order`).
+        let mut keys: Vec<&str> = body
             .as_object()
             .expect("object")
             .keys()
             .map(String::as_str)
             .collect();
+        keys.sort_unstable();
         assert_eq!(
             keys,
             ["expires_in_s", "height", "id", "image_png_base64", "width"]

@@ -24,4 +24,5 @@ mod risk_login;
 mod risk_packs;
 mod signing;
 mod sms;
+mod staff_console;
 mod tls;

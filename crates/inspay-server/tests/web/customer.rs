@@ -179,7 +179,7 @@ async fn check_hidden(browser: &Browser, path: &str, mobile: &str) {
 /// second officer the approval in the staff console, each with their key file, the payout
 /// completes and the customer sees it. The sensitive fields leave the page encrypted, the
 /// session cookie is HttpOnly, Secure and SameSite=Strict, and no page holds a full number.
-/// req: 6.1.2, 6.1.4, 5.2.2.1-c, 5.2.2.1-d, 5.2.2.2, 5.6.4.2, 5.4.3.6, 5.1-b, 5.2.1.2, 5.3.2.2, 5.6.2-d2
+/// req: 6.1.2, 6.1.4, 5.2.2.1-c, 5.2.2.1-d, 5.2.2.2-a, 5.2.2.2-c2, 5.6.4.2, 5.4.3.6, 5.1-b, 5.2.1.2, 5.3.2.2, 5.6.2-d2
 #[tokio::test]
 async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
     if !crate::browser::available() {
@@ -424,7 +424,6 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
             "{}: {status}",
             app.label
         );
-        second.quit().await;
 
         // The payout completes (the simulated bank) and the customer sees it.
         let mut seen = String::new();
@@ -447,6 +446,20 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
         assert!(browser.exists(".payout-status").await);
         browser.screenshot("claims-paid-zh").await;
 
+        // The finance officer reconciles the day: the premium and the payout match the bank's
+        // statement, and the chart shows the day.
+        second
+            .goto(&second.web_path("staff/reconciliation"))
+            .await
+            .expect("reconciliation page");
+        second.click("#reconcile-run").await;
+        second.wait_for("#note").await;
+        let report = second.text("#note").await;
+        assert!(second.exists(".notice.ok").await, "{}: {report}", app.label);
+        assert!(second.exists("#reconciliation-chart rect").await);
+        second.screenshot("staff-reconciliation-zh").await;
+        second.quit().await;
+
         browser.quit().await;
         app.stop().await;
     }
@@ -454,7 +467,7 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
 
 /// Three wrong passwords lock the account, and the answer never says so: the right password
 /// then gets the same vague message as a wrong one. A CAPTCHA appears after the first failure.
-/// req: 5.2.3.1, 5.2.3.2, 5.2.1.1-e
+/// req: 5.2.3.1, 5.2.3.3, 5.2.1.1-e, 5.2.2.2-c1
 #[tokio::test]
 async fn three_wrong_passwords_lock_the_account_with_the_same_vague_message() {
     if !crate::browser::available() {
@@ -505,8 +518,9 @@ async fn three_wrong_passwords_lock_the_account_with_the_same_vague_message() {
 
 /// Typing the password and leaving the page, then pressing Back, shows empty fields (the
 /// back/forward cache keeps pages even with `no-store`; the page script resets them); after
-/// signing in, Back shows no password either.
-/// req: 5.6.5-b, 5.4.3.6
+/// signing in, Back shows no password either. The password input is masked, has autocomplete
+/// off and no name (only its encrypted envelope is ever posted).
+/// req: 5.6.5-b, 5.4.3.6, 5.2.2.2-a
 #[tokio::test]
 async fn back_never_shows_a_password_again() {
     if !crate::browser::available() {
@@ -521,6 +535,13 @@ async fn back_never_shows_a_password_again() {
             .await
             .expect("sign-in page");
         browser.screenshot("sign-in-zh-phone").await;
+        // Secrets are masked while typed and never offered for autofill.
+        let attributes = browser
+            .script(
+                "var p = document.getElementById('password'); return [p.type, p.autocomplete, p.name];",
+            )
+            .await;
+        assert_eq!(attributes, json!(["password", "off", ""]), "{}", app.label);
         browser.fill("#mobile", &mobile).await;
         browser.fill("#password", PASSWORD).await;
         browser.click("#register-link").await;
@@ -559,6 +580,82 @@ async fn back_never_shows_a_password_again() {
             );
         }
         browser.quit().await;
+        app.stop().await;
+    }
+}
+
+/// Each role's console lists only its sections, and a page of another role's section is the
+/// no-permission page (the API refuses the call): the finance officer sees payouts and the
+/// reconciliation chart, the security officer the keys (the web client's own key among them)
+/// and can verify the audit chain, the administrator staff and the permission review.
+/// req: 5.3.2.1, 5.3.2.2, 6.4.1, 6.1.2
+#[tokio::test]
+async fn each_role_sees_only_its_console_pages() {
+    if !crate::browser::available() {
+        return;
+    }
+    for app in spawn_apps().await {
+        let finance = staff(&app, &format!("fin.{}", app.label), Role::FinanceOfficer).await;
+        let security = staff(&app, &format!("sec.{}", app.label), Role::SecurityOfficer).await;
+        let admin = staff(&app, &format!("adm.{}", app.label), Role::Administrator).await;
+
+        let desk = staff_sign_in(&app, &finance).await;
+        let links = desk.text("#console-links").await;
+        assert!(
+            links.contains("赔款支付") && links.contains("对账报告"),
+            "{links}"
+        );
+        assert!(
+            !links.contains("密钥状态") && !links.contains("员工与角色"),
+            "{links}"
+        );
+        desk.goto(&desk.web_path("staff/reconciliation"))
+            .await
+            .expect("reconciliation");
+        assert!(
+            desk.exists("#reconcile-form").await,
+            "a finance officer may run it"
+        );
+        desk.goto(&desk.web_path("staff/keys"))
+            .await
+            .expect("keys page");
+        assert!(desk.text("#note").await.contains("无权"), "{}", app.label);
+        desk.quit().await;
+
+        let desk = staff_sign_in(&app, &security).await;
+        desk.goto(&desk.web_path("staff/keys"))
+            .await
+            .expect("keys page");
+        let table = desk.text("#console-table").await;
+        assert!(table.contains("web-signing"), "{}: {table}", app.label);
+        desk.screenshot("staff-keys-zh").await;
+        desk.goto(&desk.web_path("staff/audit"))
+            .await
+            .expect("audit page");
+        desk.click("#audit-verify").await;
+        if !desk.exists("#audit-result").await {
+            let note = desk.text("#note").await;
+            panic!("{}: no verification result: {note}", app.label);
+        }
+        assert!(
+            desk.exists(".notice.ok").await,
+            "{}: the chain verifies",
+            app.label
+        );
+        desk.goto(&desk.web_path("staff/payouts"))
+            .await
+            .expect("payouts page");
+        assert!(desk.text("#note").await.contains("无权"));
+        desk.quit().await;
+
+        let desk = staff_sign_in(&app, &admin).await;
+        desk.goto(&desk.web_path("staff/staff"))
+            .await
+            .expect("staff page");
+        let table = desk.text("#console-table").await;
+        assert!(table.contains(&security.login), "{}: {table}", app.label);
+        desk.screenshot("staff-accounts-zh").await;
+        desk.quit().await;
         app.stop().await;
     }
 }
