@@ -8,8 +8,8 @@ use crate::web::api::{Call, WebApi};
 use crate::web::home;
 use crate::web::i18n::Lang;
 use crate::web::page::{
-    self, Binding, Chrome, HasCsrf, Note, Sealing, check_form, csrf_for, redirect, render, sealing,
-    with_cookie,
+    self, Binding, Chrome, Note, Posted, Sealing, check_form, csrf_for, read, redirect, render,
+    sealing, with_cookie,
 };
 use crate::web::step_up;
 use crate::web::visit::{self, SESSION_COOKIE, Visit};
@@ -105,27 +105,6 @@ struct AccountPage {
     purposes: Vec<PurposeRow>,
 }
 
-async fn read<T: serde::de::DeserializeOwned>(
-    api: &WebApi,
-    state: &AppState,
-    visit: &Visit,
-    path: &str,
-) -> Result<T, Box<Response>> {
-    let answer = api
-        .call(state, visit, Call::get(path).session_of(visit))
-        .await
-        .map_err(|fault| Box::new(page::fault(state, visit, fault)))?;
-    if let Some(response) = home::session_gone(visit, &answer) {
-        return Err(Box::new(response));
-    }
-    if !answer.ok() {
-        return Err(Box::new(page::refused(state, visit, &answer)));
-    }
-    answer
-        .parse()
-        .map_err(|fault| Box::new(page::fault(state, visit, fault)))
-}
-
 async fn account(
     State(state): State<AppState>,
     Extension(api): Extension<WebApi>,
@@ -144,19 +123,19 @@ async fn account_page(
     if visit.session.is_none() {
         return redirect(&visit.path("/sign-in"));
     }
-    let profile: Profile = match read(api, state, visit, "/v1/me").await {
+    let profile: Profile = match read(api, state, visit, Call::get("/v1/me")).await {
         Ok(profile) => profile,
         Err(response) => return *response,
     };
-    let devices: Vec<Device> = match read(api, state, visit, "/v1/me/devices").await {
+    let devices: Vec<Device> = match read(api, state, visit, Call::get("/v1/me/devices")).await {
         Ok(devices) => devices,
         Err(response) => return *response,
     };
-    let consents: Consents = match read(api, state, visit, "/v1/me/consents").await {
+    let consents: Consents = match read(api, state, visit, Call::get("/v1/me/consents")).await {
         Ok(consents) => consents,
         Err(response) => return *response,
     };
-    let notice: Notice = match read(api, state, visit, "/v1/privacy-notice").await {
+    let notice: Notice = match read(api, state, visit, Call::get("/v1/privacy-notice")).await {
         Ok(notice) => notice,
         Err(response) => return *response,
     };
@@ -194,26 +173,6 @@ async fn account_page(
             notice_version: consents.notice_version,
         },
     )
-}
-
-/// A form with only its token (and what is read by name).
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Posted(Vec<(String, String)>);
-
-impl Posted {
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map_or("", |(_, value)| value.as_str())
-    }
-}
-
-impl HasCsrf for Posted {
-    fn csrf(&self) -> &str {
-        self.get("csrf")
-    }
 }
 
 /// The personal data in full, once: a step-up first if there is no proof.
@@ -264,7 +223,7 @@ async fn consents(
         Ok(posted) => posted,
         Err(response) => return *response,
     };
-    let notice: Notice = match read(&api, &state, &visit, "/v1/privacy-notice").await {
+    let notice: Notice = match read(&api, &state, &visit, Call::get("/v1/privacy-notice")).await {
         Ok(notice) => notice,
         Err(response) => return *response,
     };

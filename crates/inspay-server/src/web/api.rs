@@ -162,8 +162,15 @@ impl Answer {
 
     /// The body as a type.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, WebFault> {
-        serde_json::from_value(self.body.clone())
-            .map_err(|error| WebFault(format!("unexpected API answer: {error}")))
+        // The error's category only: its message can quote a value of the answer, and some
+        // answers (a full display) hold personal data.
+        serde_json::from_value(self.body.clone()).map_err(|error| {
+            WebFault(format!(
+                "unexpected API answer from a {} call: {:?} error",
+                self.status,
+                error.classify()
+            ))
+        })
     }
 }
 
@@ -249,8 +256,12 @@ impl WebApi {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .map_err(|error| WebFault(format!("the API answer is not JSON: {error}")))?
+            serde_json::from_slice(&bytes).map_err(|error| {
+                WebFault(format!(
+                    "the API answer is not JSON: {:?}",
+                    error.classify()
+                ))
+            })?
         };
         Ok(Answer { status, body })
     }

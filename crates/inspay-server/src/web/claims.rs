@@ -9,7 +9,7 @@ use crate::web::api::{Call, WebApi, WebFault};
 use crate::web::home;
 use crate::web::i18n::{Lang, Texts};
 use crate::web::page::{
-    self, Binding, Chrome, HasCsrf, Note, Sealing, check_form, csrf_for, render, sealing,
+    self, Binding, Chrome, HasCsrf, Note, Sealing, check_form, csrf_for, read, render, sealing,
     with_cookie,
 };
 use crate::web::step_up;
@@ -142,28 +142,6 @@ struct ClaimsPage {
     accounts: Vec<AccountView>,
 }
 
-/// Reads a signed-in API answer: the session's end and refusals become pages.
-async fn read<T: serde::de::DeserializeOwned>(
-    api: &WebApi,
-    state: &AppState,
-    visit: &Visit,
-    path: &str,
-) -> Result<T, Box<Response>> {
-    let answer = api
-        .call(state, visit, Call::get(path).session_of(visit))
-        .await
-        .map_err(|fault| Box::new(page::fault(state, visit, fault)))?;
-    if let Some(response) = home::session_gone(visit, &answer) {
-        return Err(Box::new(response));
-    }
-    if !answer.ok() {
-        return Err(Box::new(page::refused(state, visit, &answer)));
-    }
-    answer
-        .parse()
-        .map_err(|fault| Box::new(page::fault(state, visit, fault)))
-}
-
 async fn list(
     State(state): State<AppState>,
     Extension(api): Extension<WebApi>,
@@ -181,14 +159,15 @@ async fn claims_page(
     if visit.session.is_none() {
         return page::redirect(&visit.path("/sign-in"));
     }
-    let claims: Claims = match read(api, state, visit, "/v1/me/claims").await {
+    let claims: Claims = match read(api, state, visit, Call::get("/v1/me/claims")).await {
         Ok(claims) => claims,
         Err(response) => return *response,
     };
-    let accounts: Accounts = match read(api, state, visit, "/v1/me/payout-accounts").await {
-        Ok(accounts) => accounts,
-        Err(response) => return *response,
-    };
+    let accounts: Accounts =
+        match read(api, state, visit, Call::get("/v1/me/payout-accounts")).await {
+            Ok(accounts) => accounts,
+            Err(response) => return *response,
+        };
     render(
         StatusCode::OK,
         &ClaimsPage {
@@ -244,14 +223,15 @@ async fn new_claim_page(
     if visit.session.is_none() {
         return page::redirect(&visit.path("/sign-in"));
     }
-    let policies: Policies = match read(api, state, visit, "/v1/policies").await {
+    let policies: Policies = match read(api, state, visit, Call::get("/v1/policies")).await {
         Ok(policies) => policies,
         Err(response) => return *response,
     };
-    let accounts: Accounts = match read(api, state, visit, "/v1/me/payout-accounts").await {
-        Ok(accounts) => accounts,
-        Err(response) => return *response,
-    };
+    let accounts: Accounts =
+        match read(api, state, visit, Call::get("/v1/me/payout-accounts")).await {
+            Ok(accounts) => accounts,
+            Err(response) => return *response,
+        };
     let key = match visit::random_value() {
         Ok(key) => key,
         Err(error) => return page::fault(state, visit, WebFault(error.to_string())),
@@ -334,7 +314,7 @@ async fn file(
         );
         return new_claim_page(&api, &state, &visit, note, StatusCode::UNPROCESSABLE_ENTITY).await;
     };
-    let me: Me = match read(&api, &state, &visit, "/v1/me").await {
+    let me: Me = match read(&api, &state, &visit, Call::get("/v1/me")).await {
         Ok(me) => me,
         Err(response) => return *response,
     };

@@ -11,12 +11,10 @@
 
 use crate::state::AppState;
 use crate::web::api::{Call, WebApi, WebFault};
-use crate::web::home;
 use crate::web::i18n::Lang;
 use crate::web::page::{
     self, Binding, Chrome, HasCsrf, Note, check_form, csrf_for, redirect, render,
 };
-use crate::web::staff::no_permission;
 use crate::web::visit::Visit;
 use askama::Template;
 use axum::extract::rejection::FormRejection;
@@ -421,20 +419,7 @@ async fn read(
     if visit.session.is_none() {
         return Err(Box::new(redirect(&visit.path("/staff/sign-in"))));
     }
-    let answer = api
-        .call(state, visit, call.session_of(visit))
-        .await
-        .map_err(|fault| Box::new(page::fault(state, visit, fault)))?;
-    if let Some(response) = home::session_gone(visit, &answer) {
-        return Err(Box::new(response));
-    }
-    if answer.code() == Some("INSPAY-AUTH-005") {
-        return Err(Box::new(no_permission(state, visit)));
-    }
-    if !answer.ok() {
-        return Err(Box::new(page::refused(state, visit, &answer)));
-    }
-    Ok(answer.body)
+    page::read(api, state, visit, call).await
 }
 
 /// The reconciliation chart: matched (green) and problem (red) entries per day, newest right.

@@ -13,6 +13,7 @@ use axum::extract::rejection::FormRejection;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 /// The part of the page around the content: texts, language, navigation, the sign-out form.
 pub struct Chrome {
@@ -397,4 +398,79 @@ pub fn local_page(path: &str) -> bool {
         && path
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'))
+}
+
+/// A posted form read by name (forms whose fields vary, such as the notice's purposes).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub struct Posted(Vec<(String, String)>);
+
+impl Posted {
+    /// The value of the field `name`, empty when absent.
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map_or("", |(_, value)| value.as_str())
+    }
+}
+
+impl HasCsrf for Posted {
+    fn csrf(&self) -> &str {
+        self.get("csrf")
+    }
+}
+
+/// Sends a signed-in page's call and reads its answer as `T`; the session's end, a refused
+/// permission and any other refusal become the page to show instead.
+pub async fn read<T: DeserializeOwned>(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    call: Call,
+) -> Result<T, Box<Response>> {
+    let answer = api
+        .call(state, visit, call.session_of(visit))
+        .await
+        .map_err(|fault_| Box::new(fault(state, visit, fault_)))?;
+    if let Some(response) = crate::web::home::session_gone(visit, &answer) {
+        return Err(Box::new(response));
+    }
+    if answer.code() == Some("INSPAY-AUTH-005") {
+        return Err(Box::new(no_permission(state, visit)));
+    }
+    if !answer.ok() {
+        return Err(Box::new(refused(state, visit, &answer)));
+    }
+    answer
+        .parse()
+        .map_err(|fault_| Box::new(fault(state, visit, fault_)))
+}
+
+/// The page for a page the person's roles do not open.
+pub fn no_permission(state: &AppState, visit: &Visit) -> Response {
+    let t = visit.t();
+    render(
+        StatusCode::FORBIDDEN,
+        &MessagePage {
+            c: Chrome::new(state, visit, t.error_title, "staff"),
+            heading: t.error_title,
+            note: Note::bad(t.no_permission_page),
+        },
+    )
+}
+
+/// The answer that starts a browser session: the session cookie, the pre-sign-in cookie
+/// dropped (it was seen with the password form), and a redirect to `location`.
+pub fn session_started(location: &str, token: &str) -> Response {
+    let response = with_cookie(
+        redirect(location),
+        crate::web::visit::set_cookie(crate::web::visit::SESSION_COOKIE, token),
+    );
+    with_cookie(
+        response,
+        Some(crate::web::visit::clear_cookie(
+            crate::web::visit::PRE_COOKIE,
+        )),
+    )
 }

@@ -8,10 +8,10 @@ use crate::state::AppState;
 use crate::web::api::{Call, WebApi};
 use crate::web::i18n::Lang;
 use crate::web::page::{
-    self, Binding, Captcha, Chrome, HasCsrf, Note, Sealing, captcha, captcha_reply, check_form,
-    csrf_for, redirect, render, sealing, with_cookie,
+    self, Binding, Captcha, Chrome, Note, Posted, Sealing, captcha, captcha_reply, check_form,
+    csrf_for, render, sealing, with_cookie,
 };
-use crate::web::visit::{self, PRE_COOKIE, SESSION_COOKIE, Visit};
+use crate::web::visit::{self, Visit};
 use askama::Template;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
@@ -77,26 +77,6 @@ struct DetailsPage {
     choices: Vec<(String, bool)>,
 }
 
-/// The form's fields as posted; the purposes are `purpose_<id>` boxes.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Posted(Vec<(String, String)>);
-
-impl Posted {
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map_or("", |(_, value)| value.as_str())
-    }
-}
-
-impl HasCsrf for Posted {
-    fn csrf(&self) -> &str {
-        self.get("csrf")
-    }
-}
-
 async fn notice(api: &WebApi, state: &AppState, visit: &Visit) -> Result<Notice, Box<Response>> {
     let answer = api
         .call(state, visit, Call::get("/v1/privacy-notice"))
@@ -115,18 +95,9 @@ async fn notice_page(
     Extension(api): Extension<WebApi>,
     mut visit: Visit,
 ) -> Response {
-    let fresh = match visit.pre {
-        Some(_) => None,
-        None => visit::random_value().ok(),
-    };
-    if let Some(value) = &fresh {
-        visit.pre = Some(value.clone());
-    }
+    let cookie = visit::ensure_pre(&mut visit);
     let response = show_notice(&api, &state, &visit, None, StatusCode::OK).await;
-    match fresh {
-        Some(value) => with_cookie(response, visit::set_cookie(PRE_COOKIE, &value)),
-        None => response,
-    }
+    with_cookie(response, cookie)
 }
 
 async fn show_notice(
@@ -328,9 +299,5 @@ async fn register(
         Ok(registered) => registered,
         Err(fault) => return page::fault(&state, &visit, fault),
     };
-    let response = with_cookie(
-        redirect(&visit.path("/")),
-        visit::set_cookie(SESSION_COOKIE, &registered.session_token),
-    );
-    with_cookie(response, Some(visit::clear_cookie(PRE_COOKIE)))
+    page::session_started(&visit.path("/"), &registered.session_token)
 }

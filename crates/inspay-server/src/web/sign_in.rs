@@ -11,7 +11,7 @@ use crate::web::page::{
     self, Binding, Captcha, Chrome, HasCsrf, Note, Sealing, captcha, captcha_reply, check_form,
     csrf_for, redirect, render, sealing, with_cookie,
 };
-use crate::web::visit::{self, PRE_COOKIE, SESSION_COOKIE, Visit};
+use crate::web::visit::{self, SESSION_COOKIE, Visit};
 use askama::Template;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
@@ -76,7 +76,7 @@ struct IdentityPage {
 /// The pre-sign-in and device cookies a visitor without them gets, so the next form can be
 /// bound and the sign-in carries a device id.
 struct NewCookies {
-    pre: Option<String>,
+    pre: Option<axum::http::HeaderValue>,
     device: Option<String>,
 }
 
@@ -85,12 +85,7 @@ fn ensure_cookies(visit: &mut Visit) -> NewCookies {
         pre: None,
         device: None,
     };
-    if visit.pre.is_none()
-        && let Ok(value) = visit::random_value()
-    {
-        visit.pre = Some(value.clone());
-        fresh.pre = Some(value);
-    }
+    fresh.pre = visit::ensure_pre(visit);
     if visit.device.is_none()
         && let Ok(value) = visit::random_value()
     {
@@ -101,9 +96,7 @@ fn ensure_cookies(visit: &mut Visit) -> NewCookies {
 }
 
 fn set_new_cookies(mut response: Response, fresh: NewCookies) -> Response {
-    if let Some(pre) = fresh.pre {
-        response = with_cookie(response, visit::set_cookie(PRE_COOKIE, &pre));
-    }
+    response = with_cookie(response, fresh.pre);
     if let Some(device) = fresh.device {
         response = with_cookie(response, visit::set_device_cookie(&device));
     }
@@ -447,13 +440,7 @@ async fn session_started(
         crate::auth::LEVEL_INITIAL_PASSWORD => visit.path("/account/password"),
         _ => visit.path("/"),
     };
-    let response = redirect(&next);
-    // A fresh pre-sign-in value too: the old one was seen with the password form.
-    let response = with_cookie(
-        response,
-        visit::set_cookie(SESSION_COOKIE, &session.session_token),
-    );
-    with_cookie(response, Some(visit::clear_cookie(PRE_COOKIE)))
+    page::session_started(&next, &session.session_token)
 }
 
 #[derive(Deserialize)]

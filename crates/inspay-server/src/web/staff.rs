@@ -16,10 +16,10 @@ use crate::web::api::{Answer, Call, WebApi};
 use crate::web::claims::{claim_status, yuan_to_fen};
 use crate::web::home;
 use crate::web::page::{
-    self, Binding, Captcha, Chrome, HasCsrf, Note, Sealing, captcha, captcha_reply, check_form,
-    csrf_for, redirect, render, sealing, with_cookie,
+    self, Binding, Captcha, Chrome, HasCsrf, Note, Posted, Sealing, captcha, captcha_reply,
+    check_form, csrf_for, redirect, render, sealing, with_cookie,
 };
-use crate::web::visit::{self, PRE_COOKIE, SESSION_COOKIE, Visit};
+use crate::web::visit::{self, Visit};
 use askama::Template;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Path, State};
@@ -96,18 +96,9 @@ async fn sign_in_form(
     Extension(api): Extension<WebApi>,
     mut visit: Visit,
 ) -> Response {
-    let fresh = match visit.pre {
-        Some(_) => None,
-        None => visit::random_value().ok(),
-    };
-    if let Some(value) = &fresh {
-        visit.pre = Some(value.clone());
-    }
+    let cookie = visit::ensure_pre(&mut visit);
     let response = sign_in_page(&api, &state, &visit, None, false, StatusCode::OK).await;
-    match fresh {
-        Some(value) => with_cookie(response, visit::set_cookie(PRE_COOKIE, &value)),
-        None => response,
-    }
+    with_cookie(response, cookie)
 }
 
 async fn sign_in_page(
@@ -319,11 +310,7 @@ async fn sign_in_key(
         crate::auth::LEVEL_INITIAL_PASSWORD => visit.path("/account/password"),
         _ => visit.path("/staff"),
     };
-    let response = with_cookie(
-        redirect(&next),
-        visit::set_cookie(SESSION_COOKIE, &session.session_token),
-    );
-    with_cookie(response, Some(visit::clear_cookie(PRE_COOKIE)))
+    page::session_started(&next, &session.session_token)
 }
 
 #[derive(Deserialize)]
@@ -348,35 +335,7 @@ async fn read<T: serde::de::DeserializeOwned>(
     if visit.session.is_none() {
         return Err(Box::new(redirect(&visit.path("/staff/sign-in"))));
     }
-    let answer = api
-        .call(state, visit, Call::get(path).session_of(visit))
-        .await
-        .map_err(|fault| Box::new(page::fault(state, visit, fault)))?;
-    if let Some(response) = home::session_gone(visit, &answer) {
-        return Err(Box::new(response));
-    }
-    if answer.code() == Some("INSPAY-AUTH-005") {
-        return Err(Box::new(no_permission(state, visit)));
-    }
-    if !answer.ok() {
-        return Err(Box::new(page::refused(state, visit, &answer)));
-    }
-    answer
-        .parse()
-        .map_err(|fault| Box::new(page::fault(state, visit, fault)))
-}
-
-/// The page for a page the person's roles do not open.
-pub fn no_permission(state: &AppState, visit: &Visit) -> Response {
-    let t = visit.t();
-    render(
-        StatusCode::FORBIDDEN,
-        &page::MessagePage {
-            c: Chrome::new(state, visit, t.error_title, "staff"),
-            heading: t.error_title,
-            note: Note::bad(t.no_permission_page),
-        },
-    )
+    page::read(api, state, visit, Call::get(path)).await
 }
 
 #[derive(Template)]
@@ -608,26 +567,6 @@ async fn claim_page(
             signatures_ok: all_valid(&view.signatures) && view.keys_registered,
         },
     )
-}
-
-/// A posted form read by name.
-#[derive(Deserialize)]
-#[serde(transparent)]
-struct Posted(Vec<(String, String)>);
-
-impl Posted {
-    fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map_or("", |(_, value)| value.as_str())
-    }
-}
-
-impl HasCsrf for Posted {
-    fn csrf(&self) -> &str {
-        self.get("csrf")
-    }
 }
 
 /// The verdict of a decision form: approve with an amount, or reject.

@@ -191,6 +191,18 @@ fn token_shaped(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// Gives a visitor without the pre-sign-in cookie a fresh value (so the form about to be shown
+/// can be bound to it) and returns the `Set-Cookie` to send with the page.
+pub fn ensure_pre(visit: &mut Visit) -> Option<HeaderValue> {
+    if visit.pre.is_some() {
+        return None;
+    }
+    let value = random_value().ok()?;
+    let cookie = set_cookie(PRE_COOKIE, &value);
+    visit.pre = Some(value);
+    cookie
+}
+
 /// A fresh random value for a cookie: 32 bytes, base64url.
 pub fn random_value() -> Result<String, inspay_crypto::CryptoError> {
     Ok(URL_SAFE_NO_PAD.encode(inspay_crypto::random::bytes::<32>()?))

@@ -121,6 +121,29 @@ fn next_minute(app: &TestApp) {
     app.state.advance_clock(61_000);
 }
 
+/// The step-up page: the CAPTCHA, the code sent to `mobile`, the code entered.
+async fn step_up_by_sms(app: &TestApp, browser: &Browser, mobile: &str) {
+    solve_captcha(app, browser).await;
+    next_minute(app);
+    let sent = people::sms_count(app, mobile);
+    browser.click("#step-up-send").await;
+    browser.wait_for("#step-up-verify-form").await;
+    let (code, _) = people::next_sms(app, mobile, sent).await;
+    browser.fill("#code", &code).await;
+    browser.click("#step-up-verify").await;
+}
+
+/// The sign-in's second page: the CAPTCHA, then the code sent to `mobile` (returned once the
+/// code page shows).
+async fn send_sign_in_code(app: &TestApp, browser: &Browser, mobile: &str) -> String {
+    solve_captcha(app, browser).await;
+    next_minute(app);
+    let sent = people::sms_count(app, mobile);
+    browser.click("#send-code").await;
+    browser.wait_for("#code-form").await;
+    people::next_sms(app, mobile, sent).await.0
+}
+
 async fn product(app: &TestApp) -> String {
     let terms = ProductTerms::new(
         Amount::from_fen(50_000_000).expect("cover"),
@@ -244,14 +267,9 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
         browser.fill("#password", PASSWORD).await;
         browser.click("#sign-in-submit").await;
         browser.wait_for("#sms-form").await;
-        solve_captcha(&app, &browser).await;
-        next_minute(&app);
-        let sent = people::sms_count(&app, &mobile);
-        browser.click("#send-code").await;
-        browser.wait_for("#code-form").await;
+        let code = send_sign_in_code(&app, &browser, &mobile).await;
         assert!(browser.text("#sent-to").await.contains('*'), "masked");
         browser.screenshot("sign-in-code-zh").await;
-        let (code, _) = people::next_sms(&app, &mobile, sent).await;
         browser.fill("#code", &code).await;
         browser.click("#verify-code").await;
         browser.wait_for(".pay-link").await;
@@ -268,14 +286,7 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
         browser.click("#pay-submit").await;
         browser.wait_for("#step-up-send-form").await;
         browser.screenshot("step-up-zh").await;
-        solve_captcha(&app, &browser).await;
-        next_minute(&app);
-        let sent = people::sms_count(&app, &mobile);
-        browser.click("#step-up-send").await;
-        browser.wait_for("#step-up-verify-form").await;
-        let (code, _) = people::next_sms(&app, &mobile, sent).await;
-        browser.fill("#code", &code).await;
-        browser.click("#step-up-verify").await;
+        step_up_by_sms(&app, &browser, &mobile).await;
         browser.wait_for("#pay-form").await;
         // Back on the form, which forgot the card: type it again and pay.
         assert_eq!(browser.prop_value("#card-number").await, "");
@@ -302,14 +313,7 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
         browser.fill("#account-number", CARD).await;
         browser.click("#payout-account-submit").await;
         browser.wait_for("#step-up-send-form").await;
-        solve_captcha(&app, &browser).await;
-        next_minute(&app);
-        let sent = people::sms_count(&app, &mobile);
-        browser.click("#step-up-send").await;
-        browser.wait_for("#step-up-verify-form").await;
-        let (code, _) = people::next_sms(&app, &mobile, sent).await;
-        browser.fill("#code", &code).await;
-        browser.click("#step-up-verify").await;
+        step_up_by_sms(&app, &browser, &mobile).await;
         browser.wait_for("#payout-account-form").await;
         browser.fill("#account-number", CARD).await;
         browser.click("#payout-account-submit").await;
@@ -556,12 +560,7 @@ async fn back_never_shows_a_password_again() {
         browser.fill("#password", PASSWORD).await;
         browser.click("#sign-in-submit").await;
         browser.wait_for("#sms-form").await;
-        solve_captcha(&app, &browser).await;
-        next_minute(&app);
-        let sent = people::sms_count(&app, &mobile);
-        browser.click("#send-code").await;
-        browser.wait_for("#code-form").await;
-        let (code, _) = people::next_sms(&app, &mobile, sent).await;
+        let code = send_sign_in_code(&app, &browser, &mobile).await;
         browser.fill("#code", &code).await;
         browser.click("#verify-code").await;
         browser.wait_for("#content h1").await;
