@@ -31,6 +31,7 @@ pub mod i18n;
 pub mod page;
 pub mod pay;
 pub mod register;
+pub mod sections;
 pub mod sign_in;
 pub mod staff;
 pub mod step_up;
