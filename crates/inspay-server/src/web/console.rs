@@ -569,9 +569,10 @@ mod tests {
 
     #[test]
     fn the_chart_scales_to_the_busiest_day() {
+        // Newest first, as the API lists them; the chart puts the oldest on the left.
         let body = json!({ "days": [
-            { "day": "2026-11-24", "latest": { "matched": 8, "missing_at_channel": 2 } },
             { "day": "2026-11-25", "latest": null },
+            { "day": "2026-11-24", "latest": { "matched": 8, "missing_at_channel": 2 } },
         ]});
         let (bars, max) = chart(&body);
         assert_eq!(max, 10);

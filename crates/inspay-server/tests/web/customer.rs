@@ -228,10 +228,7 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
         browser.fill("#mobile", &mobile).await;
         solve_captcha(&app, &browser).await;
         browser.click("#register-code").await;
-        if !browser.exists("#details-form").await {
-            let note = browser.text("#note").await;
-            panic!("{}: no second registration page: {note}", app.label);
-        }
+        browser.wait_for("#details-form").await;
         let (code, _) = people::last_sms(&app, &mobile);
         browser.fill("#mobile", &mobile).await;
         browser.fill("#code", &code).await;
@@ -632,6 +629,12 @@ async fn each_role_sees_only_its_console_pages() {
             .await
             .expect("audit page");
         desk.click("#audit-verify").await;
+        for _ in 0..50 {
+            if desk.exists("#audit-result").await || desk.exists("#note").await {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
         if !desk.exists("#audit-result").await {
             let note = desk.text("#note").await;
             panic!("{}: no verification result: {note}", app.label);
