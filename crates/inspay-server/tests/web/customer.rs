@@ -498,8 +498,12 @@ async fn three_wrong_passwords_lock_the_account_with_the_same_vague_message() {
                 );
                 solve_captcha(&app, &browser).await;
             }
+            // Mark this page, so the wait below sees the answer, not this page's old message.
+            browser
+                .script("document.body.setAttribute('data-answered', 'no');")
+                .await;
             browser.click("#sign-in-submit").await;
-            browser.wait_for("#note").await;
+            browser.wait_for("body:not([data-answered]) #note").await;
             messages.push(browser.text("#note p").await);
         }
         assert!(messages[0].contains("Sign-in failed"), "{}", messages[0]);
