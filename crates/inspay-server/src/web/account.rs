@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 
 const FULL_DISPLAY: &str = "full-display";
 const PASSWORD_CHANGE: &str = "password-change";
+const TRANSACTION_PASSWORD: &str = "transaction-password";
 
 /// The account pages.
 pub fn router() -> Router<AppState> {
@@ -39,6 +40,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/web/{lang}/account/password",
             get(password_form).post(change_password),
+        )
+        .route(
+            "/web/{lang}/account/transaction-password",
+            get(transaction_password_form).post(set_transaction_password),
         )
 }
 
@@ -394,4 +399,96 @@ async fn change_password(
         password_page(&api, &state, &visit, note, answer.status).await,
         spent,
     )
+}
+
+#[derive(Template)]
+#[template(path = "web/transaction_password.html")]
+struct TransactionPasswordPage {
+    c: Chrome,
+    note: Option<Note>,
+    csrf: String,
+    s: Sealing,
+}
+
+async fn transaction_password_form(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+) -> Response {
+    let note = visit
+        .step_up_for(TRANSACTION_PASSWORD)
+        .and_then(|_| Note::ok(visit.t().step_up_done));
+    transaction_password_page(&api, &state, &visit, note, StatusCode::OK).await
+}
+
+async fn transaction_password_page(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    note: Option<Note>,
+    status: StatusCode,
+) -> Response {
+    if visit.session.is_none() {
+        return redirect(&visit.path("/sign-in"));
+    }
+    let s = match sealing(api, state, visit).await {
+        Ok(s) => s,
+        Err(fault) => return page::fault(state, visit, fault),
+    };
+    render(
+        status,
+        &TransactionPasswordPage {
+            c: Chrome::new(state, visit, visit.t().transaction_password, "account"),
+            note,
+            csrf: csrf_for(state, visit, Binding::Session),
+            s,
+        },
+    )
+}
+
+/// Sets (first time: no current one) or changes the transaction password, after a step-up.
+async fn set_transaction_password(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    form: Result<Form<Posted>, FormRejection>,
+) -> Response {
+    let posted = match check_form(&state, &visit, Binding::Session, form) {
+        Ok(posted) => posted,
+        Err(response) => return *response,
+    };
+    let proof = visit.step_up_for(TRANSACTION_PASSWORD);
+    let mut body = json!({ "new": posted.get("new") });
+    if !posted.get("current").is_empty() {
+        body["current"] = json!(posted.get("current"));
+    }
+    let call = Call::with_json(Method::PUT, "/v1/me/transaction-password", &body)
+        .session_of(&visit)
+        .step_up(proof);
+    let answer = match api.call(&state, &visit, call).await {
+        Ok(answer) => answer,
+        Err(fault) => return page::fault(&state, &visit, fault),
+    };
+    if let Some(response) = home::session_gone(&visit, &answer) {
+        return response;
+    }
+    if answer.code() == Some("INSPAY-AUTH-003") {
+        let return_to = visit.path("/account/transaction-password");
+        return step_up::start(&api, &state, &visit, TRANSACTION_PASSWORD, &return_to, None).await;
+    }
+    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    let response = if answer.ok() {
+        account_page(
+            &api,
+            &state,
+            &visit,
+            None,
+            Note::ok(visit.t().transaction_password_saved),
+        )
+        .await
+    } else {
+        let note = Note::from_answer(visit.lang, &answer);
+        transaction_password_page(&api, &state, &visit, note, answer.status).await
+    };
+    with_cookie(response, spent)
 }

@@ -11,6 +11,7 @@
 
 use crate::state::AppState;
 use crate::web::api::{Call, WebApi, WebFault};
+use crate::web::home;
 use crate::web::i18n::Lang;
 use crate::web::page::{
     self, Binding, Chrome, HasCsrf, Note, check_form, csrf_for, redirect, render,
@@ -67,6 +68,11 @@ pub fn router() -> Router<AppState> {
             "/web/{lang}/staff/reconciliation/run",
             post(run_reconciliation),
         )
+        .route("/web/{lang}/staff/roles/{account_id}", get(roles))
+        .route(
+            "/web/{lang}/staff/roles/{account_id}/{change}",
+            post(change_role),
+        )
         .route("/web/{lang}/staff/{section}", get(section))
 }
 
@@ -81,6 +87,8 @@ struct Action {
     path: String,
     label: &'static str,
     secondary: bool,
+    /// A link to another page rather than a posted form.
+    link: bool,
 }
 
 /// One bar of the reconciliation chart (SVG units).
@@ -284,16 +292,27 @@ async fn show_section(
                 .map(|column| cell(lang, item.get(column.key), column.kind))
                 .collect();
             let actions = match (section.slug, item.get("id").and_then(Value::as_str)) {
+                ("staff", _) => match item.get("account_id").and_then(Value::as_str) {
+                    Some(id) if uuid::Uuid::parse_str(id).is_ok() => vec![Action {
+                        path: visit.path(&format!("/staff/roles/{id}")),
+                        label: label(lang, "管理角色", "Roles"),
+                        secondary: true,
+                        link: true,
+                    }],
+                    _ => vec![],
+                },
                 ("holds", Some(id)) if uuid::Uuid::parse_str(id).is_ok() => vec![
                     Action {
                         path: visit.path(&format!("/staff/hold/{id}/release")),
                         label: label(lang, "放行", "Release"),
                         secondary: false,
+                        link: false,
                     },
                     Action {
                         path: visit.path(&format!("/staff/hold/{id}/reject")),
                         label: label(lang, "拒绝", "Reject"),
                         secondary: true,
+                        link: false,
                     },
                 ],
                 _ => vec![],
@@ -455,6 +474,159 @@ async fn run_reconciliation(
         Err(response) => return *response,
     };
     show_section(&api, &state, &visit, "reconciliation", note).await
+}
+
+/// The staff roles an administrator can grant (the customer role belongs to customers).
+const STAFF_ROLES: &[&str] = &[
+    "agent",
+    "claims-adjuster",
+    "finance-officer",
+    "auditor",
+    "security-officer",
+    "risk-officer",
+    "administrator",
+];
+
+#[derive(Template)]
+#[template(path = "web/staff_roles.html")]
+struct RolesPage {
+    c: Chrome,
+    note: Option<Note>,
+    csrf: String,
+    heading: &'static str,
+    account_id: String,
+    login: String,
+    roles: Vec<String>,
+    grantable: Vec<&'static str>,
+}
+
+async fn roles(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    Path((_, account_id)): Path<(String, String)>,
+) -> Response {
+    roles_page(&api, &state, &visit, &account_id, None).await
+}
+
+async fn roles_page(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    account_id: &str,
+    note: Option<Note>,
+) -> Response {
+    let Ok(account_id) = uuid::Uuid::parse_str(account_id) else {
+        return page::not_found(state, visit);
+    };
+    let account_id = account_id.hyphenated().to_string();
+    let body = match read(api, state, visit, Call::get("/v1/admin/staff/all/500")).await {
+        Ok(body) => body,
+        Err(response) => return *response,
+    };
+    let Some(account) = body
+        .get("accounts")
+        .and_then(Value::as_array)
+        .and_then(|accounts| {
+            accounts.iter().find(|account| {
+                account.get("account_id").and_then(Value::as_str) == Some(&account_id)
+            })
+        })
+    else {
+        return page::not_found(state, visit);
+    };
+    let roles: Vec<String> = account
+        .get("roles")
+        .and_then(Value::as_array)
+        .map(|roles| {
+            roles
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    render(
+        StatusCode::OK,
+        &RolesPage {
+            c: Chrome::new(state, visit, label(visit.lang, "角色", "Roles"), "staff"),
+            note,
+            csrf: csrf_for(state, visit, Binding::Session),
+            heading: label(visit.lang, "角色", "Roles"),
+            login: account
+                .get("login_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            grantable: STAFF_ROLES
+                .iter()
+                .copied()
+                .filter(|role| !roles.iter().any(|held| held == role))
+                .collect(),
+            roles,
+            account_id,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct RoleForm {
+    csrf: String,
+    role: String,
+}
+
+impl HasCsrf for RoleForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// Grants or revokes one role; the API refuses conflicting pairs and one's own account.
+async fn change_role(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    Path((_, account_id, change)): Path<(String, String, String)>,
+    form: Result<Form<RoleForm>, FormRejection>,
+) -> Response {
+    let form = match check_form(&state, &visit, Binding::Session, form) {
+        Ok(form) => form,
+        Err(response) => return *response,
+    };
+    let (Ok(id), true) = (
+        uuid::Uuid::parse_str(&account_id),
+        STAFF_ROLES.contains(&form.role.as_str()),
+    ) else {
+        return page::form_refused(&state, &visit, StatusCode::BAD_REQUEST);
+    };
+    let id = id.hyphenated().to_string();
+    let key = match crate::web::visit::random_value() {
+        Ok(key) => key,
+        Err(error) => return page::fault(&state, &visit, WebFault(error.to_string())),
+    };
+    let call = match change.as_str() {
+        "grant" => Call::post(
+            format!("/v1/admin/staff-roles/{id}"),
+            &json!({ "role": form.role }),
+        ),
+        "revoke" => Call::delete(format!("/v1/admin/staff-roles/{id}/{}", form.role)),
+        _ => return page::not_found(&state, &visit),
+    }
+    .idempotency_key(&key)
+    .session_of(&visit);
+    let answer = match api.call(&state, &visit, call).await {
+        Ok(answer) => answer,
+        Err(fault) => return page::fault(&state, &visit, fault),
+    };
+    if let Some(response) = home::session_gone(&visit, &answer) {
+        return response;
+    }
+    let note = if answer.ok() {
+        Note::ok(label(visit.lang, "已记录。", "Recorded."))
+    } else {
+        Note::from_answer(visit.lang, &answer)
+    };
+    roles_page(&api, &state, &visit, &id, note).await
 }
 
 #[derive(Template)]

@@ -243,6 +243,11 @@ texts! {
     current_password: "当前密码", "Current password";
     new_password: "新密码", "New password";
     password_changed: "密码已修改，请用新密码重新登录。", "The password is changed. Sign in again with the new one.";
+    transaction_password: "交易密码", "Transaction password";
+    transaction_password_lead: "6 位数字，用于确认支付类操作；不能过于简单，也不能与登录密码相同。首次设置时“当前交易密码”留空。", "6 digits, to confirm payments; not a trivial sequence and not your login password. Leave the current one empty when setting it for the first time.";
+    current_transaction_password: "当前交易密码", "Current transaction password";
+    new_transaction_password: "新交易密码", "New transaction password";
+    transaction_password_saved: "交易密码已保存。", "The transaction password is saved.";
     consents_title: "个人信息授权", "Your consents";
     consents_lead: "可选用途可随时授权或撤回；必要用途只能通过注销账户停止。", "Optional purposes can be granted or withdrawn at any time; required ones stop only when the account is closed.";
     save: "保存", "Save";

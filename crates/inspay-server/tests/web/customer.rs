@@ -359,6 +359,37 @@ async fn a_customer_registers_signs_in_pays_and_files_a_claim_in_the_browser() {
         check_hidden(&browser, &browser.web_path("account"), &mobile).await;
         browser.screenshot("account-zh").await;
 
+        // Full display needs a step-up, and shows the number once.
+        browser.click("#show-full").await;
+        browser.wait_for("#step-up-send-form").await;
+        step_up_by_sms(&app, &browser, &mobile).await;
+        browser.wait_for("#show-full").await;
+        browser.click("#show-full").await;
+        browser
+            .wait_for("body:not(:has(#show-full)) #id-number")
+            .await;
+        assert_eq!(browser.text("#id-number").await, ID_NUMBER, "{}", app.label);
+        browser
+            .goto(&browser.web_path("account"))
+            .await
+            .expect("account page");
+        assert!(
+            browser.text("#id-number").await.contains('*'),
+            "masked again"
+        );
+
+        // The transaction password, set with its own step-up, sealed in the page.
+        browser.click("#change-transaction-password").await;
+        browser.fill("#new-tp", "582913").await;
+        browser.click("#transaction-password-submit").await;
+        browser.wait_for("#step-up-send-form").await;
+        step_up_by_sms(&app, &browser, &mobile).await;
+        browser.wait_for("#transaction-password-form").await;
+        browser.fill("#new-tp", "582913").await;
+        browser.click("#transaction-password-submit").await;
+        browser.wait_for("#consents-form").await;
+        assert!(browser.exists(".notice.ok").await, "{}", app.label);
+
         // The adjuster assesses and signs in the console; another officer approves.
         let claim_id = claims["claims"][0]["id"]
             .as_str()
@@ -587,8 +618,9 @@ async fn back_never_shows_a_password_again() {
 /// Each role's console lists only its sections, and a page of another role's section is the
 /// no-permission page (the API refuses the call): the finance officer sees payouts and the
 /// reconciliation chart, the security officer the keys (the web client's own key among them)
-/// and can verify the audit chain, the administrator staff and the permission review.
-/// req: 5.3.2.1, 5.3.2.2, 6.4.1, 6.1.2
+/// and can verify the audit chain, the administrator staff and their roles (a conflicting role
+/// is refused).
+/// req: 5.3.2.1, 5.3.2.2, 6.4.1, 6.1.2, 5.3.1.2
 #[tokio::test]
 async fn each_role_sees_only_its_console_pages() {
     if !crate::browser::available() {
@@ -661,6 +693,21 @@ async fn each_role_sees_only_its_console_pages() {
         let table = desk.text("#console-table").await;
         assert!(table.contains(&security.login), "{}: {table}", app.label);
         desk.screenshot("staff-accounts-zh").await;
+        // Roles: a compatible one is granted; a conflicting one (finance with security) is
+        // refused with its reason, and nothing changes.
+        desk.goto(&desk.web_path(&format!("staff/roles/{}", security.id)))
+            .await
+            .expect("roles page");
+        desk.script("document.getElementById('grant-role').value = 'risk-officer';")
+            .await;
+        desk.click("#grant-submit").await;
+        desk.wait_for(".notice.ok").await;
+        assert!(desk.text("#held-roles").await.contains("risk-officer"));
+        desk.script("document.getElementById('grant-role').value = 'finance-officer';")
+            .await;
+        desk.click("#grant-submit").await;
+        desk.wait_for(".notice.bad").await;
+        assert!(!desk.text("#held-roles").await.contains("finance-officer"));
         desk.quit().await;
         app.stop().await;
     }
