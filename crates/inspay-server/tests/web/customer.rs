@@ -712,3 +712,49 @@ async fn each_role_sees_only_its_console_pages() {
         app.stop().await;
     }
 }
+
+/// The sign-in works from the keyboard alone: Tab first reaches the skip link, Tab moves from
+/// the mobile number to the password, and Enter sends the form.
+/// req: 6.1.2
+#[tokio::test]
+async fn the_sign_in_form_works_from_the_keyboard() {
+    if !crate::browser::available() {
+        return;
+    }
+    for app in spawn_apps().await {
+        let mobile = fresh_mobile();
+        people::customer(&app, &mobile, false).await;
+        let browser = Browser::desktop(&app, Lang::En).await.expect("browser");
+        browser
+            .goto(&browser.web_path("sign-in"))
+            .await
+            .expect("sign-in page");
+        let driver = browser.driver();
+        let body = driver
+            .find(thirtyfour::By::Tag("body"))
+            .await
+            .expect("body");
+        body.send_keys(thirtyfour::Key::Tab).await.expect("tab");
+        let first = driver.active_element().await.expect("focus");
+        assert_eq!(
+            first.class_name().await.expect("class").as_deref(),
+            Some("skip")
+        );
+        browser
+            .script("document.getElementById('mobile').focus();")
+            .await;
+        let field = driver.active_element().await.expect("focus");
+        field.send_keys(mobile.as_str()).await.expect("type");
+        field.send_keys(thirtyfour::Key::Tab).await.expect("tab");
+        let field = driver.active_element().await.expect("focus");
+        assert_eq!(field.id().await.expect("id").as_deref(), Some("password"));
+        field.send_keys(PASSWORD).await.expect("type");
+        field
+            .send_keys(thirtyfour::Key::Enter)
+            .await
+            .expect("enter");
+        browser.wait_for("#sms-form").await;
+        browser.quit().await;
+        app.stop().await;
+    }
+}
