@@ -263,6 +263,7 @@ fn api_routes() -> Router<AppState> {
         .merge(registration::router())
         .merge(me::router())
         .merge(mobile::router())
+        .merge(crate::routes::my_sessions::router())
         .merge(customers::router())
         .merge(crate::routes::policies::router())
         .merge(crate::routes::statements::router())

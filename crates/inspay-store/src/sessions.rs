@@ -374,3 +374,97 @@ impl Store {
         Ok(())
     }
 }
+
+/// A live session of an account, as its owner sees it: never the token or its digest, only a
+/// handle derived from the digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    /// 32 hex characters: SM3 of a fixed label and the token digest, cut.
+    pub handle: String,
+    /// The session level.
+    pub level: String,
+    /// When it started.
+    pub created_at_ms: i64,
+    /// When it was last used (to within a few seconds).
+    pub last_seen_at_ms: i64,
+    /// Whether it is the session asking.
+    pub current: bool,
+}
+
+fn session_handle(digest: &str) -> String {
+    let mut label = b"inspay-session-handle\n".to_vec();
+    label.extend_from_slice(digest.as_bytes());
+    hex::encode(inspay_crypto::sm3::sm3(&label))[..32].to_string()
+}
+
+impl Store {
+    /// The account's live sessions (those within the idle and absolute limits), newest first,
+    /// marking the one whose token is `current`.
+    pub async fn sessions_of(
+        &self,
+        account_id: &str,
+        current: &SessionToken,
+        policy: &SessionPolicy,
+        now_ms: i64,
+    ) -> Result<Vec<SessionSummary>, StoreError> {
+        let current = current.digest();
+        let rows = sqlx::query(
+            "SELECT token_digest, auth_level, created_at_ms, last_seen_at_ms FROM sessions
+             WHERE account_id = $1 ORDER BY created_at_ms DESC",
+        )
+        .bind(account_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sessions = Vec::new();
+        for row in rows {
+            let digest: String = row.try_get(0)?;
+            let created_at_ms: i64 = row.try_get(2)?;
+            let last_seen_at_ms: i64 = row.try_get(3)?;
+            if !policy.is_alive(
+                seconds(created_at_ms),
+                seconds(last_seen_at_ms),
+                seconds(now_ms),
+            ) {
+                continue;
+            }
+            sessions.push(SessionSummary {
+                handle: session_handle(&digest),
+                level: row.try_get(1)?,
+                created_at_ms,
+                last_seen_at_ms,
+                current: digest == current,
+            });
+        }
+        Ok(sessions)
+    }
+
+    /// Ends the account's session with this handle (another device, say). Returns whether
+    /// there was one. Audited like a sign-out.
+    pub async fn session_end_by_handle(
+        &self,
+        account_id: &str,
+        handle: &str,
+        request_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let digests: Vec<String> =
+            sqlx::query_scalar("SELECT token_digest FROM sessions WHERE account_id = $1")
+                .bind(account_id)
+                .fetch_all(&self.pool)
+                .await?;
+        let wanted = handle.as_bytes();
+        let found = digests.into_iter().find(|digest| {
+            let candidate = session_handle(digest);
+            candidate.len() == wanted.len()
+                && inspay_crypto::sm3::constant_time_eq(candidate.as_bytes(), wanted)
+        });
+        match found {
+            Some(digest) => {
+                self.session_delete(&digest, account_id, EndReason::Logout, request_id, now_ms)
+                    .await?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod finance_console;
 pub mod health;
 pub mod me;
 pub mod mobile;
+pub mod my_sessions;
 pub mod openapi;
 pub mod people_console;
 pub mod policies;
@@ -53,6 +54,7 @@ pub const SPECS: &[&[RouteSpec]] = &[
     registration::SPECS,
     me::SPECS,
     mobile::SPECS,
+    my_sessions::SPECS,
     customers::SPECS,
     policies::SPECS,
     statements::SPECS,

@@ -37,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/web/{lang}/account/consents", post(consents))
         .route("/web/{lang}/account/devices/remove", post(remove_device))
         .route("/web/{lang}/account/sign-out-all", post(sign_out_all))
+        .route("/web/{lang}/account/sessions/end", post(end_session))
         .route(
             "/web/{lang}/account/password",
             get(password_form).post(change_password),
@@ -88,6 +89,26 @@ struct NoticePurpose {
     description_en: String,
 }
 
+#[derive(Deserialize)]
+struct Sessions {
+    sessions: Vec<SessionView>,
+}
+
+#[derive(Deserialize)]
+struct SessionView {
+    handle: String,
+    created_at_ms: i64,
+    last_seen_at_ms: i64,
+    current: bool,
+}
+
+struct SessionRow {
+    handle: String,
+    started: String,
+    last_used: String,
+    current: bool,
+}
+
 struct PurposeRow {
     id: String,
     required: bool,
@@ -106,6 +127,7 @@ struct AccountPage {
     mobile: String,
     id_number: String,
     devices: Vec<Device>,
+    sessions: Vec<SessionRow>,
     notice_version: String,
     purposes: Vec<PurposeRow>,
 }
@@ -136,6 +158,10 @@ async fn account_page(
         Ok(devices) => devices,
         Err(response) => return *response,
     };
+    let sessions: Sessions = match read(api, state, visit, Call::get("/v1/me/sessions")).await {
+        Ok(sessions) => sessions,
+        Err(response) => return *response,
+    };
     let consents: Consents = match read(api, state, visit, Call::get("/v1/me/consents")).await {
         Ok(consents) => consents,
         Err(response) => return *response,
@@ -162,6 +188,16 @@ async fn account_page(
             mobile: pick(full.mobile, profile.mobile),
             id_number: pick(full.id_number, profile.id_number),
             devices: devices.into_iter().filter(|device| device.live).collect(),
+            sessions: sessions
+                .sessions
+                .into_iter()
+                .map(|session| SessionRow {
+                    handle: session.handle,
+                    started: crate::web::console::time_text(session.created_at_ms),
+                    last_used: crate::web::console::time_text(session.last_seen_at_ms),
+                    current: session.current,
+                })
+                .collect(),
             purposes: notice
                 .purposes
                 .into_iter()
@@ -286,6 +322,37 @@ async fn remove_device(
     }
     let note = if answer.status.is_success() {
         Note::ok(visit.t().device_removed)
+    } else {
+        Note::from_answer(visit.lang, &answer)
+    };
+    account_page(&api, &state, &visit, None, note).await
+}
+
+/// Ends one other session of the account (a device left signed in).
+async fn end_session(
+    State(state): State<AppState>,
+    Extension(api): Extension<WebApi>,
+    visit: Visit,
+    form: Result<Form<Posted>, FormRejection>,
+) -> Response {
+    let posted = match check_form(&state, &visit, Binding::Session, form) {
+        Ok(posted) => posted,
+        Err(response) => return *response,
+    };
+    let handle = posted.get("handle");
+    if handle.len() != 32 || !handle.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return page::form_refused(&state, &visit, StatusCode::BAD_REQUEST);
+    }
+    let call = Call::delete(format!("/v1/me/sessions/{handle}")).session_of(&visit);
+    let answer = match api.call(&state, &visit, call).await {
+        Ok(answer) => answer,
+        Err(fault) => return page::fault(&state, &visit, fault),
+    };
+    if let Some(response) = home::session_gone(&visit, &answer) {
+        return response;
+    }
+    let note = if answer.status.is_success() {
+        Note::ok(visit.t().session_ended)
     } else {
         Note::from_answer(visit.lang, &answer)
     };

@@ -119,7 +119,8 @@ struct TablePage {
     run_day: Option<String>,
 }
 
-fn time_text(ms: i64) -> String {
+/// Unix milliseconds as China time (UTC+8), to the minute.
+pub fn time_text(ms: i64) -> String {
     // China time (UTC+8), to the minute.
     let Ok(at) = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000) + 8 * 3600) else {
         return String::new();

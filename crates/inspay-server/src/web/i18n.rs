@@ -239,6 +239,11 @@ texts! {
     sessions: "登录会话", "Sessions";
     sessions_lead: "如果怀疑账户在其他设备上登录，可以立即退出所有会话（包括当前会话）。", "If you think the account is signed in somewhere else, sign out every session at once (this one too).";
     sign_out_all: "退出所有会话", "Sign out everywhere";
+    this_session: "当前会话", "This session";
+    started: "登录时间", "Started";
+    last_used: "最近使用", "Last used";
+    end_session: "结束", "End";
+    session_ended: "该会话已结束。", "That session is ended.";
     change_password: "修改登录密码", "Change the password";
     current_password: "当前密码", "Current password";
     new_password: "新密码", "New password";

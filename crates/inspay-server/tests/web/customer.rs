@@ -595,7 +595,7 @@ async fn back_never_shows_a_password_again() {
         let code = send_sign_in_code(&app, &browser, &mobile).await;
         browser.fill("#code", &code).await;
         browser.click("#verify-code").await;
-        browser.wait_for("#content h1").await;
+        browser.wait_for("#customer-name").await;
         for _ in 0..3 {
             let _ = browser.driver().back().await;
             let values = browser
@@ -755,6 +755,67 @@ async fn the_sign_in_form_works_from_the_keyboard() {
             .expect("enter");
         browser.wait_for("#sms-form").await;
         browser.quit().await;
+        app.stop().await;
+    }
+}
+
+/// The account page lists the customer's live sessions, the current one marked, and ends
+/// another one: the other browser is signed out at its next page.
+/// req: 5.6.5-c
+#[tokio::test]
+async fn a_customer_sees_and_ends_another_session() {
+    if !crate::browser::available() {
+        return;
+    }
+    for app in spawn_apps().await {
+        let mobile = fresh_mobile();
+        people::customer(&app, &mobile, false).await;
+        let mut browsers = vec![];
+        for _ in 0..2 {
+            let browser = Browser::desktop(&app, Lang::Zh).await.expect("browser");
+            browser
+                .goto(&browser.web_path("sign-in"))
+                .await
+                .expect("sign-in page");
+            browser.fill("#mobile", &mobile).await;
+            browser.fill("#password", PASSWORD).await;
+            browser.click("#sign-in-submit").await;
+            browser.wait_for("#sms-form").await;
+            let code = send_sign_in_code(&app, &browser, &mobile).await;
+            browser.fill("#code", &code).await;
+            browser.click("#verify-code").await;
+            // A second, new device for the account: the risk rules may ask for the ID number.
+            browser.wait_for("#customer-name, #identity-form").await;
+            if browser.exists("#identity-form").await {
+                browser.fill("#id-number", ID_NUMBER).await;
+                browser.click("#verify-identity").await;
+                browser.wait_for("#customer-name").await;
+            }
+            browsers.push(browser);
+        }
+        let (first, second) = (&browsers[0], &browsers[1]);
+        first
+            .goto(&first.web_path("account"))
+            .await
+            .expect("account page");
+        let rows = first
+            .script("return document.querySelectorAll('#sessions tbody tr').length;")
+            .await;
+        assert_eq!(rows, json!(2), "{}", app.label);
+        first.click(".end-session").await;
+        first.wait_for(".notice.ok").await;
+        let rows = first
+            .script("return document.querySelectorAll('#sessions tbody tr').length;")
+            .await;
+        assert_eq!(rows, json!(1));
+        second
+            .goto(&second.web_path("account"))
+            .await
+            .expect("page");
+        second.wait_for("#sign-in-form").await;
+        for browser in browsers {
+            browser.quit().await;
+        }
         app.stop().await;
     }
 }
