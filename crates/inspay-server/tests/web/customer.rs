@@ -618,8 +618,8 @@ async fn back_never_shows_a_password_again() {
 /// Each role's console lists only its sections, and a page of another role's section is the
 /// no-permission page (the API refuses the call): the finance officer sees payouts and the
 /// reconciliation chart, the security officer the keys (the web client's own key among them)
-/// and can verify the audit chain, the administrator staff and their roles (a conflicting role
-/// is refused).
+/// and can verify the audit chain, the risk officer alerts, the review queue, rule packs and
+/// security events, the administrator staff and their roles (a conflicting role is refused).
 /// req: 5.3.2.1, 5.3.2.2, 6.4.1, 6.1.2, 5.3.1.2
 #[tokio::test]
 async fn each_role_sees_only_its_console_pages() {
@@ -630,6 +630,7 @@ async fn each_role_sees_only_its_console_pages() {
         let finance = staff(&app, &format!("fin.{}", app.label), Role::FinanceOfficer).await;
         let security = staff(&app, &format!("sec.{}", app.label), Role::SecurityOfficer).await;
         let admin = staff(&app, &format!("adm.{}", app.label), Role::Administrator).await;
+        let risk = staff(&app, &format!("risk.{}", app.label), Role::RiskOfficer).await;
 
         let desk = staff_sign_in(&app, &finance).await;
         let links = desk.text("#console-links").await;
@@ -684,6 +685,23 @@ async fn each_role_sees_only_its_console_pages() {
             .await
             .expect("payouts page");
         assert!(desk.text("#note").await.contains("无权"));
+        desk.quit().await;
+
+        let desk = staff_sign_in(&app, &risk).await;
+        let links = desk.text("#console-links").await;
+        assert!(
+            links.contains("风险告警") && links.contains("待复核操作"),
+            "{links}"
+        );
+        assert!(!links.contains("赔款支付"), "{links}");
+        for page in ["staff/alerts", "staff/holds", "staff/packs", "staff/events"] {
+            desk.goto(&desk.web_path(page)).await.expect("risk page");
+            assert!(!desk.exists(".notice.bad").await, "{}: {page}", app.label);
+        }
+        desk.goto(&desk.web_path("staff/holds"))
+            .await
+            .expect("review queue");
+        desk.screenshot("staff-review-queue-zh").await;
         desk.quit().await;
 
         let desk = staff_sign_in(&app, &admin).await;
