@@ -226,23 +226,14 @@ async fn full_display(
     if let Err(response) = check_form(&state, &visit, Binding::Session, form) {
         return *response;
     }
-    let proof = visit.step_up_for(FULL_DISPLAY);
     let body = json!({ "fields": ["legal_name", "mobile", "id_number"] });
-    let call = Call::post("/v1/me/full-display", &body)
-        .session_of(&visit)
-        .step_up(proof);
-    let answer = match api.call(&state, &visit, call).await {
-        Ok(answer) => answer,
-        Err(fault) => return page::fault(&state, &visit, fault),
-    };
-    if let Some(response) = home::session_gone(&visit, &answer) {
-        return response;
-    }
-    if answer.code() == Some("INSPAY-AUTH-003") {
-        let return_to = visit.path("/account");
-        return step_up::start(&api, &state, &visit, FULL_DISPLAY, &return_to, None).await;
-    }
-    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    let call = Call::post("/v1/me/full-display", &body);
+    let return_to = visit.path("/account");
+    let step_up::Enhanced { answer, spent } =
+        match step_up::send_enhanced(&api, &state, &visit, FULL_DISPLAY, &return_to, call).await {
+            Ok(sent) => sent,
+            Err(response) => return *response,
+        };
     let response = if answer.ok() {
         match answer.parse::<FullValues>() {
             Ok(full) => account_page(&api, &state, &visit, Some(full), None).await,
@@ -392,9 +383,7 @@ async fn password_form(
     Extension(api): Extension<WebApi>,
     visit: Visit,
 ) -> Response {
-    let note = visit
-        .step_up_for(PASSWORD_CHANGE)
-        .and_then(|_| Note::ok(visit.t().step_up_done));
+    let note = step_up::ready_note(&visit, PASSWORD_CHANGE);
     password_page(&api, &state, &visit, note, StatusCode::OK).await
 }
 
@@ -433,26 +422,18 @@ async fn change_password(
         Ok(posted) => posted,
         Err(response) => return *response,
     };
-    let proof = visit.step_up_for(PASSWORD_CHANGE);
     let body = json!({
         "current_password": posted.get("current_password"),
         "new_password": posted.get("new_password"),
     });
-    let call = Call::post("/v1/me/password", &body)
-        .session_of(&visit)
-        .step_up(proof);
-    let answer = match api.call(&state, &visit, call).await {
-        Ok(answer) => answer,
-        Err(fault) => return page::fault(&state, &visit, fault),
-    };
-    if answer.code() == Some("INSPAY-AUTH-002") {
-        return home::session_gone(&visit, &answer).unwrap_or_else(|| redirect(&visit.path("/")));
-    }
-    if answer.code() == Some("INSPAY-AUTH-003") {
-        let return_to = visit.path("/account/password");
-        return step_up::start(&api, &state, &visit, PASSWORD_CHANGE, &return_to, None).await;
-    }
-    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    let call = Call::post("/v1/me/password", &body);
+    let return_to = visit.path("/account/password");
+    let step_up::Enhanced { answer, spent } =
+        match step_up::send_enhanced(&api, &state, &visit, PASSWORD_CHANGE, &return_to, call).await
+        {
+            Ok(sent) => sent,
+            Err(response) => return *response,
+        };
     if answer.ok() {
         // Changing the password ends the sessions: sign in again with the new one.
         let response = with_cookie(
@@ -482,9 +463,7 @@ async fn transaction_password_form(
     Extension(api): Extension<WebApi>,
     visit: Visit,
 ) -> Response {
-    let note = visit
-        .step_up_for(TRANSACTION_PASSWORD)
-        .and_then(|_| Note::ok(visit.t().step_up_done));
+    let note = step_up::ready_note(&visit, TRANSACTION_PASSWORD);
     transaction_password_page(&api, &state, &visit, note, StatusCode::OK).await
 }
 
@@ -524,26 +503,19 @@ async fn set_transaction_password(
         Ok(posted) => posted,
         Err(response) => return *response,
     };
-    let proof = visit.step_up_for(TRANSACTION_PASSWORD);
     let mut body = json!({ "new": posted.get("new") });
     if !posted.get("current").is_empty() {
         body["current"] = json!(posted.get("current"));
     }
-    let call = Call::with_json(Method::PUT, "/v1/me/transaction-password", &body)
-        .session_of(&visit)
-        .step_up(proof);
-    let answer = match api.call(&state, &visit, call).await {
-        Ok(answer) => answer,
-        Err(fault) => return page::fault(&state, &visit, fault),
-    };
-    if let Some(response) = home::session_gone(&visit, &answer) {
-        return response;
-    }
-    if answer.code() == Some("INSPAY-AUTH-003") {
-        let return_to = visit.path("/account/transaction-password");
-        return step_up::start(&api, &state, &visit, TRANSACTION_PASSWORD, &return_to, None).await;
-    }
-    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    let call = Call::with_json(Method::PUT, "/v1/me/transaction-password", &body);
+    let return_to = visit.path("/account/transaction-password");
+    let step_up::Enhanced { answer, spent } =
+        match step_up::send_enhanced(&api, &state, &visit, TRANSACTION_PASSWORD, &return_to, call)
+            .await
+        {
+            Ok(sent) => sent,
+            Err(response) => return *response,
+        };
     let response = if answer.ok() {
         account_page(
             &api,

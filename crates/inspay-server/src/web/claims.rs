@@ -377,9 +377,7 @@ async fn new_account(
     Extension(api): Extension<WebApi>,
     visit: Visit,
 ) -> Response {
-    let note = visit
-        .step_up_for(ACCOUNT_OPERATION)
-        .and_then(|_| Note::ok(visit.t().step_up_done));
+    let note = step_up::ready_note(&visit, ACCOUNT_OPERATION);
     new_account_page(&api, &state, &visit, note, StatusCode::OK).await
 }
 
@@ -430,27 +428,20 @@ async fn add_account(
         Ok(form) => form,
         Err(response) => return *response,
     };
-    let proof = visit.step_up_for(ACCOUNT_OPERATION);
     let body = json!({ "account_number": form.account_number });
-    let call = Call::post("/v1/me/payout-accounts", &body)
-        .session_of(&visit)
-        .step_up(proof)
-        .idempotency_key(&match visit::random_value() {
+    let call =
+        Call::post("/v1/me/payout-accounts", &body).idempotency_key(&match visit::random_value() {
             Ok(key) => key,
             Err(error) => return page::fault(&state, &visit, WebFault(error.to_string())),
         });
-    let answer = match api.call(&state, &visit, call).await {
-        Ok(answer) => answer,
-        Err(fault) => return page::fault(&state, &visit, fault),
-    };
-    if let Some(response) = home::session_gone(&visit, &answer) {
-        return response;
-    }
-    if answer.code() == Some("INSPAY-AUTH-003") {
-        let return_to = visit.path("/payout-accounts/new");
-        return step_up::start(&api, &state, &visit, ACCOUNT_OPERATION, &return_to, None).await;
-    }
-    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    let return_to = visit.path("/payout-accounts/new");
+    let step_up::Enhanced { answer, spent } =
+        match step_up::send_enhanced(&api, &state, &visit, ACCOUNT_OPERATION, &return_to, call)
+            .await
+        {
+            Ok(sent) => sent,
+            Err(response) => return *response,
+        };
     let response = if answer.ok() {
         claims_page(&api, &state, &visit, Note::ok(visit.t().account_added)).await
     } else {

@@ -95,9 +95,7 @@ async fn form(
     let Some((policy_id, number)) = target(&policy_id, &number) else {
         return page::not_found(&state, &visit);
     };
-    let note = visit
-        .step_up_for(OPERATION)
-        .and_then(|_| Note::ok(visit.t().step_up_done));
+    let note = step_up::ready_note(&visit, OPERATION);
     pay_page(
         &api,
         &state,
@@ -236,27 +234,17 @@ async fn pay(
     } else {
         json!({ "payment_method_id": form.payment_method_id })
     };
-    let proof = visit.step_up_for(OPERATION);
     let call = Call::post(
         format!("/v1/policies/{policy_id}/premiums/{number}/pay"),
         &body,
     )
-    .session_of(&visit)
-    .step_up(proof)
     .idempotency_key(&form.idempotency_key);
-    let answer = match api.call(&state, &visit, call).await {
-        Ok(answer) => answer,
-        Err(fault) => return page::fault(&state, &visit, fault),
-    };
-    if let Some(response) = home::session_gone(&visit, &answer) {
-        return response;
-    }
     let return_to = visit.path(&format!("/policies/{policy_id}/premiums/{number}/pay"));
-    if answer.code() == Some("INSPAY-AUTH-003") {
-        return step_up::start(&api, &state, &visit, OPERATION, &return_to, None).await;
-    }
-    // A proof is single-use: whatever the outcome, it is spent (or was not wanted).
-    let spent = proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE));
+    let step_up::Enhanced { answer, spent } =
+        match step_up::send_enhanced(&api, &state, &visit, OPERATION, &return_to, call).await {
+            Ok(sent) => sent,
+            Err(response) => return *response,
+        };
     let response = if answer.ok() {
         let note = match answer.parse::<PaymentView>() {
             Ok(payment) if payment.status == "succeeded" => Note::ok(visit.t().paid),

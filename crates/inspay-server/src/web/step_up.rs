@@ -4,7 +4,7 @@
 //! they came from to send the operation again with it.
 
 use crate::state::AppState;
-use crate::web::api::{Call, WebApi};
+use crate::web::api::{Answer, Call, WebApi};
 use crate::web::home;
 use crate::web::page::{
     self, Binding, Captcha, Chrome, HasCsrf, Note, captcha, captcha_reply, check_form, csrf_for,
@@ -14,7 +14,7 @@ use crate::web::visit::{self, Visit};
 use askama::Template;
 use axum::extract::State;
 use axum::extract::rejection::FormRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Extension, Form, Router};
@@ -39,6 +39,51 @@ struct StepUpPage {
     return_to: String,
     captcha: Option<Captcha>,
     sent_to: String,
+}
+
+/// What an enhanced operation's call came to.
+pub struct Enhanced {
+    /// The API's answer.
+    pub answer: Answer,
+    /// The `Set-Cookie` that drops the proof, when one was sent (a proof is single-use).
+    pub spent: Option<HeaderValue>,
+}
+
+/// Sends an operation at the enhanced level with the proof kept for it, if any. When the API
+/// asks for a step-up, the step-up page (coming back to `return_to`) is the answer; when the
+/// session is gone, the sign-in page; otherwise the API's answer.
+pub async fn send_enhanced(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    operation: &str,
+    return_to: &str,
+    call: Call,
+) -> Result<Enhanced, Box<Response>> {
+    let proof = visit.step_up_for(operation);
+    let answer = api
+        .call(state, visit, call.session_of(visit).step_up(proof))
+        .await
+        .map_err(|fault| Box::new(page::fault(state, visit, fault)))?;
+    if let Some(response) = home::session_gone(visit, &answer) {
+        return Err(Box::new(response));
+    }
+    if answer.code() == Some("INSPAY-AUTH-003") {
+        return Err(Box::new(
+            start(api, state, visit, operation, return_to, None).await,
+        ));
+    }
+    Ok(Enhanced {
+        answer,
+        spent: proof.map(|_| visit::clear_cookie(visit::STEP_UP_COOKIE)),
+    })
+}
+
+/// The note of a form whose step-up is done: a proof for its operation is waiting.
+pub fn ready_note(visit: &Visit, operation: &str) -> Option<Note> {
+    visit
+        .step_up_for(operation)
+        .and_then(|_| Note::ok(visit.t().step_up_done))
 }
 
 /// The operations a page may ask a step-up for.
