@@ -105,7 +105,8 @@ async fn rotation_manual_and_scheduled() {
             .find(|key| key.purpose == KeyPurpose::FieldEncryption && key.version == 1)
             .expect("v1");
         assert_eq!(v1.state, KeyState::DecryptOnly);
-        // 90 days later the other symmetric keys are due (field encryption was rotated later).
+        // 90 days later the other symmetric keys are due (field encryption was rotated later),
+        // and the web client's signing key, which rotates quarterly too.
         let due_at = 1_000_000 + 90 * DAY_MS;
         let rotated = store
             .keys_rotate_due(&master, &policy, WHO, due_at)
@@ -115,7 +116,11 @@ async fn rotation_manual_and_scheduled() {
         purposes.sort();
         assert_eq!(
             purposes,
-            vec![KeyPurpose::BlindIndex, KeyPurpose::RecordMac],
+            vec![
+                KeyPurpose::BlindIndex,
+                KeyPurpose::RecordMac,
+                KeyPurpose::WebSigning
+            ],
             "{}",
             test.label
         );
