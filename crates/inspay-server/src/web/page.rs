@@ -342,6 +342,22 @@ pub async fn sealing(api: &WebApi, state: &AppState, visit: &Visit) -> Result<Se
     })
 }
 
+/// The sealing key and nonce of a sign-in form, and a CAPTCHA when the form needs one.
+pub async fn sealing_with_captcha(
+    api: &WebApi,
+    state: &AppState,
+    visit: &Visit,
+    with_captcha: bool,
+) -> Result<(Sealing, Option<Captcha>), WebFault> {
+    let s = sealing(api, state, visit).await?;
+    let captcha = if with_captcha {
+        Some(captcha(api, state, visit).await?)
+    } else {
+        None
+    };
+    Ok((s, captcha))
+}
+
 /// A CAPTCHA to show.
 pub struct Captcha {
     /// Its id, posted back with the answer.

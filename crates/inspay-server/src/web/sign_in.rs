@@ -125,17 +125,9 @@ async fn sign_in_page(
     with_captcha: bool,
     status: StatusCode,
 ) -> Response {
-    let s = match sealing(api, state, visit).await {
-        Ok(s) => s,
+    let (s, captcha) = match page::sealing_with_captcha(api, state, visit, with_captcha).await {
+        Ok(both) => both,
         Err(fault) => return page::fault(state, visit, fault),
-    };
-    let captcha = if with_captcha {
-        match captcha(api, state, visit).await {
-            Ok(captcha) => Some(captcha),
-            Err(fault) => return page::fault(state, visit, fault),
-        }
-    } else {
-        None
     };
     render(
         status,

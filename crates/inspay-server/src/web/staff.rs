@@ -16,8 +16,8 @@ use crate::web::api::{Answer, Call, WebApi};
 use crate::web::claims::{claim_status, yuan_to_fen};
 use crate::web::home;
 use crate::web::page::{
-    self, Binding, Captcha, Chrome, HasCsrf, Note, Posted, Sealing, captcha, captcha_reply,
-    check_form, csrf_for, redirect, render, sealing, with_cookie,
+    self, Binding, Captcha, Chrome, HasCsrf, Note, Posted, Sealing, captcha_reply, check_form,
+    csrf_for, redirect, render, with_cookie,
 };
 use crate::web::visit::{self, Visit};
 use askama::Template;
@@ -109,17 +109,9 @@ async fn sign_in_page(
     with_captcha: bool,
     status: StatusCode,
 ) -> Response {
-    let s = match sealing(api, state, visit).await {
-        Ok(s) => s,
+    let (s, captcha) = match page::sealing_with_captcha(api, state, visit, with_captcha).await {
+        Ok(both) => both,
         Err(fault) => return page::fault(state, visit, fault),
-    };
-    let captcha = if with_captcha {
-        match captcha(api, state, visit).await {
-            Ok(captcha) => Some(captcha),
-            Err(fault) => return page::fault(state, visit, fault),
-        }
-    } else {
-        None
     };
     render(
         status,
