@@ -57,6 +57,12 @@ pub struct Settings {
     pub payments: crate::payments::settings::PaymentSettings,
     /// `[risk]`: the risk engine (clause 5.3.3; rule packs, clause 6.3.7).
     pub risk: crate::risk::settings::RiskSettings,
+    /// `[monitoring]`: host sampling and its alert thresholds (clause 5.4.4.1).
+    #[serde(default)]
+    pub monitoring: crate::monitoring::MonitoringSettings,
+    /// `[release]`: the signed manifest the binary is checked against at start (clause 5.4.3.5).
+    #[serde(default)]
+    pub release: crate::release_check::ReleaseSettings,
 }
 
 /// Listener addresses.
@@ -69,6 +75,12 @@ pub struct ListenSettings {
     pub mtls_address: Option<SocketAddr>,
     /// PEM file of the CA(s) that sign client certificates for the mTLS listener.
     pub client_ca_file: Option<PathBuf>,
+    /// An optional administration listener (clause 4-c): HTTPS with the main listener's
+    /// certificate, serving only `GET /metrics` (Prometheus) and `GET /health/live`, to
+    /// callers in `protection.admin_networks`. None (the default): no such listener, and the
+    /// metrics are not served at all.
+    #[serde(default)]
+    pub admin_address: Option<SocketAddr>,
 }
 
 /// TLS settings.
@@ -167,6 +179,7 @@ impl Default for Settings {
                 address: SocketAddr::from(([127, 0, 0, 1], 8443)),
                 mtls_address: None,
                 client_ca_file: None,
+                admin_address: None,
             },
             tls: TlsSettings {
                 certificate_file: None,
@@ -211,6 +224,8 @@ impl Default for Settings {
             protection: crate::defence::ProtectionSettings::default(),
             payments: crate::payments::settings::PaymentSettings::default(),
             risk: crate::risk::settings::RiskSettings::default(),
+            monitoring: crate::monitoring::MonitoringSettings::default(),
+            release: crate::release_check::ReleaseSettings::default(),
         }
     }
 }
@@ -356,6 +371,9 @@ impl Settings {
         }
         if let Some((setting, reason)) = self.risk.export.refusal_in(self.profile) {
             return Err(refuse(setting, reason, "5.3.3.5"));
+        }
+        if let Some((setting, reason)) = self.monitoring.refusal() {
+            return Err(refuse(setting, reason, "5.4.4.1"));
         }
         if self.profile == Profile::Production
             && self

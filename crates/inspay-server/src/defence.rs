@@ -250,6 +250,7 @@ pub async fn record(state: &AppState, seen: Seen<'_>) {
         tracing::error!(error = %error, kind = seen.kind, "security event not kept");
         return;
     }
+    state.monitor().metrics().security_event(seen.kind, alert);
     if let Err(error) = crate::risk::export::enqueue_security_event(state, &event).await {
         tracing::error!(
             target: "inspay::risk_export",

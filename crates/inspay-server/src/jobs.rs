@@ -3,7 +3,6 @@
 //! destructions. Each job logs and carries on after a failure; the next tick retries.
 
 use crate::state::AppState;
-use inspay_store::audit::{AuditEvent, Outcome};
 use inspay_store::keys::Actor;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -133,7 +132,9 @@ async fn checkpoint(state: AppState) {
     }
 }
 
-/// Scheduled rotation and due destructions, then a reload so this node uses the result.
+/// Scheduled rotation and due destructions, then a reload so this node uses the result, then
+/// the scheduled security check ([`crate::security_check`]: audit chain, record MACs, ledger,
+/// key states).
 pub async fn maintain(state: AppState) {
     let now = inspay_store::now_ms();
     let policy = state.settings.rotation_policy();
@@ -163,10 +164,8 @@ pub async fn maintain(state: AppState) {
     }
     reload(state.clone()).await;
     identity_housekeeping(&state, now).await;
-    verify_records(&state).await;
-    verify_audit_chain(&state).await;
+    crate::security_check::run(&state).await;
     age_policies(&state, state.now_ms()).await;
-    verify_ledger(&state).await;
     crate::payments::reconcile::daily(&state, state.now_ms()).await;
 }
 
@@ -188,21 +187,6 @@ pub async fn age_policies(state: &AppState, now_ms: i64) {
         }
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "ageing policies failed"),
-    }
-}
-
-/// Proves the ledger balanced, every balance equal to its entries and within its bound, and
-/// every transfer's record MAC intact; anything else raises an alert (clauses 5.3.1.3, 5.6.1-b).
-async fn verify_ledger(state: &AppState) {
-    match state.store.ledger_check(&state.keyring()).await {
-        Ok(report) if report.is_sound() => {}
-        Ok(report) => tracing::error!(
-            target: "inspay::security_alert",
-            discrepancies = report.discrepancies.len(),
-            tampered_transfers = report.tampered_transfers.len(),
-            "the ledger check failed: run `inspay ledger check` for the details, preserve the database and investigate"
-        ),
-        Err(error) => tracing::error!(error = %error, "the ledger check could not run"),
     }
 }
 
@@ -252,63 +236,5 @@ async fn identity_housekeeping(state: &AppState, now: i64) {
         }
         Ok(_) => {}
         Err(error) => tracing::error!(error = %error, "erasure of closed accounts failed"),
-    }
-}
-
-/// The scheduled check that the audit log was not tampered with (clause 5.4.4.2).
-async fn verify_audit_chain(state: &AppState) {
-    match state.store.audit_verify(None, |_| {}).await {
-        Ok(report) if report.is_intact() => {
-            tracing::info!(
-                entries = report.entries,
-                checkpoint = report.last_checkpoint_seq,
-                "audit chain intact"
-            );
-        }
-        Ok(report) => {
-            tracing::error!(problems = report.problems.len(), first = ?report.problems.first(), "audit chain broken");
-            let event = AuditEvent {
-                actor: SYSTEM.actor,
-                action: "integrity.audit-chain-broken",
-                object: "audit_log",
-                outcome: Outcome::Failure,
-                request_id: SYSTEM.request_id,
-                details: &[],
-            };
-            if let Err(error) = state.store.audit(&event, inspay_store::now_ms()).await {
-                tracing::error!(error = %error, "could not audit an audit-chain failure");
-            }
-        }
-        Err(error) => tracing::error!(error = %error, "audit chain check could not run"),
-    }
-}
-
-/// The scheduled integrity check of stored records (clause 5.6.1-b): every protected row's
-/// MAC is recomputed; a mismatch is logged and audited as a security event.
-async fn verify_records(state: &AppState) {
-    let keyring = state.keyring();
-    match state.store.persons_verify(&keyring).await {
-        Ok(failing) if failing.is_empty() => tracing::info!("record integrity check passed"),
-        Ok(failing) => {
-            tracing::error!(
-                rows = failing.len(),
-                "record integrity check failed: rows changed outside inspay"
-            );
-            for id in failing {
-                let object = format!("person:{id}");
-                let event = AuditEvent {
-                    actor: SYSTEM.actor,
-                    action: "integrity.record-mac-mismatch",
-                    object: &object,
-                    outcome: Outcome::Failure,
-                    request_id: SYSTEM.request_id,
-                    details: &[],
-                };
-                if let Err(error) = state.store.audit(&event, inspay_store::now_ms()).await {
-                    tracing::error!(error = %error, "could not audit an integrity failure");
-                }
-            }
-        }
-        Err(error) => tracing::error!(error = %error, "record integrity check could not run"),
     }
 }

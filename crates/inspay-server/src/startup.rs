@@ -42,6 +42,7 @@ pub struct Application {
     state: AppState,
     main: (TcpListener, TlsAcceptor),
     mtls: Option<(TcpListener, TlsAcceptor)>,
+    admin: Option<(TcpListener, TlsAcceptor)>,
     shutdown: CancellationToken,
     /// Whether the generated development certificate is in use.
     pub development_certificate: bool,
@@ -67,6 +68,9 @@ impl Application {
                 "configuration refused: the production profile refuses a development certificate (clause 5.6.2-a3)"
             );
         }
+        // Clause 5.4.3.5: the running binary matches the signed release manifest before the
+        // store is opened or any listener binds (required in the production profile).
+        crate::release_check::check_at_start(&settings)?;
         let sms = crate::sms::gateway(
             &settings.sms,
             &settings.data_dir,
@@ -117,6 +121,17 @@ impl Application {
             }
             None => None,
         };
+        // The administration listener (clause 4-c): the main certificate, no client
+        // certificate; only /metrics and /health/live ([`crate::monitoring::admin`]).
+        let admin = match settings.listen.admin_address {
+            Some(address) => Some((
+                TcpListener::bind(address).await.with_context(|| {
+                    format!("cannot listen on {address} (listen.admin_address)")
+                })?,
+                TlsAcceptor::from(tls::server_config(&settings, &identity, None)?),
+            )),
+            None => None,
+        };
         store
             .audit(
                 &AuditEvent {
@@ -157,6 +172,7 @@ impl Application {
             state,
             main,
             mtls,
+            admin,
             shutdown: CancellationToken::new(),
             development_certificate: identity.development,
             development_ca: identity.development_ca,
@@ -178,6 +194,13 @@ impl Application {
             .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
+    /// The administration listener's address (`/metrics`), if configured.
+    pub fn admin_address(&self) -> Option<SocketAddr> {
+        self.admin
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
+    }
+
     /// A token that stops the server gracefully when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -195,11 +218,13 @@ impl Application {
             state,
             main,
             mtls,
+            admin,
             shutdown,
             ..
         } = self;
         jobs::spawn(state.clone(), shutdown.clone());
         crate::payments::worker::spawn(state.clone(), shutdown.clone());
+        crate::monitoring::spawn(state.clone(), shutdown.clone());
         let router = router(state.clone());
         let limits = state.settings.limits.clone();
         // Validated at start-up, so every entry parses.
@@ -220,6 +245,16 @@ impl Application {
             trusted.clone(),
             shutdown.clone(),
         ))];
+        if let Some((listener, acceptor)) = admin {
+            tasks.push(tokio::spawn(serve(
+                listener,
+                acceptor,
+                crate::monitoring::admin::router(state.clone()),
+                limits.clone(),
+                trusted.clone(),
+                shutdown.clone(),
+            )));
+        }
         if let Some((listener, acceptor)) = mtls {
             tasks.push(tokio::spawn(serve(
                 listener,
@@ -271,6 +306,7 @@ fn api_routes() -> Router<AppState> {
         .merge(crate::routes::claim_review::router())
         .merge(crate::routes::risk_review::router())
         .merge(crate::routes::security_console::router())
+        .merge(crate::routes::containment::router())
         .merge(crate::routes::finance_console::router())
         .merge(crate::routes::people_console::router())
         .merge(crate::routes::risk_console::router())
@@ -307,6 +343,10 @@ fn assemble(state: AppState, web: Option<Router<AppState>>) -> Router {
         .layer(from_fn_with_state(
             state.clone(),
             crate::protocol::sign_unsigned,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            crate::monitoring::observe,
         ))
         .layer(from_fn(edge::request_context))
         .with_state(state)

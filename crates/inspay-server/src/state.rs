@@ -34,6 +34,7 @@ pub struct Parts {
     writes: crate::batch::ProtocolWrites,
     channel: crate::payments::channel::ChannelSlot,
     risk: crate::risk::RiskEngine,
+    monitor: crate::monitoring::Monitor,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,6 +75,7 @@ impl AppState {
             writes,
             channel: crate::payments::channel::ChannelSlot::default(),
             risk: crate::risk::RiskEngine::default(),
+            monitor: crate::monitoring::Monitor::default(),
         }))
     }
 
@@ -90,6 +92,11 @@ impl AppState {
     /// This node's risk engine: the rule packs in force.
     pub fn risk(&self) -> &crate::risk::RiskEngine {
         &self.risk
+    }
+
+    /// This node's monitoring: the metrics registry and the host sampler (clause 5.4.4.1).
+    pub fn monitor(&self) -> &crate::monitoring::Monitor {
+        &self.monitor
     }
 
     /// This node's request counters.

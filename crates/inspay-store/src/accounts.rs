@@ -726,3 +726,16 @@ impl Store {
         Ok(account_id)
     }
 }
+
+impl Store {
+    /// How many accounts are locked at `now_ms` after repeated failed sign-ins, for the
+    /// monitoring gauge (clause 5.4.4.1). A count only: no account is named.
+    pub async fn accounts_locked_count(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let count: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM account_failures WHERE locked_until_ms > $1")
+                .bind(now_ms)
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}

@@ -686,3 +686,36 @@ impl Store {
         Ok(destroyed)
     }
 }
+
+impl Store {
+    /// The scheduled integrity check of `data_keys` (clause 5.6.1-b): every key record whose
+    /// MAC under the master key fails, or that no longer parses, by object name
+    /// (`key:<purpose>:v<version>` as stored),
+    /// and the records that pass. The table holds a few rows per purpose, so it is read whole.
+    pub async fn keys_verify(
+        &self,
+        master: &MasterKey,
+    ) -> Result<(Vec<KeyRecord>, Vec<String>), StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{SELECT_KEYS} ORDER BY purpose, version"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut intact = vec![];
+        let mut failing = vec![];
+        for row in &rows {
+            let checked = record_from_row(row)
+                .and_then(|(record, mac)| check_mac(&record, &mac, master).map(|()| record));
+            match checked {
+                Ok(record) => intact.push(record),
+                Err(error) if crate::record_check::row_is_bad(&error) => {
+                    let purpose: String = row.try_get(0)?;
+                    let version: i64 = row.try_get(1)?;
+                    failing.push(format!("key:{purpose}:v{version}"));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok((intact, failing))
+    }
+}

@@ -62,6 +62,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(24, "0024_risk_sign_ins", "risk_sign_ins"),
     migration!(25, "0025_security_event_sources", "security_event_sources"),
     migration!(26, "0026_staff_console", "staff_console"),
+    migration!(27, "0027_containment", "containment"),
 ];
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {

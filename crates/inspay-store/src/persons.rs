@@ -369,20 +369,17 @@ impl Store {
 
     /// Checks every row (the scheduled integrity check): a live row's record MAC and the wrap
     /// of its person key, an erased row's emptiness. Returns the ids of rows that fail.
+    /// The rows are read a page at a time.
     pub async fn persons_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{SELECT_PERSONS} ORDER BY p.id"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        let mut failing = vec![];
-        for row in rows {
-            let stored = StoredPerson::from_row(&row)?;
-            if !row_intact(keyring, &stored) {
-                failing.push(stored.id);
+        crate::record_check::failing_rows(&self.pool, SELECT_PERSONS, "p.id", |row| {
+            let stored = StoredPerson::from_row(row)?;
+            if row_intact(keyring, &stored) {
+                Ok(())
+            } else {
+                Err(StoreError::Integrity("person".into()))
             }
-        }
-        Ok(failing)
+        })
+        .await
     }
 
     /// Re-protects every live row whose person-key wrap, blind indexes or MAC use a key

@@ -224,3 +224,29 @@ impl Store {
         Ok(out)
     }
 }
+
+impl Store {
+    /// The scheduled integrity check of `request_evidence` (clause 5.6.1-b): recomputes every
+    /// row's record MAC, a page at a time, and returns the ids of the rows that fail.
+    pub async fn request_evidence_verify(
+        &self,
+        keyring: &Keyring,
+    ) -> Result<Vec<String>, StoreError> {
+        let select = format!("SELECT {COLUMNS} FROM request_evidence");
+        crate::record_check::failing_rows(&self.pool, &select, "id", |row| {
+            let (evidence, mac) = from_row(row)?;
+            let parts = evidence.mac_parts();
+            let refs: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+            let intact = match Sealed::parse(&mac) {
+                Ok(sealed) => keyring.verify_record_mac(&refs, &sealed)?,
+                Err(_) => false,
+            };
+            if intact {
+                Ok(())
+            } else {
+                Err(StoreError::Integrity("request evidence".into()))
+            }
+        })
+        .await
+    }
+}

@@ -72,6 +72,26 @@ enum Command {
     /// List the payment-channel work the outbox drives, and put given-up rows back.
     #[command(subcommand)]
     Outbox(commands::outbox::OutboxCommand),
+    /// Incident containment: freeze an account, pause the payment channel, end every session,
+    /// suspend an application, revoke a key; list the switches in force.
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  inspay contain status\n  inspay contain freeze-account --account <ID> --reason \"INC-42 account takeover\"\n  inspay contain pause-channel --channel default --reason \"INC-43 channel fraud\"\n  inspay contain end-all-sessions --reason \"INC-44 tokens leaked\"\n\nRunbook: docs/incident-response.md"
+    )]
+    Contain(commands::contain::ContainCommand),
+    /// The compliance self-assessment: check this installation clause by clause and write a
+    /// Markdown and an HTML report.
+    #[command(subcommand)]
+    Compliance(commands::compliance::ComplianceCommand),
+    /// Release tooling: publisher key, signed manifest, SBOM, offline vulnerability audit and
+    /// the release binary's hygiene check (docs/releases.md).
+    #[command(subcommand)]
+    Release(commands::release::ReleaseCommand),
+    /// Verify a release directory against its signed manifest before installing it.
+    #[command(
+        after_help = "Example:\n  inspay verify-release --dir inspay-0.1.0 --publisher-key publisher.pub.pem"
+    )]
+    VerifyRelease(commands::release::VerifyReleaseArgs),
     /// Run the simulated bank (payment channel) until Ctrl-C, for development and fault tests.
     #[command(
         after_help = "Examples:\n  inspay channel-sim\n  inspay channel-sim --listen 127.0.0.1:7070 --key-file data/channel-sim.key --public-key-out data/channel-sim.pub.pem\n  inspay channel-sim --merchant-id m-42 --merchant-public-key merchant.pub.pem"
@@ -119,6 +139,12 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::risk::run(cli.config.as_deref(), command))),
         Command::Outbox(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::outbox::run(cli.config.as_deref(), command))),
+        Command::Contain(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::contain::run(cli.config.as_deref(), command))),
+        Command::Compliance(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::compliance::run(cli.config.as_deref(), command))),
+        Command::Release(command) => commands::release::run(command),
+        Command::VerifyRelease(args) => commands::release::verify_release(&args),
         Command::ChannelSim(args) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::channel_sim::run(cli.config.as_deref(), args))),
     };

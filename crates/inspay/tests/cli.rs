@@ -66,6 +66,21 @@ fn every_command_has_help_with_an_example() {
         vec!["apps", "revoke"],
         vec!["apps", "configure"],
         vec!["apps", "evidence"],
+        vec!["compliance", "report"],
+        vec!["contain", "freeze-account"],
+        vec!["contain", "unfreeze-account"],
+        vec!["contain", "pause-channel"],
+        vec!["contain", "resume-channel"],
+        vec!["contain", "end-all-sessions"],
+        vec!["contain", "status"],
+        vec!["contain", "suspend-app"],
+        vec!["contain", "revoke-key"],
+        vec!["release", "keygen"],
+        vec!["release", "manifest"],
+        vec!["release", "sbom"],
+        vec!["release", "audit"],
+        vec!["release", "check"],
+        vec!["verify-release"],
     ];
     for command in commands {
         let mut args = command.clone();
@@ -78,7 +93,16 @@ fn every_command_has_help_with_an_example() {
             "{command:?} --help has no example:\n{help}"
         );
     }
-    for group in ["keys", "audit", "bench", "users", "apps"] {
+    for group in [
+        "keys",
+        "audit",
+        "bench",
+        "users",
+        "apps",
+        "compliance",
+        "contain",
+        "release",
+    ] {
         let output = inspay(dir.path(), &[group, "--help"]);
         assert!(output.status.success(), "{group}");
     }

@@ -277,6 +277,7 @@ pub async fn bind_payout_account(
         .channel_slot()
         .get()
         .ok_or_else(|| ApiError::new(ErrorCode::ChannelUnavailable))?;
+    crate::containment::guard_fund_operation(state, account_id).await?;
     let keyring = state.keyring();
     let summary = state.store.account_summary(account_id).await?;
     let person_id = summary.person_id.ok_or_else(|| {

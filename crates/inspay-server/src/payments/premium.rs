@@ -59,6 +59,7 @@ pub async fn pay(
         .channel_slot()
         .get()
         .ok_or_else(|| ApiError::new(ErrorCode::ChannelUnavailable))?;
+    crate::containment::guard_fund_operation(state, account_id).await?;
     let keyring = state.keyring();
     let (method, pay_source) = match source {
         Source::Card {
@@ -106,6 +107,10 @@ pub async fn pay(
             now,
         )
         .await?;
+    state
+        .monitor()
+        .metrics()
+        .fund(crate::monitoring::FundOperation::PaymentCreated);
     let order = OrderId::parse(payment.id.as_str())
         .and_then(|order_id| PayOrder::new(order_id, payment.amount.fen(), pay_source))
         .map_err(|error| ApiError::new(ErrorCode::Internal).cause(error))?;
@@ -148,6 +153,12 @@ pub async fn record(
             state.now_ms(),
         )
         .await?;
+    if settled.changed {
+        state.monitor().metrics().settled(
+            crate::monitoring::metrics::Order::Payment,
+            settled.payment.status,
+        );
+    }
     Ok(match settled.payment.status {
         OrderStatus::Succeeded => Outcome::Succeeded(settled.payment),
         OrderStatus::Failed => Outcome::Declined(settled.payment),

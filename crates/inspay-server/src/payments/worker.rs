@@ -59,6 +59,11 @@ pub async fn drive(state: &AppState) -> usize {
     let Some(channel) = state.channel_slot().get() else {
         return 0;
     };
+    // A paused channel (clause 6.4.3) gets nothing: rows stay queued, their attempts
+    // uncounted, and go out at the first pass after the resume.
+    if !crate::containment::channel_open(state).await {
+        return 0;
+    }
     let now = state.now_ms();
     let timeout_ms = i64::try_from(state.settings.payments.channel.timeout_ms).unwrap_or(i64::MAX);
     // A lease outlives one channel call with room to record it.
@@ -108,6 +113,18 @@ async fn give_back(state: &AppState, item: &OutboxItem, why: &'static str) {
     if let Err(error) = result {
         tracing::error!(error = %error, "outbox: could not reschedule; the lease will expire and the row will be retried");
     }
+}
+
+/// Puts back a row whose account is frozen (clause 6.4.3), without counting the attempt: it is
+/// sent once the account is unfrozen.
+async fn hold(state: &AppState, item: &OutboxItem) -> Result<(), &'static str> {
+    let now = state.now_ms();
+    tracing::warn!(kind = item.kind.as_str(), subject = %item.subject_id, "outbox: held, the account is frozen");
+    state
+        .store
+        .containment_outbox_hold(&item.id, now + crate::containment::FROZEN_HOLD_MS, now)
+        .await
+        .map_err(|_| "the row could not be held")
 }
 
 async fn resolve_payment(
@@ -194,6 +211,9 @@ async fn send_refund(
     if refund.status != OrderStatus::Pending {
         return Ok(());
     }
+    if crate::containment::account_held(state, &refund.account_id).await {
+        return hold(state, item).await;
+    }
     let order = OrderId::parse(refund.id.as_str())
         .and_then(|id| Ok((id, OrderId::parse(refund.payment_id.as_str())?)))
         .and_then(|(id, paid)| RefundOrder::new(id, paid, refund.amount.fen()))
@@ -204,7 +224,12 @@ async fn send_refund(
         .store
         .refund_settle(&keyring, &refund_id, &settle, REQUEST_ID, state.now_ms())
         .await
-        .map(|_| ())
+        .map(|(refund, changed)| {
+            if changed {
+                let order = crate::monitoring::metrics::Order::Refund;
+                state.monitor().metrics().settled(order, refund.status);
+            }
+        })
         .map_err(|error| {
             tracing::error!(error = %error, refund = %refund_id, "outbox: recording a refund's outcome failed");
             "recording the outcome failed"
@@ -248,6 +273,9 @@ async fn send_payout(
     if payout.status != OrderStatus::Pending {
         return Ok(());
     }
+    if crate::containment::account_held(state, &payout.account_id).await {
+        return hold(state, item).await;
+    }
     let (_, number) = state
         .store
         .payout_account_number(&keyring, &payout.payout_account_id, &payout.account_id)
@@ -275,7 +303,12 @@ async fn send_payout(
         .store
         .payout_settle(&keyring, &payout_id, &settle, REQUEST_ID, state.now_ms())
         .await
-        .map(|_| ())
+        .map(|(payout, changed)| {
+            if changed {
+                let order = crate::monitoring::metrics::Order::Payout;
+                state.monitor().metrics().settled(order, payout.status);
+            }
+        })
         .map_err(|error| {
             tracing::error!(error = %error, payout = %payout_id, "outbox: recording a payout's outcome failed");
             "recording the outcome failed"

@@ -520,6 +520,7 @@ async fn decide(
         alert,
     };
     store.risk_decision_record(&state.keyring(), record).await?;
+    state.monitor().metrics().risk_decision(&verdict_name);
     // To the external risk-control system (clause 5.3.3.5), through the export outbox: a
     // failure to queue is logged, it does not undo the decision.
     if let Err(error) = crate::risk::export::enqueue_decision(state, &record).await {

@@ -5,6 +5,7 @@ pub mod captcha;
 pub mod claim_review;
 pub mod claims;
 pub mod console_params;
+pub mod containment;
 pub mod customers;
 pub mod field_nonce;
 pub mod finance_console;
@@ -62,6 +63,7 @@ pub const SPECS: &[&[RouteSpec]] = &[
     claim_review::SPECS,
     risk_review::SPECS,
     security_console::SPECS,
+    containment::SPECS,
     finance_console::SPECS,
     people_console::SPECS,
     risk_console::SPECS,

@@ -437,6 +437,8 @@ fn guards(code: ErrorCode, spec: &RouteSpec) -> bool {
         | ProductWithdrawn
         | OutsidePaymentHours
         | ChannelUnavailable
+        | ChannelPaused
+        | AccountFrozen
         | ClaimStateConflict
         | ClaimAboveCover
         | SecondApproverRequired

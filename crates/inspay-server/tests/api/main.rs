@@ -3,6 +3,7 @@
 //! one test binary so it builds once.
 
 mod claims;
+mod containment;
 mod defence;
 mod edge;
 mod field_encryption;
@@ -12,6 +13,7 @@ mod identity_sign_in;
 mod identity_staff;
 mod integrity;
 mod leaks;
+mod monitoring;
 mod openapi;
 mod payments;
 mod people;
@@ -22,6 +24,7 @@ mod risk_decisions;
 mod risk_export;
 mod risk_login;
 mod risk_packs;
+mod security_check;
 mod signing;
 mod sms;
 mod staff_console;

@@ -750,3 +750,18 @@ pub(super) async fn audit_claim(
     .await?;
     Ok(())
 }
+
+impl Store {
+    /// The scheduled integrity check of `claims` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn claims_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {CLAIM_COLUMNS} FROM claims"),
+            "id",
+            |row| claim_from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}

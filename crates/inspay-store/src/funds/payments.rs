@@ -712,3 +712,19 @@ async fn audit_payment(
     .await?;
     Ok(())
 }
+
+impl Store {
+    /// The scheduled integrity check of `payments` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn payments_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
+        let select = format!(
+            "SELECT {PAYMENT_COLUMNS} FROM payments p
+             JOIN premium_instalments i ON i.id = p.instalment_id"
+        );
+        crate::record_check::failing_rows(&self.pool, &select, "p.id", |row| {
+            payment_from_row(keyring, row).map(|_| ())
+        })
+        .await
+    }
+}

@@ -397,3 +397,21 @@ pub(super) async fn lock_live(
     .await?
     .is_some())
 }
+
+impl Store {
+    /// The scheduled integrity check of `payout_accounts` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn payout_accounts_verify(
+        &self,
+        keyring: &Keyring,
+    ) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {COLUMNS} FROM payout_accounts"),
+            "id",
+            |row| from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}

@@ -337,3 +337,18 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// The scheduled integrity check of `payouts` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn payouts_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {PAYOUT_COLUMNS} FROM payouts"),
+            "id",
+            |row| payout_from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}

@@ -601,3 +601,33 @@ impl Store {
         rows.iter().map(instalment_from_row).collect()
     }
 }
+
+impl Store {
+    /// The scheduled integrity check of `products` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn products_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {PRODUCT_COLUMNS} FROM products"),
+            "id",
+            |row| product_from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}
+
+impl Store {
+    /// The scheduled integrity check of `policies` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn policies_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {POLICY_COLUMNS} FROM policies"),
+            "id",
+            |row| policy_from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}

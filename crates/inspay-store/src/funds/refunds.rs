@@ -558,3 +558,18 @@ async fn audit_refund(
     .await?;
     Ok(())
 }
+
+impl Store {
+    /// The scheduled integrity check of `refunds` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn refunds_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {REFUND_COLUMNS} FROM refunds"),
+            "id",
+            |row| refund_from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}

@@ -255,3 +255,21 @@ impl Store {
         rows.iter().map(|row| from_row(keyring, row)).collect()
     }
 }
+
+impl Store {
+    /// The scheduled integrity check of `risk_decisions` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn risk_decisions_verify(
+        &self,
+        keyring: &Keyring,
+    ) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {COLUMNS} FROM risk_decisions"),
+            "id",
+            |row| from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}

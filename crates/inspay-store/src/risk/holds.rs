@@ -508,3 +508,18 @@ impl Store {
         Ok(hold)
     }
 }
+
+impl Store {
+    /// The scheduled integrity check of `risk_holds` (clause 5.6.1-b): every row's record MAC
+    /// is recomputed, a page at a time. Returns the ids of the rows that fail: changed outside
+    /// inspay, no longer parseable, or under a MAC key that can no longer verify.
+    pub async fn risk_holds_verify(&self, keyring: &Keyring) -> Result<Vec<String>, StoreError> {
+        crate::record_check::failing_rows(
+            &self.pool,
+            &format!("SELECT {COLUMNS} FROM risk_holds"),
+            "id",
+            |row| from_row(keyring, row).map(|_| ()),
+        )
+        .await
+    }
+}

@@ -33,6 +33,9 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
             mtls.port()
         );
     }
+    if let Some(admin) = app.admin_address() {
+        eprintln!("  administration listener on https://{admin}/  (/metrics, admin networks only)");
+    }
     if let Some(ca) = &app.development_ca {
         eprintln!(
             "  trust the development CA: curl --cacert {} https://localhost:{}/health/ready",
