@@ -245,6 +245,75 @@ fn a_refused_setting_fails_and_its_text_is_escaped() {
     );
 }
 
+/// The report runs the release self-check `inspay serve` runs before it starts: a development
+/// installation without a manifest needs attention, and a signed manifest that does not list
+/// this binary fails clause 5.4.3.5 (and the report exits 1), as `serve` would refuse to start.
+/// req: 5.4.3.5, 6.2.4
+#[test]
+fn the_release_self_check_is_part_of_the_report() {
+    let dir = installation();
+    let (output, out) = report(dir.path(), &[]);
+    assert!(output.status.success(), "{}", text(&output));
+    let markdown = std::fs::read_to_string(out.join("compliance-report.md")).expect("markdown");
+    assert_eq!(
+        status_of(&rows(&markdown), "5.4.3.5", "This binary matches"),
+        ["needs-attention"]
+    );
+
+    let release = dir.path().join("dist");
+    std::fs::create_dir_all(&release).expect("dist");
+    std::fs::write(release.join("README"), b"not the binary").expect("file");
+    let key = dir.path().join("publisher-key.pem");
+    let public = dir.path().join("publisher.pub.pem");
+    let (key_text, public_text, release_text) = (
+        key.display().to_string(),
+        public.display().to_string(),
+        release.display().to_string(),
+    );
+    let keygen = inspay(
+        dir.path(),
+        &[
+            "release",
+            "keygen",
+            "--out",
+            &key_text,
+            "--public-out",
+            &public_text,
+        ],
+    );
+    assert!(keygen.status.success(), "{}", text(&keygen));
+    let sign = inspay(
+        dir.path(),
+        &[
+            "release",
+            "manifest",
+            "--dir",
+            &release_text,
+            "--key",
+            &key_text,
+        ],
+    );
+    assert!(sign.status.success(), "{}", text(&sign));
+    let config = dir.path().join("inspay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[release]\nmanifest_file = {:?}\npublisher_key_file = {:?}\n",
+            release.join("MANIFEST.json").display().to_string(),
+            public_text
+        ),
+    )
+    .expect("config");
+    let config_text = config.display().to_string();
+    let (output, out) = report(dir.path(), &["--config", &config_text]);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output));
+    let markdown = std::fs::read_to_string(out.join("compliance-report.md")).expect("markdown");
+    assert_eq!(
+        status_of(&rows(&markdown), "5.4.3.5", "This binary matches"),
+        ["fail"]
+    );
+}
+
 /// `compliance report --help` explains the statuses and gives an example; a missing `--out`
 /// is refused with a usage message, not a panic.
 /// req: 6.2.4

@@ -103,6 +103,7 @@ async fn checks(settings: &Settings, now: i64, bar: &ProgressBar) -> anyhow::Res
     bar.set_message("configuration and certificate");
     let mut findings = vec![settings_checks::validation(settings)];
     findings.extend(settings_checks::profile(settings));
+    findings.push(settings_checks::release(settings));
     findings.extend(settings_checks::tls_settings(settings));
     findings.extend(certificate::check(settings, now));
     findings.push(certificate::mutual_tls(settings));

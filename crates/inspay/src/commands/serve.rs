@@ -24,14 +24,11 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
         eprintln!("  inspay — production profile");
     }
     eprintln!(
-        "  listening on https://localhost:{}/  (try /health/ready)",
-        address.port()
+        "  listening on https://{}/  (try /health/ready)",
+        reachable(address)
     );
     if let Some(mtls) = app.mtls_address() {
-        eprintln!(
-            "  mutual-TLS listener on https://localhost:{}/",
-            mtls.port()
-        );
+        eprintln!("  mutual-TLS listener on https://{}/", reachable(mtls));
     }
     if let Some(admin) = app.admin_address() {
         eprintln!("  administration listener on https://{admin}/  (/metrics, admin networks only)");
@@ -85,4 +82,15 @@ fn install_panic_hook() {
             .unwrap_or_default();
         tracing::error!(location = %location, "panic");
     }));
+}
+
+/// Where a listener can be reached: `localhost` when it listens on loopback or on every
+/// interface (`0.0.0.0`, `::`), else its own address (a node bound to one interface does not
+/// answer on localhost).
+fn reachable(address: std::net::SocketAddr) -> String {
+    if address.ip().is_unspecified() || address.ip().is_loopback() {
+        format!("localhost:{}", address.port())
+    } else {
+        address.to_string()
+    }
 }

@@ -158,6 +158,43 @@ pub fn validation(settings: &Settings) -> Finding {
     }
 }
 
+/// The release self-check `inspay serve` runs before it starts (clause 5.4.3.5), run here on
+/// this binary: the report is meant to be run with the installed release's own `inspay`.
+pub fn release(settings: &Settings) -> Finding {
+    const TITLE: &str = "This binary matches the signed release manifest";
+    match inspay_server::release_check::check_at_start(settings) {
+        Ok(Some(manifest)) => Finding::new(
+            "5.4.3.5",
+            TITLE,
+            Status::Pass,
+            vec![format!(
+                "version {} (commit {}) signed by {}",
+                manifest.version, manifest.build_commit, manifest.publisher.name
+            )],
+        ),
+        Ok(None) => Finding::new(
+            "5.4.3.5",
+            TITLE,
+            Status::NeedsAttention,
+            vec![
+                "no release manifest configured; the development profile allows that, the \
+                 production profile refuses to start without `[release] manifest_file` and \
+                 `publisher_key_file`"
+                    .into(),
+            ],
+        ),
+        Err(error) => Finding::new(
+            "5.4.3.5",
+            TITLE,
+            Status::Fail,
+            vec![
+                error.to_string(),
+                "`inspay serve` refuses to start with this release and configuration".into(),
+            ],
+        ),
+    }
+}
+
 /// The profile and where the master key comes from.
 pub fn profile(settings: &Settings) -> Vec<Finding> {
     let production = settings.profile == Profile::Production;
