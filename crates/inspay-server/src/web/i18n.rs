@@ -328,6 +328,10 @@ pub fn error_text(lang: Lang, code: &str) -> Option<&'static str> {
             "验证未通过，请检查输入后重试。",
             "The check failed. Check what you entered and try again.",
         ),
+        "INSPAY-AUTH-013" => (
+            "此账户已被冻结，暂时无法缴费、领取赔款或变更账户。如需帮助，请联系客服。",
+            "This account is frozen: no payment, payout or account change can be made for now. If you need help, contact customer service.",
+        ),
         "INSPAY-SIG-013" | "INSPAY-SIG-015" => (ZH.error_expired_form, EN.error_expired_form),
         "INSPAY-REQ-003" => (
             "有一项内容格式不正确，请检查后重试。",
@@ -373,6 +377,10 @@ pub fn error_text(lang: Lang, code: &str) -> Option<&'static str> {
         "INSPAY-SYS-006" => (
             "支付服务暂时不可用，请稍后再试。",
             "Payments are unavailable for now. Try again later.",
+        ),
+        "INSPAY-SYS-007" => (
+            "支付通道已暂停，请稍后再试。",
+            "Payments are paused for now. Try again later.",
         ),
         _ => return None,
     };
