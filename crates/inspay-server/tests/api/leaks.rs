@@ -91,7 +91,25 @@ async fn sensitive_values_never_reach_logs_or_error_bodies() {
     assert!(logs.lines().count() > 10, "logs were captured");
     for secret in secrets {
         for line in logs.lines() {
+            // The timestamp's microseconds are six digits, like a transaction password: a line
+            // is checked without it, so a coincidence there is not taken for a leak.
+            let line = without_timestamp(line);
             assert!(!line.contains(secret), "a log line holds a secret: {line}");
         }
+    }
+}
+
+/// A JSON log line without its `"timestamp":"…"` field.
+fn without_timestamp(line: &str) -> String {
+    const FIELD: &str = "\"timestamp\":\"";
+    match line.find(FIELD) {
+        Some(start) => {
+            let value = start + FIELD.len();
+            match line[value..].find('"') {
+                Some(end) => format!("{}{}", &line[..start], &line[value + end + 1..]),
+                None => line.to_string(),
+            }
+        }
+        None => line.to_string(),
     }
 }

@@ -89,11 +89,15 @@ async fn a_clean_database_gives_a_clean_report() {
         ] {
             assert!(report.check(name).is_some(), "{}: {name}", app.label);
         }
-        assert!(
-            security_events(&app).await.iter().all(|event| !event.alert),
-            "{}",
-            app.label
-        );
+        let alerts: Vec<_> = security_events(&app)
+            .await
+            .into_iter()
+            // Host monitoring alerts say how full this machine's disk or memory is, not
+            // whether the data is sound: they are not this check's.
+            .filter(|event| event.alert && !event.kind.starts_with("monitoring."))
+            .map(|event| event.kind)
+            .collect();
+        assert!(alerts.is_empty(), "{}: alerts {alerts:?}", app.label);
         // The same check without the server's keyring, as the CLI runs it.
         let offline = security_check::run_with_store(
             &app.state.store,
