@@ -243,38 +243,30 @@ async fn unfreeze(
 }
 
 async fn pause(
-    State(state): State<AppState>,
-    Extension(caller): Extension<Caller>,
-    Path(raw_channel): Path<String>,
-    ApiJson(request): ApiJson<SwitchRequest>,
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    raw_channel: Path<String>,
+    request: ApiJson<SwitchRequest>,
 ) -> Result<Json<Thrown>, ApiError> {
-    let channel = channel(&raw_channel)?;
-    let reason = reason(&request.reason)?;
-    let actor = format!("account:{}", caller.account_id);
-    let who = Actor {
-        actor: &actor,
-        request_id: &caller.request_id,
-    };
-    state
-        .store
-        .containment_pause_channel(&channel, &reason, who, state.now_ms())
-        .await?;
-    tracing::warn!(
-        channel = channel.as_str(),
-        "containment: channel paused through the API"
-    );
-    Ok(Json(Thrown {
-        action: "containment.channel-paused",
-        subject: channel.as_str().to_string(),
-        sessions_ended: 0,
-    }))
+    set_channel(state, caller, raw_channel, request, true).await
 }
 
 async fn resume(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    raw_channel: Path<String>,
+    request: ApiJson<SwitchRequest>,
+) -> Result<Json<Thrown>, ApiError> {
+    set_channel(state, caller, raw_channel, request, false).await
+}
+
+/// Pauses (`paused`) or resumes the payment channel.
+async fn set_channel(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(raw_channel): Path<String>,
     ApiJson(request): ApiJson<SwitchRequest>,
+    paused: bool,
 ) -> Result<Json<Thrown>, ApiError> {
     let channel = channel(&raw_channel)?;
     let reason = reason(&request.reason)?;
@@ -283,16 +275,27 @@ async fn resume(
         actor: &actor,
         request_id: &caller.request_id,
     };
-    state
-        .store
-        .containment_resume_channel(&channel, &reason, who, state.now_ms())
-        .await?;
+    let now = state.now_ms();
+    let action = if paused {
+        state
+            .store
+            .containment_pause_channel(&channel, &reason, who, now)
+            .await?;
+        "containment.channel-paused"
+    } else {
+        state
+            .store
+            .containment_resume_channel(&channel, &reason, who, now)
+            .await?;
+        "containment.channel-resumed"
+    };
     tracing::warn!(
         channel = channel.as_str(),
-        "containment: channel resumed through the API"
+        action,
+        "containment: channel switch thrown through the API"
     );
     Ok(Json(Thrown {
-        action: "containment.channel-resumed",
+        action,
         subject: channel.as_str().to_string(),
         sessions_ended: 0,
     }))
