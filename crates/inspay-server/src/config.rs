@@ -139,6 +139,17 @@ pub struct DatabaseSettings {
     pub acquire_timeout_ms: u64,
     /// Start-up connection attempts before giving up.
     pub connect_attempts_max: u32,
+    /// Whether the server applies pending migrations when it starts. True by default
+    /// (development, SQLite). The production profile on PostgreSQL refuses true: there the
+    /// operator applies migrations with the schema owner's role (`inspay db migrate`), and the
+    /// server, connected as a runtime role without DDL rights, only checks that the schema is
+    /// current and refuses to start otherwise (clause 5.3.1.1).
+    #[serde(default = "migrate_on_start_default")]
+    pub migrate_on_start: bool,
+}
+
+fn migrate_on_start_default() -> bool {
+    true
 }
 
 /// Key maintenance.
@@ -205,6 +216,7 @@ impl Default for Settings {
                 connections_max: 10,
                 acquire_timeout_ms: 5_000,
                 connect_attempts_max: 8,
+                migrate_on_start: migrate_on_start_default(),
             },
             keys: KeySettings {
                 rotation_days: KeyPurpose::ALL
@@ -475,6 +487,11 @@ impl Settings {
                     "5.6.2-a3",
                 ));
             }
+            if let Some((setting, reason, clause)) =
+                production_database_refusal(&self.database_url(), self.database.migrate_on_start)
+            {
+                return Err(refuse(setting, reason, clause));
+            }
             if self.listen.mtls_address.is_some() && self.listen.client_ca_file.is_none() {
                 return Err(refuse(
                     "listen.client_ca_file",
@@ -484,5 +501,117 @@ impl Settings {
             }
         }
         Ok(())
+    }
+}
+
+/// Why the production profile refuses this PostgreSQL connection, if it does: `setting`,
+/// reason with what to do, clause. SQLite is never refused here (its file is guarded by the
+/// operating system user).
+///
+/// A server that is not on the same host (not a Unix socket, not a loopback address) must be
+/// reached with `sslmode=verify-full` (clause 5.6.2-a): TLS, a certificate chain to a trusted
+/// CA (`sslrootcert=FILE`, or the public CAs built into the binary) and the host name in the
+/// certificate. `verify-ca` is refused although libpq treats it as safe with a private CA:
+/// sqlx adds the public web CAs to `sslrootcert`, so without the name check any certificate
+/// any public CA issued to anyone would be accepted. `require` and weaker modes check nothing.
+///
+/// `database.migrate_on_start` must be false on PostgreSQL: the server's role has no DDL
+/// rights; migrations are the schema owner's (clause 5.3.1.1).
+pub fn production_database_refusal(
+    url: &str,
+    migrate_on_start: bool,
+) -> Option<(&'static str, String, &'static str)> {
+    if inspay_store::Backend::from_url(url).ok()? != inspay_store::Backend::Postgres {
+        return None;
+    }
+    if migrate_on_start {
+        return Some((
+            "database.migrate_on_start",
+            "must be false in production on PostgreSQL: the server connects as a runtime role \
+             without DDL rights; apply migrations with the schema owner's role \
+             (inspay db migrate --database-url <owner URL>) and grant the runtime role its rights \
+             (inspay db grant-runtime <role> --database-url <owner URL>)"
+                .to_string(),
+            "5.3.1.1",
+        ));
+    }
+    let Some(target) = inspay_store::PostgresTarget::parse(url) else {
+        return Some((
+            "database_url",
+            "is not a PostgreSQL URL that can be read \
+             (postgres://ROLE@HOST:PORT/DATABASE?sslmode=verify-full&sslrootcert=FILE)"
+                .to_string(),
+            "5.6.2-a1",
+        ));
+    };
+    if target.local || target.verify_full {
+        return None;
+    }
+    Some((
+        "database_url",
+        format!(
+            "the database host {} is not on this machine, so the connection must use TLS that \
+             checks the server: add sslmode=verify-full&sslrootcert=/etc/inspay/tls/database-ca.pem \
+             (the CA that issued the PostgreSQL server's certificate; the URL's host must be a name \
+             in that certificate). sslmode=require and verify-ca are refused (docs/deployment.md, \
+             \"PostgreSQL\")",
+            target.host
+        ),
+        "5.6.2-a1",
+    ))
+}
+
+#[cfg(test)]
+mod database_tests {
+    use super::production_database_refusal;
+
+    fn refused(url: &str) -> Option<String> {
+        production_database_refusal(url, false)
+            .map(|(setting, reason, _)| format!("{setting}: {reason}"))
+    }
+
+    /// The production profile refuses a remote PostgreSQL connection unless it is TLS that
+    /// verifies the server's certificate and name; local connections and SQLite pass.
+    /// req: 5.6.2-a1, 5.6.2-b3, 4-c
+    #[test]
+    fn remote_postgres_needs_verify_full() {
+        for url in [
+            "postgres://inspay_app@10.30.0.10:5432/inspay",
+            "postgres://inspay_app@db.example:5432/inspay?sslmode=require",
+            "postgres://inspay_app@db.example:5432/inspay?sslmode=prefer",
+            "postgres://inspay_app@db.example:5432/inspay?sslmode=disable",
+            "postgres://inspay_app@db.example/inspay?sslmode=verify-ca&sslrootcert=/etc/ca.pem",
+            "postgresql://inspay_app@[2001:db8::1]:5432/inspay",
+        ] {
+            let error = refused(url).unwrap_or_else(|| panic!("accepted {url}"));
+            assert!(
+                error.starts_with("database_url") && error.contains("sslmode=verify-full"),
+                "{error}"
+            );
+        }
+        for url in [
+            "postgres://inspay_app@db.example:5432/inspay?sslmode=verify-full&sslrootcert=/etc/ca.pem",
+            "postgres://inspay_app@db.example:5432/inspay?sslmode=verify-full",
+            "postgres://inspay_app@127.0.0.1:5432/inspay",
+            "postgres://inspay_app@localhost/inspay",
+            "postgres://inspay_app@[::1]:5432/inspay",
+            "postgres://inspay_app@%2Fvar%2Frun%2Fpostgresql/inspay",
+            "postgres:///inspay?host=/var/run/postgresql&user=inspay_app",
+            "sqlite:///var/lib/inspay/inspay.db",
+        ] {
+            assert_eq!(refused(url), None, "{url}");
+        }
+    }
+
+    /// Production on PostgreSQL does not migrate at start: the schema owner does.
+    /// req: 5.3.1.1
+    #[test]
+    fn production_postgres_does_not_migrate_at_start() {
+        let url = "postgres://inspay_app@127.0.0.1:5432/inspay";
+        let (setting, reason, clause) =
+            production_database_refusal(url, true).expect("migrate_on_start refused");
+        assert_eq!((setting, clause), ("database.migrate_on_start", "5.3.1.1"));
+        assert!(reason.contains("inspay db migrate"), "{reason}");
+        assert!(production_database_refusal("sqlite://data/inspay.db", true).is_none());
     }
 }

@@ -7,6 +7,13 @@
 //! fingerprint of the publisher's public key). The publisher's public key is the trust
 //! anchor: the operator receives it out of band and names it in `[release]
 //! publisher_key_file`; nothing in the release directory can replace it.
+//!
+//! In the production profile the start-up check also proves the running binary stripped (no
+//! symbol table, no debug sections: clauses 5.4.3.1, 6.3.4) with the same section reader
+//! that `inspay release check` uses on the artefact ([`elf`]): a binary that carries them is
+//! refused even if a signed manifest lists it.
+
+pub mod elf;
 
 use crate::config::{Profile, Settings};
 use base64::Engine;
@@ -152,6 +159,16 @@ pub enum ReleaseError {
         /// Its file name.
         name: String,
     },
+    /// The binary carries a symbol table or debug sections (production only).
+    #[error(
+        "the binary {binary} is not stripped ({findings}); a production release is built with `cargo build --release --locked` (the release profile strips symbols and debug information) and passes `inspay release check` before it is signed (clauses 5.4.3.1, 6.3.4)"
+    )]
+    NotStripped {
+        /// The running binary.
+        binary: PathBuf,
+        /// What was found, one finding after another.
+        findings: String,
+    },
     /// The running binary differs from every manifest entry of its name.
     #[error(
         "the binary {binary} does not match the signed manifest: its SM3 is {actual}, the manifest says {expected}"
@@ -177,6 +194,7 @@ impl ReleaseError {
             ReleaseError::BadManifest(_) => "release_bad_manifest",
             ReleaseError::BinaryNotListed { .. } => "release_binary_not_listed",
             ReleaseError::BinaryChanged { .. } => "release_binary_changed",
+            ReleaseError::NotStripped { .. } => "release_binary_not_stripped",
         }
     }
 }
@@ -388,10 +406,38 @@ pub fn verify_binary(
     }
 }
 
+/// Checks that `binary` is an ELF file without a symbol table or debug sections.
+pub fn verify_stripped(binary: &Path) -> Result<(), ReleaseError> {
+    let mut file = std::fs::File::open(binary).map_err(|error| unreadable(binary, error))?;
+    let findings = elf::strip_findings(&mut file).map_err(|error| ReleaseError::Malformed {
+        what: format!("the binary {}", binary.display()),
+        reason: format!("{error}; cannot prove it carries no symbols or debug information"),
+    })?;
+    if findings.is_empty() {
+        Ok(())
+    } else {
+        Err(ReleaseError::NotStripped {
+            binary: binary.to_path_buf(),
+            findings: findings.join("; "),
+        })
+    }
+}
+
 /// The start-up check (clause 5.4.3.5): in the production profile the running binary must
-/// match the signed manifest named by `[release]`; in the development profile the check runs
-/// when both settings are given. Returns the verified manifest, if the check ran.
+/// match the signed manifest named by `[release]` and be stripped; in the development profile
+/// the manifest check runs when both settings are given. Returns the verified manifest, if the
+/// check ran.
 pub fn check_at_start(settings: &Settings) -> anyhow::Result<Option<Manifest>> {
+    let binary = std::env::current_exe()
+        .map_err(|error| anyhow::anyhow!("cannot locate the running binary: {error}"))?;
+    check_binary_at_start(settings, &binary)
+}
+
+/// [`check_at_start`] on a given binary (the running one, or an installed one to check).
+pub fn check_binary_at_start(
+    settings: &Settings,
+    binary: &Path,
+) -> anyhow::Result<Option<Manifest>> {
     let release = &settings.release;
     let (manifest_file, key_file) = match (&release.manifest_file, &release.publisher_key_file) {
         (Some(manifest), Some(key)) => (manifest, key),
@@ -407,9 +453,13 @@ pub fn check_at_start(settings: &Settings) -> anyhow::Result<Option<Manifest>> {
             );
         }
     };
-    let binary = std::env::current_exe()
-        .map_err(|error| anyhow::anyhow!("cannot locate the running binary: {error}"))?;
-    match verify_binary(manifest_file, key_file, &binary) {
+    let verified = verify_binary(manifest_file, key_file, binary).and_then(|manifest| {
+        if settings.profile == Profile::Production {
+            verify_stripped(binary)?;
+        }
+        Ok(manifest)
+    });
+    match verified {
         Ok(manifest) => {
             tracing::info!(
                 version = %manifest.version,

@@ -82,11 +82,7 @@ impl Application {
             connect_attempts_max: settings.database.connect_attempts_max,
             ..PoolSettings::default()
         };
-        let store = Store::connect(&settings.database_url(), &pool)
-            .await
-            .context(
-                "cannot open the database; check database_url and that the database is running",
-            )?;
+        let store = open_store(&settings, &pool).await?;
         let now = inspay_store::now_ms();
         store
             .kms_initialise(&master, &settings.rotation_policy(), STARTUP, now)
@@ -350,6 +346,43 @@ fn assemble(state: AppState, web: Option<Router<AppState>>) -> Router {
         ))
         .layer(from_fn(edge::request_context))
         .with_state(state)
+}
+
+/// Opens the store: migrates it when `database.migrate_on_start` says so; otherwise only
+/// checks the schema is at this build's last migration. In the production profile on
+/// PostgreSQL, refuses a role with more than a runtime role's rights (clause 5.3.1.1): one
+/// that owns the tables could drop the triggers that keep the audit log append-only.
+pub async fn open_store(settings: &Settings, pool: &PoolSettings) -> anyhow::Result<Store> {
+    let url = settings.database_url();
+    let opened = if settings.database.migrate_on_start {
+        Store::connect(&url, pool).await
+    } else {
+        Store::open(&url, pool).await
+    };
+    let store = opened
+        .context("cannot open the database; check database_url and that the database is running")?;
+    if !settings.database.migrate_on_start {
+        store.require_current_schema().await.context(
+            "refusing to start: database.migrate_on_start is false and the schema is not current",
+        )?;
+    }
+    if settings.profile == Profile::Production {
+        let excess = store
+            .excess_privileges()
+            .await
+            .context("cannot read the database role's privileges")?;
+        if !excess.is_empty() {
+            let found: Vec<String> = excess.into_iter().map(|excess| excess.0).collect();
+            anyhow::bail!(
+                "configuration refused: database_url: the production profile connects as a runtime \
+                 role without DDL rights, but {}; connect as a separate LOGIN role and grant it \
+                 its rights with the owner's role: inspay db grant-runtime <role> --database-url \
+                 <owner URL> (clause 5.3.1.1)",
+                found.join("; ")
+            );
+        }
+    }
+    Ok(store)
 }
 
 async fn serve(

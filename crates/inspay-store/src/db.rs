@@ -2,7 +2,7 @@
 
 use crate::StoreError;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Executor, Row};
 use std::time::Duration;
 
 /// Which database a store talks to.
@@ -45,6 +45,72 @@ impl Backend {
     }
 }
 
+/// How the store's connection to its database travels (clause 5.6.2-a).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionSecurity {
+    /// SQLite: a file opened by this process; nothing travels over a network.
+    LocalFile,
+    /// PostgreSQL under TLS.
+    Encrypted {
+        /// The protocol version the session uses ("TLSv1.3").
+        tls_version: String,
+    },
+    /// PostgreSQL without TLS through a Unix socket or the loopback interface: the traffic
+    /// never leaves the host.
+    LocalUnencrypted {
+        /// "Unix socket" or the loopback address.
+        via: String,
+    },
+    /// PostgreSQL without TLS over a network: readable by anyone on the path.
+    RemoteUnencrypted {
+        /// The server address the session reached.
+        server: String,
+    },
+}
+
+/// Where a PostgreSQL URL leads and how it protects the link, as the driver reads it (the URL
+/// and the `PG*` environment variables it honours).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostgresTarget {
+    /// The host name or address ("" for a Unix socket).
+    pub host: String,
+    /// A Unix socket, `localhost` or a loopback address: the traffic stays on this machine.
+    pub local: bool,
+    /// `sslmode=verify-full`: TLS with the certificate chain and the host name checked.
+    pub verify_full: bool,
+}
+
+impl PostgresTarget {
+    /// Reads a `postgres://` URL; None if it is not one or cannot be read.
+    pub fn parse(url: &str) -> Option<PostgresTarget> {
+        use sqlx::postgres::{PgConnectOptions, PgSslMode};
+        if Backend::from_url(url).ok()? != Backend::Postgres {
+            return None;
+        }
+        let options: PgConnectOptions = url.parse().ok()?;
+        let socket = options.get_socket().is_some();
+        let host = if socket {
+            String::new()
+        } else {
+            options.get_host().to_string()
+        };
+        Some(PostgresTarget {
+            local: socket || host_is_loopback(&host),
+            verify_full: matches!(options.get_ssl_mode(), PgSslMode::VerifyFull),
+            host,
+        })
+    }
+}
+
+/// `localhost` or a loopback address (IPv6 possibly in brackets).
+fn host_is_loopback(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+}
+
 /// Pool sizes and timeouts, set explicitly (every limit is named).
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
@@ -80,11 +146,26 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects, retrying with exponential backoff while the database is unreachable, then
-    /// applies pending migrations. SQLite runs in WAL mode with `synchronous = FULL`, so an
+    /// Connects ([`Store::open`]), then applies pending migrations: what development, the
+    /// tests and SQLite installations do. On PostgreSQL in production the server does not
+    /// migrate: the operator applies migrations with the owner role (`inspay db migrate`) and
+    /// the server, connected as a runtime role without DDL rights, only checks
+    /// ([`Store::require_current_schema`]).
+    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
+        let store = Store::open(url, settings).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without touching the schema, retrying with exponential backoff while the
+    /// database is unreachable. SQLite runs in WAL mode with `synchronous = FULL`, so an
     /// acknowledged commit survives a crash or power loss, and with `secure_delete` so that
     /// overwritten or deleted content (a destroyed key's wrapped bytes) is zeroed in the file.
-    pub async fn connect(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
+    ///
+    /// PostgreSQL TLS follows the URL's `sslmode` (`verify-full`, `verify-ca` with
+    /// `sslrootcert=FILE`, `require`), through rustls. A certificate that does not verify is
+    /// not retried: it will not verify on the next attempt either.
+    pub async fn open(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
         install_default_drivers();
         let backend = Backend::from_url(url)?;
         let mut delay_ms = settings.connect_backoff_ms_initial;
@@ -103,12 +184,71 @@ impl Store {
                     delay_ms = (delay_ms * 2).min(settings.connect_backoff_ms_max);
                     attempt += 1;
                 }
-                Err(error) => return Err(error.into()),
+                Err(error) => return Err(connect_error(error)),
             }
         };
-        let store = Store { pool, backend };
-        crate::migrate::run(&store).await?;
-        Ok(store)
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies every pending migration (the owner role's job on PostgreSQL in production).
+    /// Returns how many were applied; with none pending it writes nothing, so a role without
+    /// DDL rights may call it on a current schema.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        crate::migrate::run(self).await
+    }
+
+    /// Where the schema stands against this build's migrations (read only; any role that
+    /// may read `schema_migrations` may ask).
+    pub async fn schema_status(&self) -> Result<crate::SchemaStatus, StoreError> {
+        crate::migrate::status(self).await
+    }
+
+    /// Refuses a schema that lacks any of this build's migrations, or whose applied
+    /// migrations changed: what a process that must not migrate checks before serving.
+    pub async fn require_current_schema(&self) -> Result<(), StoreError> {
+        let status = self.schema_status().await?;
+        if status.is_current() {
+            return Ok(());
+        }
+        Err(StoreError::SchemaNotCurrent {
+            applied: status.applied_version_max,
+            latest: status.latest_version,
+            pending: status.pending.len(),
+        })
+    }
+
+    /// How this store's own connection to the database travels, as the database server sees
+    /// it (clause 5.6.2-a): PostgreSQL reports whether the session is under TLS
+    /// (`pg_stat_ssl`) and the address it was reached on (none for a Unix socket).
+    pub async fn connection_security(&self) -> Result<ConnectionSecurity, StoreError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(ConnectionSecurity::LocalFile);
+        }
+        let row = sqlx::query(
+            "SELECT s.ssl, COALESCE(s.version, ''), COALESCE(host(inet_server_addr()), '')
+             FROM pg_stat_ssl s WHERE s.pid = pg_backend_pid()",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let encrypted: bool = row.try_get(0)?;
+        let version: String = row.try_get(1)?;
+        let server: String = row.try_get(2)?;
+        Ok(if encrypted {
+            ConnectionSecurity::Encrypted {
+                tls_version: version,
+            }
+        } else if server.is_empty() {
+            ConnectionSecurity::LocalUnencrypted {
+                via: "Unix socket".into(),
+            }
+        } else if server
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|address| address.is_loopback())
+        {
+            ConnectionSecurity::LocalUnencrypted { via: server }
+        } else {
+            ConnectionSecurity::RemoteUnencrypted { server }
+        })
     }
 
     /// The backend.
@@ -162,11 +302,26 @@ fn pool_options(backend: Backend, settings: &PoolSettings) -> AnyPoolOptions {
     }
 }
 
+/// Whether connecting again may succeed. A TLS alert or a certificate that does not verify
+/// arrives as an I/O error of kind `InvalidData` (rustls' handshake), and TLS configuration
+/// errors (an unreadable `sslrootcert`) as `Tls`: neither changes between attempts.
 fn is_transient(error: &sqlx::Error) -> bool {
-    matches!(
-        error,
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_)
-    )
+    match error {
+        sqlx::Error::Io(io) => io.kind() != std::io::ErrorKind::InvalidData,
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
+/// The error of a connection that failed for good, naming what to do when TLS refused it.
+fn connect_error(error: sqlx::Error) -> StoreError {
+    match &error {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+            StoreError::DatabaseTls(io.to_string())
+        }
+        sqlx::Error::Tls(tls) => StoreError::DatabaseTls(tls.to_string()),
+        _ => error.into(),
+    }
 }
 
 /// The `VALUES` list of a multi-row statement: `rows` tuples of `columns` placeholders, so a

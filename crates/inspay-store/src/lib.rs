@@ -27,6 +27,7 @@ pub mod ledger;
 mod migrate;
 pub mod one_time_codes;
 pub mod persons;
+pub mod privileges;
 pub mod protocol_writes;
 pub mod record_check;
 pub mod request_evidence;
@@ -37,7 +38,8 @@ pub mod sessions;
 pub mod sign_in_flows;
 pub mod staff_console;
 
-pub use db::{Backend, PoolSettings, Store};
+pub use db::{Backend, ConnectionSecurity, PoolSettings, PostgresTarget, Store};
+pub use migrate::{SchemaStatus, latest_version as latest_migration};
 
 /// Errors from the store. Messages name tables and operations, never stored values.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,29 @@ pub enum StoreError {
         version: i64,
         /// Its name.
         name: String,
+    },
+    /// The database's TLS certificate did not verify, or the TLS settings in the URL are
+    /// unusable. Not retried: it would fail the same way.
+    #[error(
+        "the database connection's TLS was refused ({0}): check that sslrootcert names the CA \
+         certificate that issued the PostgreSQL server's certificate and, with \
+         sslmode=verify-full, that the host in database_url is a name in that certificate"
+    )]
+    DatabaseTls(String),
+    /// Migrations of this build are missing from the database, and this process must not
+    /// apply them (a runtime role, `database.migrate_on_start = false`).
+    #[error(
+        "the database schema is not current: {pending} migration(s) of this build are not \
+         applied (the database is at {applied}, this build needs {latest}); apply them with \
+         the schema owner's role: inspay db migrate --database-url <owner URL>"
+    )]
+    SchemaNotCurrent {
+        /// The highest migration recorded in the database.
+        applied: i64,
+        /// The last migration of this build.
+        latest: i64,
+        /// How many of this build's migrations are missing.
+        pending: usize,
     },
     /// Stored data failed an integrity check.
     #[error("integrity: {0}")]

@@ -65,7 +65,114 @@ const MIGRATIONS: &[Migration] = &[
     migration!(27, "0027_containment", "containment"),
 ];
 
-pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+/// Where the schema stands against this build's migrations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaStatus {
+    /// The highest migration recorded in the database (0: none).
+    pub applied_version_max: i64,
+    /// The last migration this build knows.
+    pub latest_version: i64,
+    /// This build's migrations not recorded in the database, in order.
+    pub pending: Vec<i64>,
+}
+
+impl SchemaStatus {
+    /// Whether every migration of this build is applied.
+    pub fn is_current(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+/// The last migration this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map_or(0, |migration| migration.version)
+}
+
+fn sql_of(migration: &Migration, backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => migration.sqlite,
+        Backend::Postgres => migration.postgres,
+    }
+}
+
+fn checksum_of(sql: &str) -> String {
+    format!(
+        "sm3:{}",
+        hex::encode(inspay_crypto::sm3::sm3(sql.as_bytes()))
+    )
+}
+
+/// Whether `schema_migrations` exists, asked without `CREATE TABLE IF NOT EXISTS`: a runtime
+/// role without DDL rights may ask, and on PostgreSQL that statement needs the CREATE right
+/// even when the table is there.
+async fn history_exists(
+    connection: &mut sqlx::AnyConnection,
+    backend: Backend,
+) -> Result<bool, StoreError> {
+    let sql = match backend {
+        Backend::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+        }
+        Backend::Postgres => {
+            "SELECT COUNT(*) FROM pg_catalog.pg_tables
+             WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+        }
+    };
+    let count: i64 = sqlx::query(sql)
+        .fetch_one(&mut *connection)
+        .await?
+        .try_get(0)?;
+    Ok(count > 0)
+}
+
+/// The applied migrations' checksums by version; refuses a changed migration.
+async fn applied(
+    connection: &mut sqlx::AnyConnection,
+    backend: Backend,
+) -> Result<std::collections::BTreeMap<i64, String>, StoreError> {
+    if !history_exists(connection, backend).await? {
+        return Ok(std::collections::BTreeMap::new());
+    }
+    let rows = sqlx::query("SELECT version, checksum FROM schema_migrations")
+        .fetch_all(&mut *connection)
+        .await?;
+    let mut out = std::collections::BTreeMap::new();
+    for row in rows {
+        out.insert(row.try_get::<i64, _>(0)?, row.try_get::<String, _>(1)?);
+    }
+    for migration in MIGRATIONS {
+        if let Some(stored) = out.get(&migration.version)
+            && *stored != checksum_of(sql_of(migration, backend))
+        {
+            return Err(StoreError::MigrationChanged {
+                version: migration.version,
+                name: migration.name.to_string(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) async fn status(store: &Store) -> Result<SchemaStatus, StoreError> {
+    let mut connection = store.pool.acquire().await?;
+    let applied = applied(&mut connection, store.backend).await?;
+    Ok(SchemaStatus {
+        applied_version_max: applied.keys().next_back().copied().unwrap_or(0),
+        latest_version: latest_version(),
+        pending: MIGRATIONS
+            .iter()
+            .map(|migration| migration.version)
+            .filter(|version| !applied.contains_key(version))
+            .collect(),
+    })
+}
+
+pub(crate) async fn run(store: &Store) -> Result<usize, StoreError> {
+    // Nothing to do is the common case, and is found without a write transaction or any DDL,
+    // so a role without DDL rights (PostgreSQL in production) passes here on a current schema.
+    if status(store).await?.is_current() {
+        return Ok(0);
+    }
     // One transaction for all pending migrations. On PostgreSQL an advisory lock makes nodes
     // that start together take turns; SQLite's write lock does the same.
     let mut tx = store.begin_write().await?;
@@ -84,29 +191,14 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
     )
     .execute(&mut *tx)
     .await?;
+    // Read again under the lock: another node may have migrated meanwhile.
+    let done = applied(&mut tx, store.backend).await?;
+    let mut count = 0;
     for migration in MIGRATIONS {
-        let sql = match store.backend {
-            Backend::Sqlite => migration.sqlite,
-            Backend::Postgres => migration.postgres,
-        };
-        let checksum = format!(
-            "sm3:{}",
-            hex::encode(inspay_crypto::sm3::sm3(sql.as_bytes()))
-        );
-        let applied = sqlx::query("SELECT checksum FROM schema_migrations WHERE version = $1")
-            .bind(migration.version)
-            .fetch_optional(&mut *tx)
-            .await?;
-        if let Some(row) = applied {
-            let stored: String = row.try_get(0)?;
-            if stored != checksum {
-                return Err(StoreError::MigrationChanged {
-                    version: migration.version,
-                    name: migration.name.to_string(),
-                });
-            }
+        if done.contains_key(&migration.version) {
             continue;
         }
+        let sql = sql_of(migration, store.backend);
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, checksum, applied_at_ms)
@@ -114,7 +206,7 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
         )
         .bind(migration.version)
         .bind(migration.name)
-        .bind(&checksum)
+        .bind(checksum_of(sql))
         .bind(crate::now_ms())
         .execute(&mut *tx)
         .await?;
@@ -123,7 +215,8 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
             name = migration.name,
             "migration applied"
         );
+        count += 1;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(count)
 }

@@ -7,6 +7,10 @@
 //! its cost does not grow with the table. Payouts and refunds are read back through
 //! [`Store::payout`] and [`Store::refund`], which check each row's record MAC: a row changed
 //! outside inspay is reported as unreadable, never shown as if it were genuine.
+//!
+//! Closing a staff account created by mistake is in [`close`].
+
+pub mod close;
 
 use crate::security_events::SecurityEvent;
 use crate::{Store, StoreError};

@@ -79,6 +79,10 @@ enum Command {
         after_help = "Examples:\n  inspay contain status\n  inspay contain freeze-account --account <ID> --reason \"INC-42 account takeover\"\n  inspay contain pause-channel --channel default --reason \"INC-43 channel fraud\"\n  inspay contain end-all-sessions --reason \"INC-44 tokens leaked\"\n\nRunbook: docs/incident-response.md"
     )]
     Contain(commands::contain::ContainCommand),
+    /// Database steps taken with the schema owner's role: apply migrations, grant the
+    /// server's runtime role its rights, show the schema and connection status.
+    #[command(subcommand)]
+    Db(commands::db::DbCommand),
     /// The compliance self-assessment: check this installation clause by clause and write a
     /// Markdown and an HTML report.
     #[command(subcommand)]
@@ -141,6 +145,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::outbox::run(cli.config.as_deref(), command))),
         Command::Contain(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::contain::run(cli.config.as_deref(), command))),
+        Command::Db(command) => commands::runtime()
+            .and_then(|rt| rt.block_on(commands::db::run(cli.config.as_deref(), command))),
         Command::Compliance(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::compliance::run(cli.config.as_deref(), command))),
         Command::Release(command) => commands::release::run(command),

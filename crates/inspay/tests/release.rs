@@ -637,7 +637,8 @@ fn the_start_check_refuses_a_binary_the_manifest_does_not_match() {
     };
     assert!(release_check::check_at_start(&development).is_err());
 
-    // The same manifest directory with this binary's real bytes passes.
+    // The same manifest directory with this binary's real bytes passes the manifest check in
+    // development; production also refuses it, because this test build is not stripped.
     let right_dir = root.path().join("right");
     let (manifest, public) =
         signed_manifest_for(&right_dir, &name, &std::fs::read(&binary).expect("binary"));
@@ -645,10 +646,102 @@ fn the_start_check_refuses_a_binary_the_manifest_does_not_match() {
         manifest_file: Some(manifest),
         publisher_key_file: Some(public),
     };
-    let verified = release_check::check_at_start(&production)
+    let development = Settings {
+        release: production.release.clone(),
+        ..Settings::default()
+    };
+    let verified = release_check::check_at_start(&development)
         .expect("the binary matches")
         .expect("checked");
     assert_eq!(verified.version, "9.8.7");
+    let error = format!(
+        "{:#}",
+        release_check::check_at_start(&production).expect_err("an unstripped binary")
+    );
+    assert!(
+        error.contains("release_binary_not_stripped")
+            && error.contains("section .symtab")
+            && error.contains("5.4.3.1"),
+        "{error}"
+    );
+
+    // A stripped binary that the signed manifest lists passes in production.
+    let stripped_dir = root.path().join("stripped");
+    let stripped = synthetic_elf(&[".text", ".rodata"], b"payments");
+    let (manifest, public) = signed_manifest_for(&stripped_dir, "inspay", &stripped);
+    production.release = ReleaseSettings {
+        manifest_file: Some(manifest),
+        publisher_key_file: Some(public),
+    };
+    let installed = stripped_dir.join("installed").join("inspay");
+    let verified = release_check::check_binary_at_start(&production, &installed)
+        .expect("a stripped, listed binary")
+        .expect("checked");
+    assert_eq!(verified.version, "9.8.7");
+}
+
+/// The production start-up refuses an executable that carries a symbol table or debug
+/// sections even when the signed manifest lists it, naming what it found; the development
+/// profile does not look.
+/// req: 5.4.3.1, 5.4.3.5, 6.3.4
+#[test]
+fn production_start_refuses_an_unstripped_binary_the_manifest_lists() {
+    let root = tempfile::tempdir().expect("dir");
+    for (name, sections) in [
+        ("symbols", vec![".text", ".symtab"]),
+        ("debug", vec![".text", ".debug_info"]),
+        ("compressed-debug", vec![".text", ".zdebug_line"]),
+    ] {
+        let dir = root.path().join(name);
+        let elf = synthetic_elf(&sections, b"payments");
+        let (manifest, public) = signed_manifest_for(&dir, "inspay", &elf);
+        let release = ReleaseSettings {
+            manifest_file: Some(manifest),
+            publisher_key_file: Some(public),
+        };
+        let installed = dir.join("installed").join("inspay");
+        let production = Settings {
+            profile: Profile::Production,
+            release: release.clone(),
+            ..Settings::default()
+        };
+        let error = format!(
+            "{:#}",
+            release_check::check_binary_at_start(&production, &installed)
+                .expect_err("not stripped")
+        );
+        assert!(
+            error.contains("release check failed (release_binary_not_stripped)")
+                && error.contains(&format!("section {}", sections[1]))
+                && error.contains("cargo build --release"),
+            "{name}: {error}"
+        );
+        let development = Settings {
+            release,
+            ..Settings::default()
+        };
+        assert!(
+            release_check::check_binary_at_start(&development, &installed).is_ok(),
+            "{name}: development checks the manifest only"
+        );
+    }
+    // A listed file that is not ELF cannot be proved stripped: refused in production.
+    let dir = root.path().join("script");
+    let (manifest, public) = signed_manifest_for(&dir, "inspay", b"#!/bin/sh\necho hi\n");
+    let production = Settings {
+        profile: Profile::Production,
+        release: ReleaseSettings {
+            manifest_file: Some(manifest),
+            publisher_key_file: Some(public),
+        },
+        ..Settings::default()
+    };
+    let error = format!(
+        "{:#}",
+        release_check::check_binary_at_start(&production, &dir.join("installed").join("inspay"))
+            .expect_err("not ELF")
+    );
+    assert!(error.contains("cannot prove"), "{error}");
 }
 
 /// `inspay serve` verifies its own binary before it opens a listener: given a manifest that

@@ -4,6 +4,7 @@
 
 mod claims;
 mod containment;
+mod database;
 mod defence;
 mod edge;
 mod field_encryption;

@@ -105,6 +105,7 @@ async fn checks(settings: &Settings, now: i64, bar: &ProgressBar) -> anyhow::Res
     findings.extend(settings_checks::profile(settings));
     findings.push(settings_checks::release(settings));
     findings.extend(settings_checks::tls_settings(settings));
+    findings.push(settings_checks::secret_files(settings));
     findings.extend(certificate::check(settings, now));
     findings.push(certificate::mutual_tls(settings));
     findings.extend(settings_checks::thresholds(settings));
@@ -168,6 +169,7 @@ async fn checks(settings: &Settings, now: i64, bar: &ProgressBar) -> anyhow::Res
     bar.inc(1);
     bar.set_message("security events");
     findings.push(store_checks::security_events(&store, now).await?);
+    findings.extend(store_checks::database(&store).await?);
     bar.inc(1);
     Ok(findings)
 }

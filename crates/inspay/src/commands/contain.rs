@@ -24,7 +24,7 @@ pub enum ContainCommand {
     /// sign in, and no payment, payout, refund or payout-account change runs for it (queued
     /// refunds and payouts wait). Reversible with `unfreeze-account`.
     #[command(
-        after_help = "Examples:\n  inspay contain freeze-account --account 0193a6c2-7d1e-7b31-9f0e-2a4c8d1e5f60 --reason \"INC-42 account takeover\"\n  inspay contain freeze-account --mobile 13800138000 --reason \"INC-42 customer reports a stolen phone\""
+        after_help = "Examples:\n  inspay contain freeze-account --account 0193a6c2-7d1e-7b31-9f0e-2a4c8d1e5f60 --reason \"INC-42 account takeover\"\n  inspay contain freeze-account --mobile-stdin --reason \"INC-42 customer reports a stolen phone\"    (type the number at the prompt, or: < number.txt)"
     )]
     FreezeAccount {
         #[command(flatten)]
@@ -132,13 +132,21 @@ pub enum ContainCommand {
 
 /// Which account: by id, or a customer by the mobile number they sign in with.
 #[derive(Debug, Args)]
-#[group(required = true, multiple = false)]
+// Not `required`: a required group would name the hidden `--mobile` in the usage line; the
+// command checks that one of `--account` and `--mobile-stdin` is given.
+#[group(multiple = false)]
 pub struct AccountArg {
     /// The account id (from the staff console, `inspay users`, or the audit log).
     #[arg(long)]
     account: Option<String>,
-    /// A customer's mobile number (their login name); needs the master key to look it up.
+    /// Read a customer's mobile number (their login name) from standard input, one line, so
+    /// that it stays out of shell history and `ps`; on a terminal it is asked for. Needs the
+    /// master key to look it up.
     #[arg(long)]
+    mobile_stdin: bool,
+    /// Refused: a number on the command line lands in shell history and `ps`. Kept (hidden)
+    /// only to say so and point to --mobile-stdin.
+    #[arg(long, hide = true)]
     mobile: Option<String>,
 }
 
@@ -317,13 +325,39 @@ fn explain(error: StoreError) -> anyhow::Error {
     }
 }
 
-/// The account id named by `--account`, or found by `--mobile` (with the keyring's blind
-/// index). The mobile number is never printed back.
+/// Longest line read for a mobile number, in bytes.
+const MOBILE_LINE_BYTES_MAX: u64 = 64;
+
+/// One line of standard input holding a mobile number, asked for on standard error when
+/// standard input is a terminal. Never printed back.
+fn mobile_from_stdin() -> anyhow::Result<zeroize::Zeroizing<String>> {
+    use std::io::{BufRead, IsTerminal, Read, Write};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("the customer's mobile number: ");
+        std::io::stderr().flush().ok();
+    }
+    let mut line = zeroize::Zeroizing::new(String::new());
+    stdin
+        .lock()
+        .take(MOBILE_LINE_BYTES_MAX)
+        .read_line(&mut line)
+        .context("--mobile-stdin: cannot read standard input")?;
+    Ok(line)
+}
+
+/// The account id named by `--account`, or found by `--mobile-stdin` (with the keyring's
+/// blind index). The mobile number is never printed back.
 async fn account_id(
     settings: &inspay_server::Settings,
     store: &Store,
     arg: &AccountArg,
 ) -> anyhow::Result<String> {
+    if arg.mobile.is_some() {
+        bail!(
+            "--mobile is refused: a mobile number on the command line lands in shell history and in `ps`; use --mobile-stdin and type the number when asked (or redirect it from a file)"
+        );
+    }
     if let Some(id) = &arg.account {
         let id = id.trim();
         if id.is_empty() || id.len() > 64 {
@@ -331,10 +365,12 @@ async fn account_id(
         }
         return Ok(id.to_string());
     }
-    let mobile = arg.mobile.as_deref().unwrap_or_default();
-    let name = LoginName::customer(mobile).map_err(|_| {
-        anyhow!("--mobile: not a mobile number; give the 11 digits, e.g. 13800138000")
-    })?;
+    if !arg.mobile_stdin {
+        bail!("name the account: --account <ID>, or --mobile-stdin for a customer's mobile number");
+    }
+    let mobile = mobile_from_stdin()?;
+    let name = LoginName::customer(mobile.trim())
+        .map_err(|_| anyhow!("--mobile-stdin: not a mobile number; give the 11 digits"))?;
     let keyring = super::keyring(settings, store).await?;
     let found = store
         .account_find(&keyring, &name)

@@ -6,6 +6,7 @@ pub mod channel_sim;
 pub mod claims;
 pub mod compliance;
 pub mod contain;
+pub mod db;
 pub mod keys;
 pub mod ledger;
 pub mod outbox;
@@ -50,9 +51,18 @@ pub async fn store(settings: &Settings) -> anyhow::Result<Store> {
         connect_attempts_max: settings.database.connect_attempts_max,
         ..PoolSettings::default()
     };
-    Store::connect(&settings.database_url(), &pool)
-        .await
-        .with_context(|| "cannot open the database; check database_url in the configuration and that the database is running")
+    // With database.migrate_on_start = false (production on PostgreSQL: the configured role
+    // has no DDL rights) commands do not migrate either; `inspay db migrate` does, as the owner.
+    let store = if settings.database.migrate_on_start {
+        Store::connect(&settings.database_url(), &pool).await
+    } else {
+        Store::open(&settings.database_url(), &pool).await
+    }
+    .with_context(|| "cannot open the database; check database_url in the configuration and that the database is running")?;
+    if !settings.database.migrate_on_start {
+        store.require_current_schema().await?;
+    }
+    Ok(store)
 }
 
 /// The operator name for the audit log: `operator:$USER`.

@@ -1,6 +1,6 @@
 //! `inspay users`: staff accounts, their roles and assignments, and the permission review
-//! report (clauses 5.3.2.1, 5.3.2.2, 5.6.1-d and 5.2.4.2-a). Every change is audited with the
-//! operator as the actor.
+//! report (clauses 5.3.2.1, 5.3.2.2, 5.6.1-d and 5.2.4.2-a), and closing a staff account made
+//! by mistake. Every change is audited with the operator as the actor.
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
@@ -12,6 +12,7 @@ use inspay_kms::Keyring;
 use inspay_store::Store;
 use inspay_store::accounts::{NewAccount, Population};
 use inspay_store::authorization::{DORMANT_DAYS, ReviewRow};
+use inspay_store::containment::Reason;
 use inspay_store::keys::Actor;
 use std::path::Path;
 use zeroize::Zeroizing;
@@ -28,9 +29,13 @@ pub enum UsersCommand {
         /// The staff user name (3 to 32 of a-z, 0-9, '.', '_', '-', starting with a letter).
         #[arg(long)]
         login: String,
-        /// A staff role (repeat for several): agent, claims-adjuster, finance-officer,
-        /// auditor, security-officer or administrator.
-        #[arg(long = "role", required = true, value_parser = parse_role)]
+        /// A staff role (repeat for several); the help lists every staff role the code knows.
+        #[arg(
+            long = "role",
+            required = true,
+            value_parser = parse_role,
+            help = role_help("A staff role (repeat for several)")
+        )]
         roles: Vec<Role>,
     },
     /// List staff accounts with their roles, status and last sign-in.
@@ -106,6 +111,22 @@ pub enum UsersCommand {
         #[arg(long)]
         login: String,
     },
+    /// Close a staff account created by mistake or no longer needed: its sessions end, its
+    /// sign-in is refused from then on and its SM2 keys are revoked; the account, its roles
+    /// and its history stay for the auditors. The last active security officer or
+    /// administrator cannot be closed (separation of duties): grant the role to someone else
+    /// first.
+    #[command(
+        after_help = "Example:\n  inspay users close --login agent.li --reason \"created by mistake, ticket OPS-311\""
+    )]
+    Close {
+        /// The staff user name.
+        #[arg(long)]
+        login: String,
+        /// Why: kept in the audit log (1 to 200 characters, no long numbers).
+        #[arg(long)]
+        reason: String,
+    },
     /// Print the permission review report: every staff account with its roles, permissions,
     /// data scope, last sign-in and findings (conflicts and dormant accounts first).
     #[command(
@@ -124,10 +145,24 @@ pub struct LoginRole {
     /// The staff user name.
     #[arg(long)]
     login: String,
-    /// The role: agent, claims-adjuster, finance-officer, auditor, security-officer or
-    /// administrator.
-    #[arg(long, value_parser = parse_role)]
+    /// The role; the help lists every staff role the code knows.
+    #[arg(long, value_parser = parse_role, help = role_help("The role"))]
     role: Role,
+}
+
+/// The names of the staff roles, in the order of [`Role::ALL`]: the help and the errors list
+/// them from the enum, so a new role cannot be missing from either.
+pub fn staff_role_names() -> Vec<&'static str> {
+    Role::ALL
+        .iter()
+        .filter(|role| role.population() == inspay_identity::authorization::Population::Staff)
+        .map(|role| role.name())
+        .collect()
+}
+
+/// `lead`, then every staff role.
+fn role_help(lead: &str) -> String {
+    format!("{lead}: {}", staff_role_names().join(", "))
 }
 
 fn parse_role(name: &str) -> Result<Role, String> {
@@ -260,6 +295,20 @@ pub async fn run(config: Option<&Path>, command: UsersCommand) -> anyhow::Result
                 .await
                 .with_context(|| format!("cannot reactivate {login}"))?;
             println!("{login} is confirmed; their next sign-in is a normal one");
+        }
+        UsersCommand::Close { login, reason } => {
+            let reason =
+                Reason::parse(&reason).map_err(|why| anyhow::anyhow!("--reason: {why}"))?;
+            let account = find(login.clone()).await?;
+            let closed = store
+                .staff_account_close(&account, &reason, who, now)
+                .await
+                .with_context(|| format!("cannot close {login}"))?;
+            println!(
+                "closed staff account {login} (id {account}): {} session(s) ended, {} key(s) revoked; \
+                 its sign-in is refused from now on, and the account, its roles and its history are kept",
+                closed.sessions_ended, closed.keys_revoked
+            );
         }
         UsersCommand::List { .. } | UsersCommand::Review { .. } => unreachable!("handled above"),
     }

@@ -1,10 +1,11 @@
 //! Checks on the configuration alone: the start-up validation, the profile, the master key
-//! source, the TLS settings, every threshold against the catalogue default, and the
-//! configured algorithm names.
+//! source, the TLS settings, every threshold against the catalogue default, the configured
+//! algorithm names, and the files holding secrets that the settings name.
 
 use super::model::{Finding, Status};
 use inspay_server::{Profile, Settings};
 use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// Which way a setting may move from its catalogue default and still meet the clause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,6 +194,128 @@ pub fn release(settings: &Settings) -> Finding {
             ],
         ),
     }
+}
+
+/// The settings that name a file holding a secret, each with the file it names: the TLS
+/// private key, the master key file or its custodian shares, the SMS gateway's HMAC key and
+/// the NATS token of the risk export. In the development profile, the generated development
+/// master key and TLS key in the data directory too, once they exist.
+fn secret_file_settings(settings: &Settings) -> Vec<(String, PathBuf)> {
+    let mut files: Vec<(String, PathBuf)> = vec![];
+    let mut named = |name: &str, path: &Option<PathBuf>| {
+        if let Some(path) = path {
+            files.push((name.to_string(), path.clone()));
+        }
+    };
+    named("tls.private_key_file", &settings.tls.private_key_file);
+    named("sms.http_key_file", &settings.sms.http_key_file);
+    named(
+        "risk.export.nats_token_file",
+        &settings.risk.export.nats_token_file,
+    );
+    match settings.master_key.source.as_str() {
+        "file" => named("master_key.file", &settings.master_key.file),
+        "shares" => {
+            for (index, path) in settings.master_key.share_files.iter().enumerate() {
+                files.push((format!("master_key.share_files[{index}]"), path.clone()));
+            }
+        }
+        _ => {}
+    }
+    if settings.profile == Profile::Development {
+        let generated = [
+            (
+                "development master key",
+                settings
+                    .data_dir
+                    .join(inspay_server::master_key::DEVELOPMENT_KEY_FILE),
+            ),
+            (
+                "development TLS key",
+                settings.data_dir.join("dev-tls").join("server-key.pem"),
+            ),
+        ];
+        for (name, path) in generated {
+            let configured =
+                name == "development TLS key" && settings.tls.private_key_file.is_some();
+            if path.exists() && !configured {
+                files.push((name.to_string(), path));
+            }
+        }
+    }
+    files
+}
+
+/// Bits of a file mode that give the group or others any access.
+const NOT_OWNER_BITS: u32 = 0o077;
+
+/// One secret file: it exists, is a regular file, this process can read it, and neither its
+/// group nor others have any access (mode & 0o077 == 0). Returns the status and the line.
+fn secret_file(name: &str, path: &Path) -> (Status, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let shown = path.display();
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) => {
+            return (
+                Status::Fail,
+                format!(
+                    "{name} = {shown}: missing or unreachable ({error}); the server cannot start with it"
+                ),
+            );
+        }
+    };
+    if !metadata.is_file() {
+        return (
+            Status::Fail,
+            format!("{name} = {shown}: not a regular file"),
+        );
+    }
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & NOT_OWNER_BITS != 0 {
+        return (
+            Status::Fail,
+            format!(
+                "{name} = {shown}: mode {mode:04o} gives the group or others access; make it owner-only (chmod 600, owned by the server's user)"
+            ),
+        );
+    }
+    if let Err(error) = std::fs::File::open(path) {
+        return (
+            Status::Fail,
+            format!(
+                "{name} = {shown}: not readable by this user ({error}); run the report as the server's user, which must own the file"
+            ),
+        );
+    }
+    (
+        Status::Pass,
+        format!("{name} = {shown}: present, readable, mode {mode:04o} (owner-only)"),
+    )
+}
+
+/// Files holding secrets (clause 5.6.3.2: no key plaintext recoverable from the local file
+/// system by anyone but the server's user): each configured one exists, is readable by the
+/// server (run the report as the server's user) and is not group or world readable.
+pub fn secret_files(settings: &Settings) -> Finding {
+    const TITLE: &str = "Secret files exist, are readable and are owner-only";
+    let files = secret_file_settings(settings);
+    if files.is_empty() {
+        return Finding::new(
+            "5.6.3.2",
+            TITLE,
+            Status::Pass,
+            vec!["no setting names a secret file".into()],
+        );
+    }
+    let mut status = Status::Pass;
+    let mut evidence = vec![];
+    for (name, path) in &files {
+        let (row_status, line) = secret_file(name, path);
+        status = status.worst(row_status);
+        evidence.push(line);
+    }
+    Finding::new("5.6.3.2", TITLE, status, evidence)
 }
 
 /// The profile and where the master key comes from.
@@ -534,6 +657,97 @@ mod tests {
         let row = monitoring_values(&looser, &default).expect("a row");
         assert_eq!(row.status, Status::NeedsAttention, "{row:?}");
         assert_eq!(row.clause, "5.4.4.1");
+    }
+
+    fn write(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::write(path, b"00112233445566778899aabbccddeeff\n").expect("file");
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("mode");
+    }
+
+    /// Every secret file a setting names is checked: a missing one, a directory, and one the
+    /// group or others may read fail, each named with its setting; owner-only files pass.
+    /// req: 5.6.3.2
+    #[test]
+    fn secret_files_must_exist_and_be_owner_only() {
+        let dir = tempfile::tempdir().expect("dir");
+        let key = dir.path().join("sms.key");
+        let tls = dir.path().join("tls-key.pem");
+        let token = dir.path().join("nats.token");
+        write(&key, 0o600);
+        write(&tls, 0o400);
+        write(&token, 0o600);
+        let mut settings = Settings {
+            data_dir: dir.path().join("data"),
+            ..Settings::default()
+        };
+        assert_eq!(secret_files(&settings).status, Status::Pass);
+
+        settings.sms.http_key_file = Some(key.clone());
+        settings.tls.private_key_file = Some(tls.clone());
+        settings.risk.export.nats_token_file = Some(token.clone());
+        let finding = secret_files(&settings);
+        assert_eq!(finding.status, Status::Pass, "{finding:?}");
+        assert_eq!(finding.clause, "5.6.3.2");
+        assert_eq!(finding.evidence.len(), 3, "{finding:?}");
+
+        for (mode, word) in [(0o640, "0640"), (0o604, "0604"), (0o610, "0610")] {
+            write(&key, mode);
+            let finding = secret_files(&settings);
+            assert_eq!(finding.status, Status::Fail, "{mode:o}: {finding:?}");
+            let line = finding
+                .evidence
+                .iter()
+                .find(|line| line.starts_with("sms.http_key_file"))
+                .expect("the SMS key line");
+            assert!(line.contains(word) && line.contains("chmod 600"), "{line}");
+        }
+        write(&key, 0o600);
+
+        settings.tls.private_key_file = Some(dir.path().join("missing.pem"));
+        let finding = secret_files(&settings);
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert!(
+            finding
+                .evidence
+                .iter()
+                .any(|line| line.starts_with("tls.private_key_file") && line.contains("missing")),
+            "{finding:?}"
+        );
+
+        settings.tls.private_key_file = Some(tls);
+        settings.master_key.source = "shares".into();
+        settings.master_key.share_files = vec![token.clone(), dir.path().to_path_buf()];
+        let finding = secret_files(&settings);
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        assert!(
+            finding
+                .evidence
+                .iter()
+                .any(|line| line.starts_with("master_key.share_files[1]")
+                    && line.contains("not a regular file")),
+            "{finding:?}"
+        );
+    }
+
+    /// In the development profile the generated master key in the data directory is checked
+    /// once it exists.
+    /// req: 5.6.3.2
+    #[test]
+    fn the_generated_development_key_is_checked_too() {
+        let dir = tempfile::tempdir().expect("dir");
+        let settings = Settings {
+            data_dir: dir.path().to_path_buf(),
+            ..Settings::default()
+        };
+        let key = dir
+            .path()
+            .join(inspay_server::master_key::DEVELOPMENT_KEY_FILE);
+        write(&key, 0o644);
+        let finding = secret_files(&settings);
+        assert_eq!(finding.status, Status::Fail, "{finding:?}");
+        write(&key, 0o600);
+        assert_eq!(secret_files(&settings).status, Status::Pass);
     }
 
     #[test]

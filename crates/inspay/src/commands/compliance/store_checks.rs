@@ -399,6 +399,74 @@ fn listed(names: &[String]) -> String {
     text
 }
 
+/// The store's own database link (5.6.2-a1, 5.6.2-b3) and its role (5.3.1.1), as the
+/// database server reports them for this connection. Encrypted passes; a Unix socket or the
+/// loopback interface without TLS passes as "local" (nothing leaves the host); a network link
+/// without TLS fails. On PostgreSQL the role passes when it holds no more than a runtime
+/// role's rights (the server's role; `inspay db grant-runtime`); SQLite has no roles.
+pub async fn database(store: &Store) -> anyhow::Result<Vec<Finding>> {
+    use inspay_store::ConnectionSecurity;
+    let (status, evidence) = match store.connection_security().await? {
+        ConnectionSecurity::Encrypted { tls_version } => (
+            Status::Pass,
+            format!("encrypted: this session to PostgreSQL runs under {tls_version}"),
+        ),
+        ConnectionSecurity::LocalFile => (
+            Status::Pass,
+            "local: SQLite, a file this process opens; nothing travels over a network".into(),
+        ),
+        ConnectionSecurity::LocalUnencrypted { via } => (
+            Status::Pass,
+            format!(
+                "local: PostgreSQL reached through {via} without TLS; the traffic never leaves the host"
+            ),
+        ),
+        ConnectionSecurity::RemoteUnencrypted { server } => (
+            Status::Fail,
+            format!(
+                "not encrypted: PostgreSQL at {server} is reached over the network without TLS; \
+                 add sslmode=verify-full&sslrootcert=FILE to database_url (docs/deployment.md, \"PostgreSQL\")"
+            ),
+        ),
+    };
+    let link = Finding::new(
+        "5.6.2-a1",
+        "The database connection is encrypted or local",
+        status,
+        vec![evidence],
+    );
+    let excess = store.excess_privileges().await?;
+    let role = if store.backend() == inspay_store::Backend::Sqlite {
+        Finding::new(
+            "5.3.1.1",
+            "The database role has no DDL rights",
+            Status::Pass,
+            vec!["SQLite has no roles: the boundary is the operating system user that owns the database file".into()],
+        )
+    } else if excess.is_empty() {
+        Finding::new(
+            "5.3.1.1",
+            "The database role has no DDL rights",
+            Status::Pass,
+            vec!["the configured role holds row rights only: no ownership, CREATE, TRUNCATE or TRIGGER".into()],
+        )
+    } else {
+        let mut evidence: Vec<String> = excess.into_iter().map(|excess| excess.0).collect();
+        evidence.push(
+            "connect the server as a separate role granted with `inspay db grant-runtime <role>`; \
+             keep the owner role for `inspay db migrate`"
+                .into(),
+        );
+        Finding::new(
+            "5.3.1.1",
+            "The database role has no DDL rights",
+            Status::NeedsAttention,
+            evidence,
+        )
+    };
+    Ok(vec![link, role])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

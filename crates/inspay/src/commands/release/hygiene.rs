@@ -2,22 +2,20 @@
 //! symbols and debug information (`.symtab`, `.debug_*`), private keys, the development
 //! certificates' names, published test vectors, and debug or test endpoints.
 //!
-//! The section table is read from the ELF headers; the markers are searched in every byte of
-//! the file. The markers are kept reversed in this source and turned round at run time, so
+//! The section table is read from the ELF headers by the reader the server's production
+//! start-up uses on itself (`inspay_server::release_check::elf`); the markers are searched in
+//! every byte of the file. The markers are kept reversed in this source and turned round at run time, so
 //! that the checker's own binary does not carry them and can pass its own check.
 
 use anyhow::Context;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use inspay_server::release_check::elf::strip_findings;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Bytes searched at a time.
 const CHUNK_BYTES: usize = 4 * 1024 * 1024;
-/// Largest section-name table read, in bytes.
-const SECTION_NAMES_BYTES_MAX: u64 = 16 * 1024 * 1024;
-/// `SHN_XINDEX`: the section-name table's index is in section 0's `sh_link`.
-const SHN_XINDEX: u16 = 0xffff;
 
 /// Text markers, reversed (see the module comment), with what each one means. The meanings
 /// must not contain the markers themselves; the finding shows the marker found.
@@ -145,169 +143,11 @@ pub fn inspect(path: &Path) -> anyhow::Result<Vec<String>> {
             path.display()
         )
     })?;
-    let mut findings: Vec<String> = section_names(&mut file)
-        .with_context(|| format!("{} is not a readable ELF file", path.display()))?
-        .into_iter()
-        .filter_map(|name| {
-            if name == ".symtab" {
-                Some(format!(
-                    "section {name}: the symbol table is present (not stripped)"
-                ))
-            } else if name.starts_with(".debug_") || name.starts_with(".zdebug_") {
-                Some(format!("section {name}: debug information is present"))
-            } else {
-                None
-            }
-        })
-        .collect();
+    let mut findings = strip_findings(&mut file)
+        .with_context(|| format!("{} is not a readable ELF file", path.display()))?;
     file.seek(SeekFrom::Start(0))?;
     findings.extend(scan_markers(&mut file)?);
     Ok(findings)
-}
-
-/// A little- or big-endian reader of ELF header fields.
-struct Fields<'a> {
-    bytes: &'a [u8],
-    little: bool,
-}
-
-impl Fields<'_> {
-    fn unsigned(&self, at: usize, width: usize) -> anyhow::Result<u64> {
-        let field = self
-            .bytes
-            .get(at..at + width)
-            .context("a header field lies outside the file")?;
-        let mut value = 0u64;
-        for index in 0..width {
-            let byte = if self.little {
-                field[width - 1 - index]
-            } else {
-                field[index]
-            };
-            value = (value << 8) | u64::from(byte);
-        }
-        Ok(value)
-    }
-}
-
-/// The names of the sections, from the section-header table.
-fn section_names(file: &mut std::fs::File) -> anyhow::Result<Vec<String>> {
-    let mut header = [0u8; 64];
-    file.read_exact(&mut header)
-        .context("too short for an ELF header")?;
-    anyhow::ensure!(header[..4] == *b"\x7fELF", "no ELF magic");
-    let wide = match header[4] {
-        1 => false,
-        2 => true,
-        other => anyhow::bail!("unknown ELF class {other}"),
-    };
-    let little = match header[5] {
-        1 => true,
-        2 => false,
-        other => anyhow::bail!("unknown ELF byte order {other}"),
-    };
-    let fields = Fields {
-        bytes: &header,
-        little,
-    };
-    let (offset, entry_size, count, names_index) = if wide {
-        (
-            fields.unsigned(0x28, 8)?,
-            fields.unsigned(0x3a, 2)?,
-            fields.unsigned(0x3c, 2)?,
-            fields.unsigned(0x3e, 2)?,
-        )
-    } else {
-        (
-            fields.unsigned(0x20, 4)?,
-            fields.unsigned(0x2e, 2)?,
-            fields.unsigned(0x30, 2)?,
-            fields.unsigned(0x32, 2)?,
-        )
-    };
-    if offset == 0 {
-        return Ok(Vec::new());
-    }
-    let minimum = if wide { 64 } else { 40 };
-    anyhow::ensure!(
-        entry_size >= minimum,
-        "section headers of {entry_size} bytes"
-    );
-    let entry_size = usize::try_from(entry_size)?;
-    let read_entry = |file: &mut std::fs::File, index: u64| -> anyhow::Result<Vec<u8>> {
-        let mut entry = vec![0u8; entry_size];
-        file.seek(SeekFrom::Start(offset + index * entry_size as u64))?;
-        file.read_exact(&mut entry)
-            .context("a section header lies outside the file")?;
-        Ok(entry)
-    };
-    // Sections beyond 0xff00 are counted in section 0's size; the name table's index
-    // beyond that in section 0's link.
-    let first = read_entry(file, 0)?;
-    let first_fields = Fields {
-        bytes: &first,
-        little,
-    };
-    let count = if count == 0 {
-        first_fields.unsigned(if wide { 32 } else { 20 }, if wide { 8 } else { 4 })?
-    } else {
-        count
-    };
-    anyhow::ensure!(count <= 1 << 20, "{count} sections");
-    let names_index = if names_index == u64::from(SHN_XINDEX) {
-        first_fields.unsigned(if wide { 40 } else { 24 }, 4)?
-    } else {
-        names_index
-    };
-    let entries = (0..count)
-        .map(|index| read_entry(file, index))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let location = |entry: &[u8]| -> anyhow::Result<(u64, u64, u64)> {
-        let fields = Fields {
-            bytes: entry,
-            little,
-        };
-        Ok(if wide {
-            (
-                fields.unsigned(0, 4)?,
-                fields.unsigned(24, 8)?,
-                fields.unsigned(32, 8)?,
-            )
-        } else {
-            (
-                fields.unsigned(0, 4)?,
-                fields.unsigned(16, 4)?,
-                fields.unsigned(20, 4)?,
-            )
-        })
-    };
-    let names_entry = entries
-        .get(usize::try_from(names_index)?)
-        .context("the section-name table index is out of range")?;
-    let (_, names_offset, names_size) = location(names_entry)?;
-    anyhow::ensure!(
-        names_size <= SECTION_NAMES_BYTES_MAX,
-        "a section-name table of {names_size} bytes"
-    );
-    let mut names = vec![0u8; usize::try_from(names_size)?];
-    file.seek(SeekFrom::Start(names_offset))?;
-    file.read_exact(&mut names)
-        .context("the section-name table lies outside the file")?;
-    entries
-        .iter()
-        .map(|entry| {
-            let (name_at, _, _) = location(entry)?;
-            let start = usize::try_from(name_at)?;
-            let tail = names
-                .get(start..)
-                .context("a section name lies outside its table")?;
-            let end = tail
-                .iter()
-                .position(|&byte| byte == 0)
-                .unwrap_or(tail.len());
-            Ok(String::from_utf8_lossy(&tail[..end]).into_owned())
-        })
-        .collect()
 }
 
 /// Searches the whole file for every marker, in chunks that overlap by the longest marker.
