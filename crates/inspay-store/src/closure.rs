@@ -273,20 +273,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let codes_dropped = drop_pending_codes(&mut tx, account_id).await?;
-        let sessions_ended =
-            crate::sessions::end_account_sign_ins(&mut tx, account_id, now_ms).await?;
-        sqlx::query("DELETE FROM step_ups WHERE account_id = $1")
-            .bind(account_id)
-            .execute(&mut *tx)
-            .await?;
-        let keys_revoked = sqlx::query(
-            "UPDATE credential_keys SET revoked_at_ms = $2 WHERE account_id = $1 AND revoked_at_ms IS NULL",
-        )
-        .bind(account_id)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let (sessions_ended, keys_revoked) =
+            crate::sessions::end_account_access(&mut tx, account_id, now_ms).await?;
         append(
             &mut tx,
             &AuditEvent {

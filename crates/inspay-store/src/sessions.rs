@@ -78,6 +78,32 @@ pub(crate) async fn end_account_sign_ins(
     Ok(ended)
 }
 
+/// Ends everything that lets a closed account act, inside the caller's write transaction: its
+/// sessions and sign-ins under way ([`end_account_sign_ins`]), its step-up proofs, and its SM2
+/// keys and certificates (revoked, kept for verifying what they signed). Returns (sessions
+/// ended, keys revoked). Used when a customer closes an account and when staff accounts are
+/// closed.
+pub(crate) async fn end_account_access(
+    connection: &mut sqlx::AnyConnection,
+    account_id: &str,
+    now_ms: i64,
+) -> Result<(u64, u64), StoreError> {
+    let sessions_ended = end_account_sign_ins(&mut *connection, account_id, now_ms).await?;
+    sqlx::query("DELETE FROM step_ups WHERE account_id = $1")
+        .bind(account_id)
+        .execute(&mut *connection)
+        .await?;
+    let keys_revoked = sqlx::query(
+        "UPDATE credential_keys SET revoked_at_ms = $2 WHERE account_id = $1 AND revoked_at_ms IS NULL",
+    )
+    .bind(account_id)
+    .bind(now_ms)
+    .execute(&mut *connection)
+    .await?
+    .rows_affected();
+    Ok((sessions_ended, keys_revoked))
+}
+
 /// The prefix of a session level that needs a re-authentication to resume.
 pub const RESUME_PREFIX: &str = "resume+";
 

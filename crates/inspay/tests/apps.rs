@@ -2,15 +2,17 @@
 //! (register, list, key rotation, suspend, resume, final revocation, SDK minimum, client
 //! certificate) and the re-verification of kept request evidence.
 
+mod support;
+
 use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_kms::KeyPurpose;
 use inspay_protocol::authorization::SignedHeader;
 use inspay_protocol::canonical::CanonicalRequest;
 use inspay_protocol::response::{CanonicalResponse, ResponseSignature};
 use inspay_store::request_evidence::Evidence;
-use sqlx::{Connection, Row};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use support::cli::{query, runtime};
 
 fn inspay(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_inspay"))
@@ -32,36 +34,6 @@ fn text(output: &Output) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-/// Rows of a query on the data directory's SQLite database, each as strings (NULL as "").
-fn query(dir: &Path, sql: &str) -> Vec<Vec<String>> {
-    runtime().block_on(async {
-        let url = format!("sqlite://{}", dir.join("inspay.db").display());
-        let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("open");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_all(&mut connection)
-            .await
-            .expect("query");
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|index| {
-                        row.try_get::<String, _>(index)
-                            .or_else(|_| row.try_get::<i64, _>(index).map(|n| n.to_string()))
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .collect()
-    })
 }
 
 /// A fresh SM2 key pair, its public half written as SPKI PEM to `dir/name`.

@@ -5,36 +5,11 @@
 
 mod support;
 
-use sqlx::{Connection, Row};
 use std::path::Path;
-use support::cli::{database_url, execute, inspay, runtime, text};
+use support::cli::{execute, inspay, query, text};
 
 fn stdout(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// Rows of a query on the data directory's database, each column as text.
-fn query(dir: &Path, sql: &str) -> Vec<Vec<String>> {
-    runtime().block_on(async {
-        let mut connection = sqlx::SqliteConnection::connect(&database_url(dir))
-            .await
-            .expect("open");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_all(&mut connection)
-            .await
-            .expect("query");
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|index| {
-                        row.try_get::<String, _>(index)
-                            .or_else(|_| row.try_get::<i64, _>(index).map(|n| n.to_string()))
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .collect()
-    })
 }
 
 fn audited(dir: &Path, action: &str) -> Vec<Vec<String>> {

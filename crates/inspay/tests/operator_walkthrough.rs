@@ -12,54 +12,11 @@ use inspay_identity::lockout::LockoutPolicy;
 use inspay_identity::login_name::LoginName;
 use inspay_store::accounts::SignIn;
 use inspay_store::{PoolSettings, Store};
-use sqlx::{Connection, Row};
+use sqlx::Connection;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use support::cli::{database_url, runtime, text};
-
-/// A fresh PostgreSQL database, dropped when the scenario ends.
-struct PostgresDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        // Best effort: a leftover scratch database harms nothing but disk space.
-        let _ = Command::new("psql")
-            .arg(&self.admin_url)
-            .args([
-                "-q",
-                "-c",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
-}
-
-fn fresh_postgres(admin_url: &str) -> PostgresDatabase {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "inspay_test_walk_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let created = Command::new("psql")
-        .arg(admin_url)
-        .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
-        .output()
-        .expect("psql runs");
-    assert!(created.status.success(), "{}", text(&created));
-    let (server, _) = admin_url.rsplit_once('/').expect("URL ends in /DATABASE");
-    PostgresDatabase {
-        admin_url: admin_url.to_owned(),
-        url: format!("{server}/{name}"),
-        name,
-    }
-}
+use support::cli::{PostgresDatabase, database_url, fresh_postgres, query_url, runtime, text};
 
 /// A data directory, and the PostgreSQL database its commands use instead of SQLite.
 struct Installation {
@@ -78,7 +35,7 @@ impl Installation {
         match std::env::var("INSPAY_TEST_POSTGRES_URL") {
             Ok(admin_url) => all.push(Installation {
                 dir: tempfile::tempdir().expect("dir"),
-                postgres: Some(fresh_postgres(&admin_url)),
+                postgres: Some(fresh_postgres(&admin_url, "walk")),
             }),
             Err(_) => eprintln!("PostgreSQL skipped: INSPAY_TEST_POSTGRES_URL is not set"),
         }
@@ -145,26 +102,7 @@ impl Installation {
 
     /// Rows of a query on the installation's database, each column as text.
     fn query(&self, sql: &str) -> Vec<Vec<String>> {
-        let url = self.url();
-        runtime().block_on(async {
-            sqlx::any::install_default_drivers();
-            let mut connection = sqlx::AnyConnection::connect(&url).await.expect("open");
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-                .fetch_all(&mut connection)
-                .await
-                .expect("query");
-            rows.iter()
-                .map(|row| {
-                    (0..row.len())
-                        .map(|index| {
-                            row.try_get::<String, _>(index)
-                                .or_else(|_| row.try_get::<i64, _>(index).map(|n| n.to_string()))
-                                .unwrap_or_default()
-                        })
-                        .collect()
-                })
-                .collect()
-        })
+        query_url(&self.url(), sql)
     }
 
     fn execute(&self, sql: &str) {

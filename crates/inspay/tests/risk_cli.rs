@@ -11,7 +11,6 @@ use inspay_kms::{MasterKey, MasterKeySource};
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU32, Ordering};
 use support::cli::{database_url, runtime, text};
 
 /// The registered signer of the scenarios.
@@ -26,30 +25,6 @@ enum Backend {
     Sqlite,
     /// A fresh database on the server `INSPAY_TEST_POSTGRES_URL` names.
     Postgres,
-}
-
-/// A fresh PostgreSQL database, dropped when the scenario ends.
-struct PostgresDatabase {
-    /// The URL of the database the fresh one was created from (kept to drop it again).
-    admin_url: String,
-    /// The fresh database's name.
-    name: String,
-    /// The fresh database's URL, as `INSPAY__DATABASE_URL`.
-    url: String,
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        // Best effort: a leftover scratch database harms nothing but disk space.
-        let _ = Command::new("psql")
-            .arg(&self.admin_url)
-            .args([
-                "-q",
-                "-c",
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ])
-            .output();
-    }
 }
 
 /// One installation as the commands see it: a scratch data directory, and the database its
@@ -71,7 +46,7 @@ impl Installation {
                     eprintln!("skipped: INSPAY_TEST_POSTGRES_URL is not set");
                     return None;
                 };
-                Some(fresh_postgres(&admin_url))
+                Some(fresh_postgres(&admin_url, "risk"))
             }
         };
         Some(Self { dir, postgres })
@@ -268,31 +243,6 @@ impl Installation {
 }
 
 /// A fresh database on the PostgreSQL server of `admin_url`.
-fn fresh_postgres(admin_url: &str) -> PostgresDatabase {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let name = format!(
-        "inspay_test_risk_{}_{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    );
-    let created = Command::new("psql")
-        .arg(admin_url)
-        .args(["-q", "-c", &format!("CREATE DATABASE {name}")])
-        .output()
-        .expect("psql runs");
-    assert!(
-        created.status.success(),
-        "create database: {}",
-        text(&created)
-    );
-    let (server, _) = admin_url.rsplit_once('/').expect("URL ends in /DATABASE");
-    PostgresDatabase {
-        admin_url: admin_url.to_owned(),
-        url: format!("{server}/{name}"),
-        name,
-    }
-}
-
 /// A path as a command-line argument.
 fn arg(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")

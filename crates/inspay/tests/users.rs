@@ -1,10 +1,12 @@
 //! `inspay users` as an operator uses it: staff accounts with generated initial passwords,
 //! roles under separation of duties, and the permission review report.
 
+mod support;
+
 use inspay_identity::password_policy::{LoginPasswordPolicy, PersonalData};
-use sqlx::{Connection, Row};
 use std::path::Path;
 use std::process::{Command, Output};
+use support::cli::query;
 
 fn inspay(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_inspay"))
@@ -45,33 +47,6 @@ fn printed_password(output: &Output) -> String {
         .collect();
     assert_eq!(lines.len(), 1, "the password is printed once:\n{out}");
     lines[0].trim().to_string()
-}
-
-/// Rows of a query on the data directory's SQLite database, each as strings.
-fn query(dir: &Path, sql: &str) -> Vec<Vec<String>> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let url = format!("sqlite://{}", dir.join("inspay.db").display());
-        let mut connection = sqlx::SqliteConnection::connect(&url).await.expect("open");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
-            .fetch_all(&mut connection)
-            .await
-            .expect("query");
-        rows.iter()
-            .map(|row| {
-                (0..row.len())
-                    .map(|index| {
-                        row.try_get::<String, _>(index)
-                            .or_else(|_| row.try_get::<i64, _>(index).map(|n| n.to_string()))
-                            .unwrap_or_default()
-                    })
-                    .collect()
-            })
-            .collect()
-    })
 }
 
 /// `users create` makes a staff account with its roles and an initial password from the

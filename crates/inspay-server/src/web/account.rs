@@ -435,9 +435,15 @@ async fn change_password(
             Err(response) => return *response,
         };
     if answer.ok() {
-        // Changing the password ends the sessions: sign in again with the new one.
+        // Changing the password ends the sessions: sign in again with the new one, on the
+        // staff sign-in page for a staff member (who signed in there with a key).
+        let sign_in = if visit.staff_key.is_some() {
+            "/staff/sign-in"
+        } else {
+            "/sign-in"
+        };
         let response = with_cookie(
-            redirect(&visit.path("/sign-in")),
+            redirect(&visit.path(sign_in)),
             Some(visit::clear_cookie(SESSION_COOKIE)),
         );
         return with_cookie(response, spent);

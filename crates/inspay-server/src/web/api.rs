@@ -323,7 +323,10 @@ pub async fn enrol(state: &AppState, version: u32) -> Result<u32, StoreError> {
                         class: AppClass::FundTransaction,
                         public_key: &public,
                         tls_fingerprint: None,
-                        sdk_version_min: None,
+                        // The pages are served by this very build, so its own version is the
+                        // oldest there can be (clause 6.4.5: a minimum is set for every
+                        // application, and the self-assessment checks it).
+                        sdk_version_min: Some(env!("CARGO_PKG_VERSION")),
                     },
                     ENROL,
                     now,

@@ -132,20 +132,8 @@ async fn disable(
         .bind(account_id)
         .execute(&mut *connection)
         .await?;
-    let sessions_ended =
-        crate::sessions::end_account_sign_ins(&mut *connection, account_id, now_ms).await?;
-    sqlx::query("DELETE FROM step_ups WHERE account_id = $1")
-        .bind(account_id)
-        .execute(&mut *connection)
-        .await?;
-    let keys_revoked = sqlx::query(
-        "UPDATE credential_keys SET revoked_at_ms = $2 WHERE account_id = $1 AND revoked_at_ms IS NULL",
-    )
-    .bind(account_id)
-    .bind(now_ms)
-    .execute(&mut *connection)
-    .await?
-    .rows_affected();
+    let (sessions_ended, keys_revoked) =
+        crate::sessions::end_account_access(&mut *connection, account_id, now_ms).await?;
     // A frozen account that is closed is no longer a switch in force.
     sqlx::query("DELETE FROM containment_switches WHERE kind = 'account-frozen' AND subject = $1")
         .bind(account_id)

@@ -295,7 +295,7 @@ fn application_rows(apps: &[(ClientApp, Vec<AppKey>)], now_ms: i64) -> Vec<Findi
         "Minimum client SDK version set",
         summary.clone(),
         &no_minimum,
-        "have no minimum SDK version (`inspay apps configure --sdk-version-min`)",
+        "have no minimum SDK version (`inspay apps configure --id APP --min-sdk-version VERSION`)",
     );
     let unused: Vec<String> = active
         .iter()
