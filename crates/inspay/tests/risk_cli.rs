@@ -11,7 +11,7 @@ use inspay_kms::{MasterKey, MasterKeySource};
 use sqlx::Connection;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::cli::{database_url, runtime, text};
+use support::cli::{PostgresDatabase, database_url, fresh_postgres, runtime, text};
 
 /// The registered signer of the scenarios.
 const OFFICER: &str = "risk-officer-li";
