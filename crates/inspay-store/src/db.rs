@@ -159,8 +159,12 @@ impl Store {
 
     /// Connects without touching the schema, retrying with exponential backoff while the
     /// database is unreachable. SQLite runs in WAL mode with `synchronous = FULL`, so an
-    /// acknowledged commit survives a crash or power loss, and with `secure_delete` so that
-    /// overwritten or deleted content (a destroyed key's wrapped bytes) is zeroed in the file.
+    /// acknowledged commit survives a crash or power loss, with `secure_delete` so that
+    /// overwritten or deleted content (a destroyed key's wrapped bytes) is zeroed in the file,
+    /// and with `temp_store = MEMORY`: the statement journal a multi-row statement keeps (the
+    /// pages it changed, to undo it alone) stays in memory instead of spilling to a temporary
+    /// file past 64 KiB (a file created, written and deleted for many of the protocol's group
+    /// commits).
     ///
     /// PostgreSQL TLS follows the URL's `sslmode` (`verify-full`, `verify-ca` with
     /// `sslrootcert=FILE`, `require`), through rustls. A certificate that does not verify is
@@ -292,7 +296,7 @@ fn pool_options(backend: Backend, settings: &PoolSettings) -> AnyPoolOptions {
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
                          PRAGMA secure_delete = ON; PRAGMA cache_size = -16384; \
-                         PRAGMA wal_autocheckpoint = 10000;",
+                         PRAGMA wal_autocheckpoint = 10000; PRAGMA temp_store = MEMORY;",
                     )
                     .await?;
                 Ok(())

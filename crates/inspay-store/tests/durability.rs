@@ -36,8 +36,9 @@ async fn durability_child_writer() {
     }
 }
 
-/// SQLite runs in WAL mode with synchronous=FULL, and rows whose commit was acknowledged are
-/// all present after the writing process is killed without warning.
+/// SQLite runs in WAL mode with synchronous=FULL and keeps its temporary data (statement
+/// journals) in memory rather than in files, and rows whose commit was acknowledged are all
+/// present after the writing process is killed without warning.
 /// req: 5.3.4
 #[tokio::test]
 async fn acknowledged_writes_survive_a_kill() {
@@ -90,10 +91,18 @@ async fn acknowledged_writes_survive_a_kill() {
         0,
     )
     .expect("sync");
+    let temp_store: i64 = sqlx::Row::try_get(
+        &sqlx::query("PRAGMA temp_store")
+            .fetch_one(&mut *connection)
+            .await
+            .expect("temp_store"),
+        0,
+    )
+    .expect("temp_store");
     assert_eq!(
-        (mode.as_str(), sync),
-        ("wal", 2),
-        "WAL with synchronous=FULL"
+        (mode.as_str(), sync, temp_store),
+        ("wal", 2, 2),
+        "WAL with synchronous=FULL, temporary data in memory"
     );
     drop(connection);
     let stored = store.audit_len().await.expect("count");

@@ -287,3 +287,28 @@ fn master_key_rotation_from_the_console() {
         inspay_kms::KeyPurpose::ALL.len()
     );
 }
+
+/// `inspay bench api` runs end to end on a short setting: every request is answered (a failed
+/// request makes it exit non-zero), and both scenarios are reported against the SM2 bound,
+/// over each slice's steady window and over whole slices. The figures themselves come from a
+/// release build on a quiet machine (docs/performance.md); no test asserts a speed.
+#[test]
+fn api_benchmark_runs_and_reports_both_shares() {
+    let dir = tempfile::tempdir().expect("dir");
+    let output = inspay(
+        dir.path(),
+        &["bench", "api", "--seconds", "1", "--concurrency", "4"],
+    );
+    let report = text(&output);
+    assert!(output.status.success(), "{report}");
+    for expected in [
+        " / (2 sign + 2 verify) = ",
+        "signed read ",
+        "signed fund request ",
+        "from 250 ms into the slice to its end",
+        "over whole slices, each slice's fill and drain included: signed read ",
+        "signed fund requests: ",
+    ] {
+        assert!(report.contains(expected), "{expected:?} missing:\n{report}");
+    }
+}

@@ -18,7 +18,11 @@
 //! is measured **between slices** of each scenario: the scenario runs in slices of
 //! [`SLICE_S`] seconds, SM2 is timed before the first slice and after every slice, each slice's
 //! rate is set against the bound measured on either side of it, and the share of the bound is
-//! the median over the slices. The rate and latencies shown are over all slices.
+//! the median over the slices. A slice's rate, latencies and CPU are taken over its steady
+//! window, from [`FILL`] into the slice to its end: the load tasks start together, so nothing
+//! is answered for about one latency, and the requests still in flight at the end drain with
+//! the cores going idle; neither happens to a server under steady load. The share over whole
+//! slices, fill and drain included, is printed beside it.
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -218,6 +222,10 @@ async fn measure(args: &ApiArgs) -> Result<()> {
     let verify_s = median([read.verify_s.clone(), fund.verify_s.clone()].concat());
     let bound = cores as f64 / (2.0 * sign_s + 2.0 * verify_s);
     let (read_share, fund_share) = (read.share(cores), fund.share(cores));
+    let whole_shares = (
+        read.share_of(&read.whole_rates, cores),
+        fund.share_of(&fund.whole_rates, cores),
+    );
     let (read, fund) = (read.outcome, fund.outcome);
     bar.inc(1);
     bar.finish_and_clear();
@@ -276,9 +284,17 @@ async fn measure(args: &ApiArgs) -> Result<()> {
         );
     }
     println!(
-        "(of bound: the median over {SLICE_S} s slices of each slice's rate against the bound \
-         timed beside it; CPU µs/req: this process's CPU time, server and load generator \
-         together, per request; the four signature operations alone take {signatures_us:.0} µs)"
+        "(of bound: the median over {SLICE_S} s slices of each slice's steady rate, from {} ms \
+         into the slice to its end, against the bound timed beside it; CPU µs/req: this \
+         process's CPU time in those windows, server and load generator together, per request; \
+         the four signature operations alone take {signatures_us:.0} µs)",
+        FILL.as_millis()
+    );
+    println!(
+        "(over whole slices, each slice's fill and drain included: signed read {:.0}%, signed \
+         fund request {:.0}% of the bound)",
+        whole_shares.0 * 100.0,
+        whole_shares.1 * 100.0
     );
     println!();
     let widest = bound.max(read.rate()).max(fund.rate());
@@ -324,8 +340,10 @@ const SLICE_S: u64 = 2;
 struct Sliced {
     /// All slices together.
     outcome: Outcome,
-    /// Each slice's requests/s.
+    /// Each slice's requests/s in its window (see [`FILL`]).
     rates: Vec<f64>,
+    /// Each slice's requests/s over the whole slice, fill and drain included.
+    whole_rates: Vec<f64>,
     /// Seconds per signature, timed before the first slice and after each.
     sign_s: Vec<f64>,
     /// Seconds per verification, likewise.
@@ -336,9 +354,13 @@ impl Sliced {
     /// The median over the slices of each slice's rate against the bound timed on either
     /// side of it.
     fn share(&self, cores: usize) -> f64 {
+        self.share_of(&self.rates, cores)
+    }
+
+    /// [`Sliced::share`] of the given per-slice rates.
+    fn share_of(&self, rates: &[f64], cores: usize) -> f64 {
         let bound = |i: usize| cores as f64 / (2.0 * self.sign_s[i] + 2.0 * self.verify_s[i]);
-        let shares = self
-            .rates
+        let shares = rates
             .iter()
             .enumerate()
             .map(|(i, rate)| rate / ((bound(i) + bound(i + 1)) / 2.0))
@@ -372,23 +394,26 @@ async fn interleaved(
         sign_s.extend(sign);
         verify_s.extend(verify);
     }
-    let rates = parts.iter().map(Outcome::rate).collect();
+    let rates = parts.iter().map(|part| part.windowed.rate()).collect();
+    let whole_rates = parts.iter().map(|part| part.whole.rate()).collect();
     let mut latencies: Vec<Duration> = parts
         .iter_mut()
-        .flat_map(|part| std::mem::take(&mut part.latencies))
+        .flat_map(|part| std::mem::take(&mut part.windowed.latencies))
         .collect();
     latencies.sort();
+    let sum_cpu = |cpu: Vec<Option<f64>>| cpu.into_iter().sum::<Option<f64>>();
     let outcome = Outcome {
         name,
-        requests: parts.iter().map(|part| part.requests).sum(),
-        errors: parts.iter().map(|part| part.errors).sum(),
-        elapsed: parts.iter().map(|part| part.elapsed).sum(),
+        requests: parts.iter().map(|part| part.windowed.requests).sum(),
+        errors: parts.iter().map(|part| part.windowed.errors).sum(),
+        elapsed: parts.iter().map(|part| part.windowed.elapsed).sum(),
         latencies,
-        cpu_s: parts.iter().map(|part| part.cpu_s).sum(),
+        cpu_s: sum_cpu(parts.iter().map(|part| part.windowed.cpu_s).collect()),
     };
     Ok(Sliced {
         outcome,
         rates,
+        whole_rates,
         sign_s,
         verify_s,
     })
@@ -401,34 +426,100 @@ async fn scenario(
     duration: Duration,
     fund: bool,
     warm: bool,
-) -> Result<Outcome> {
+) -> Result<Slice> {
     // A short warm-up: connections, caches, the SQLite page cache.
     let warm_until = Instant::now() + Duration::from_millis(if warm { 500 } else { 0 });
     while Instant::now() < warm_until {
         let _ = one(client, fund).await;
     }
-    let deadline = Instant::now() + duration;
-    let cpu_before = process_cpu_s();
     let started = Instant::now();
+    let deadline = started + duration;
+    let opens = started + FILL.min(duration / 4);
+    // The process's CPU time read at the window's edges, by a task of its own; the instants
+    // it read them at are the window's edges.
+    let window = tokio::spawn(async move {
+        tokio::time::sleep_until(opens.into()).await;
+        let (opened, cpu_opened) = (Instant::now(), process_cpu_s());
+        tokio::time::sleep_until(deadline.into()).await;
+        let (closed, cpu_closed) = (Instant::now(), process_cpu_s());
+        let cpu_s = cpu_opened
+            .zip(cpu_closed)
+            .map(|(opened, closed)| closed - opened);
+        (opened, closed, cpu_s)
+    });
+    let cpu_before = process_cpu_s();
     let client = Arc::new(client.clone());
     let mut tasks = vec![];
     for _ in 0..concurrency {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
-            let mut latencies = vec![];
+            let mut done: Vec<(Instant, Duration)> = vec![];
             let mut errors = 0usize;
             while Instant::now() < deadline {
                 let sent = Instant::now();
                 match one(&client, fund).await {
-                    Ok(()) => latencies.push(sent.elapsed()),
+                    Ok(()) => {
+                        let finished = Instant::now();
+                        done.push((finished, finished - sent));
+                    }
                     Err(_) => errors += 1,
                 }
             }
-            (latencies, errors)
+            (done, errors)
         }));
     }
-    collect(name, tasks, started, cpu_before).await
+    let mut done = vec![];
+    let mut errors = 0;
+    for task in tasks {
+        let (mut own, failed) = task.await.context("a load task stopped")?;
+        done.append(&mut own);
+        errors += failed;
+    }
+    let whole = Outcome {
+        name,
+        requests: done.len(),
+        errors,
+        elapsed: started.elapsed(),
+        latencies: vec![],
+        cpu_s: cpu_before
+            .zip(process_cpu_s())
+            .map(|(before, after)| after - before),
+    };
+    let (opened, closed, cpu_s) = window.await.context("the window's timer stopped")?;
+    let mut latencies: Vec<Duration> = done
+        .iter()
+        .filter(|(finished, _)| (opened..=closed).contains(finished))
+        .map(|(_, latency)| *latency)
+        .collect();
+    latencies.sort();
+    let windowed = Outcome {
+        name,
+        requests: latencies.len(),
+        errors,
+        elapsed: closed - opened,
+        latencies,
+        cpu_s,
+    };
+    Ok(Slice { windowed, whole })
 }
+
+/// One slice of a scenario: its steady state, and the whole slice.
+struct Slice {
+    /// The requests answered between [`FILL`] into the slice and its end, over that time
+    /// and the CPU used in it.
+    windowed: Outcome,
+    /// Every request, over the time from the first sent to the last answered, fill and
+    /// drain included (no latencies kept).
+    whole: Outcome,
+}
+
+/// How long into a slice its window opens (at most a quarter of the slice). Every load task
+/// sends its first request at the same moment, so for about one latency nothing is answered
+/// while the cores are already busy; at the end, the requests still in flight are waited for
+/// (the bound is timed with the load stopped) but the cores idle as they drain, the last ones
+/// waiting alone for a group commit. A server under steady load has neither; counting them
+/// would charge the benchmark's slicing to the server.
+const FILL: Duration = Duration::from_millis(250);
 
 async fn one(client: &inspay_sdk::Client, fund: bool) -> Result<()> {
     let response = if fund {
