@@ -75,30 +75,9 @@ async fn acknowledged_writes_survive_a_kill() {
         .await
         .expect("reopen");
     let mut connection = store.pool().acquire().await.expect("connection");
-    let mode: String = sqlx::Row::try_get(
-        &sqlx::query("PRAGMA journal_mode")
-            .fetch_one(&mut *connection)
-            .await
-            .expect("mode"),
-        0,
-    )
-    .expect("mode");
-    let sync: i64 = sqlx::Row::try_get(
-        &sqlx::query("PRAGMA synchronous")
-            .fetch_one(&mut *connection)
-            .await
-            .expect("sync"),
-        0,
-    )
-    .expect("sync");
-    let temp_store: i64 = sqlx::Row::try_get(
-        &sqlx::query("PRAGMA temp_store")
-            .fetch_one(&mut *connection)
-            .await
-            .expect("temp_store"),
-        0,
-    )
-    .expect("temp_store");
+    let mode: String = pragma(&mut connection, "journal_mode").await;
+    let sync: i64 = pragma(&mut connection, "synchronous").await;
+    let temp_store: i64 = pragma(&mut connection, "temp_store").await;
     assert_eq!(
         (mode.as_str(), sync, temp_store),
         ("wal", 2, 2),
@@ -112,4 +91,16 @@ async fn acknowledged_writes_survive_a_kill() {
     );
     let report = store.audit_verify(None, |_| {}).await.expect("verify");
     assert!(report.is_intact(), "{:?}", report.problems);
+}
+
+/// The value of a SQLite pragma on this connection.
+async fn pragma<T>(connection: &mut sqlx::AnyConnection, name: &str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("PRAGMA {name}")))
+        .fetch_one(&mut *connection)
+        .await
+        .expect(name);
+    sqlx::Row::try_get(&row, 0).expect(name)
 }

@@ -151,13 +151,7 @@ pub(super) async fn collect(
     started: Instant,
     cpu_before: Option<f64>,
 ) -> Result<Outcome> {
-    let mut latencies = vec![];
-    let mut errors = 0;
-    for task in tasks {
-        let (mut own, failed) = task.await.context("a load task stopped")?;
-        latencies.append(&mut own);
-        errors += failed;
-    }
+    let (mut latencies, errors) = gather(tasks).await?;
     let elapsed = started.elapsed();
     let cpu_s = cpu_before
         .zip(process_cpu_s())
@@ -171,6 +165,21 @@ pub(super) async fn collect(
         latencies,
         cpu_s,
     })
+}
+
+/// Waits for load tasks that each report what they measured of the requests that succeeded and
+/// how many failed; returns all of it and the failures summed.
+async fn gather<T>(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<T>, usize)>>,
+) -> Result<(Vec<T>, usize)> {
+    let mut items = vec![];
+    let mut errors = 0;
+    for task in tasks {
+        let (mut own, failed) = task.await.context("a load task stopped")?;
+        items.append(&mut own);
+        errors += failed;
+    }
+    Ok((items, errors))
 }
 
 /// Rounds of the SM2 measurement, before and again after the scenarios.
@@ -468,13 +477,7 @@ async fn scenario(
             (done, errors)
         }));
     }
-    let mut done = vec![];
-    let mut errors = 0;
-    for task in tasks {
-        let (mut own, failed) = task.await.context("a load task stopped")?;
-        done.append(&mut own);
-        errors += failed;
-    }
+    let (done, errors) = gather(tasks).await?;
     let whole = Outcome {
         name,
         requests: done.len(),
