@@ -3,17 +3,16 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use openssl::asn1::{Asn1Integer, Asn1Time};
-use openssl::bn::{BigNum, MsbOption};
-use openssl::ec::{EcGroup, EcKey};
+use openssl::asn1::{Asn1Integer, Asn1Object, Asn1OctetString, Asn1Time};
+use openssl::bn::{BigNum, BigNumContext, MsbOption};
+use openssl::ec::{EcGroup, EcKey, PointConversionForm};
 use openssl::hash::MessageDigest;
 use openssl::nid::Nid;
 use openssl::pkey::{PKey, Private};
 use openssl::x509::extension::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAlternativeName,
-    SubjectKeyIdentifier,
 };
-use openssl::x509::{X509, X509Builder, X509Name, X509NameBuilder};
+use openssl::x509::{X509, X509Builder, X509Extension, X509Name, X509NameBuilder};
 
 use super::pem::{certificate_to_pem, private_key_from_pem, private_key_to_pem};
 use super::{
@@ -68,8 +67,7 @@ impl DevelopmentCa {
                 .crl_sign()
                 .build()?,
         )?;
-        let ski = SubjectKeyIdentifier::new().build(&builder.x509v3_context(None, None))?;
-        builder.append_extension(ski)?;
+        builder.append_extension(subject_key_identifier(&key)?)?;
         builder.sign(&key, MessageDigest::sm3())?;
         Ok(DevelopmentCa {
             certificate: builder.build(),
@@ -158,10 +156,10 @@ impl DevelopmentCa {
             let extension = alternative.build(&context)?;
             builder.append_extension(extension)?;
         }
+        builder.append_extension(subject_key_identifier(&key)?)?;
+        // The issuer's own identifier, copied from its certificate (computed there with SM3).
         let context = builder.x509v3_context(Some(&self.certificate), None);
-        let ski = SubjectKeyIdentifier::new().build(&context)?;
-        let aki = AuthorityKeyIdentifier::new().keyid(false).build(&context)?;
-        builder.append_extension(ski)?;
+        let aki = AuthorityKeyIdentifier::new().keyid(true).build(&context)?;
         builder.append_extension(aki)?;
         builder.sign(&self.key, MessageDigest::sm3())?;
         Ok(CertifiedKey {
@@ -206,6 +204,33 @@ impl Usage {
 
 /// A fresh SM2 key. `PKey::ec_gen("SM2")` would give a key of type EC, which then fails to sign
 /// with SM3; a key on the SM2 group wrapped by `from_ec_key` has type SM2.
+/// Bytes of a key identifier: 160 bits, as RFC 5280 and RFC 7093 make them.
+const KEY_IDENTIFIER_BYTES: usize = 20;
+
+/// The subjectKeyIdentifier extension of `key`: the leftmost 160 bits of the SM3 digest of its
+/// public key as the certificate carries it (RFC 7093, method 1, with SM3 in place of SHA-256).
+/// The engine's own method hashes with SHA-1, which inspay uses nowhere (clause 5.5.1.2).
+fn subject_key_identifier(key: &PKey<Private>) -> Result<X509Extension, TlcpError> {
+    let identifier = key_identifier(key)?;
+    // The extension's value is the DER of an OCTET STRING holding the identifier.
+    let mut der = vec![0x04, KEY_IDENTIFIER_BYTES as u8];
+    der.extend_from_slice(&identifier);
+    let value = Asn1OctetString::new_from_bytes(&der)?;
+    let oid = Asn1Object::from_str("2.5.29.14")?;
+    Ok(X509Extension::new_from_der(&oid, false, &value)?)
+}
+
+/// The leftmost 160 bits of SM3 over the uncompressed public point of `key`.
+pub(crate) fn key_identifier(key: &PKey<Private>) -> Result<Vec<u8>, TlcpError> {
+    let ec = key.ec_key()?;
+    let mut context = BigNumContext::new()?;
+    let point =
+        ec.public_key()
+            .to_bytes(ec.group(), PointConversionForm::UNCOMPRESSED, &mut context)?;
+    let digest = openssl::hash::hash(MessageDigest::sm3(), &point)?;
+    Ok(digest[..KEY_IDENTIFIER_BYTES].to_vec())
+}
+
 pub(crate) fn sm2_key() -> Result<PKey<Private>, TlcpError> {
     let group = EcGroup::from_curve_name(Nid::SM2)?;
     Ok(PKey::from_ec_key(EcKey::generate(&group)?)?)
@@ -257,4 +282,43 @@ fn asn1_time(instant: SystemTime) -> Result<Asn1Time, TlcpError> {
     let seconds = i64::try_from(seconds)
         .map_err(|_| TlcpError::Config("a validity date is out of range".into()))?;
     Ok(Asn1Time::from_unix(seconds)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Key identifiers are SM3-based, not the engine's SHA-1 default: a leaf's subject key
+    /// identifier is the leftmost 160 bits of SM3 over its public point, and its authority key
+    /// identifier is the CA's own. req: 5.5.1.2
+    #[test]
+    fn key_identifiers_are_sm3_based() {
+        let ca = DevelopmentCa::generate("inspay test CA").expect("CA");
+        let pair = ca
+            .issue_pair(
+                "server.test",
+                &[SubjectName::Dns("server.test".into())],
+                Role::Server,
+                Validity::days_from_now(1),
+            )
+            .expect("pair");
+        let leaf = X509::from_pem(pair.sign.certificate_pem.as_bytes()).expect("leaf");
+        let key = private_key_from_pem(&pair.sign.key, "sign key").expect("key");
+        let expected = key_identifier(&key).expect("identifier");
+        assert_eq!(
+            leaf.subject_key_id().expect("SKI").as_slice(),
+            expected.as_slice()
+        );
+        let ca_certificate =
+            X509::from_pem(ca.certificate_pem().expect("pem").as_bytes()).expect("CA certificate");
+        let ca_identifier = ca_certificate.subject_key_id().expect("CA SKI").as_slice();
+        assert_eq!(
+            ca_identifier,
+            key_identifier(&ca.key).expect("CA id").as_slice()
+        );
+        assert_eq!(
+            leaf.authority_key_id().expect("AKI").as_slice(),
+            ca_identifier
+        );
+    }
 }
