@@ -410,14 +410,13 @@ async fn interleaved(
         .flat_map(|part| std::mem::take(&mut part.windowed.latencies))
         .collect();
     latencies.sort();
-    let sum_cpu = |cpu: Vec<Option<f64>>| cpu.into_iter().sum::<Option<f64>>();
     let outcome = Outcome {
         name,
         requests: parts.iter().map(|part| part.windowed.requests).sum(),
         errors: parts.iter().map(|part| part.windowed.errors).sum(),
         elapsed: parts.iter().map(|part| part.windowed.elapsed).sum(),
         latencies,
-        cpu_s: sum_cpu(parts.iter().map(|part| part.windowed.cpu_s).collect()),
+        cpu_s: parts.iter().map(|part| part.windowed.cpu_s).sum(),
     };
     Ok(Sliced {
         outcome,
