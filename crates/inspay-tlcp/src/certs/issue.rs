@@ -290,7 +290,8 @@ mod tests {
 
     /// Key identifiers are SM3-based, not the engine's SHA-1 default: a leaf's subject key
     /// identifier is the leftmost 160 bits of SM3 over its public point, and its authority key
-    /// identifier is the CA's own. req: 5.5.1.2
+    /// identifier is the CA's own.
+    /// req: 5.5.1.2
     #[test]
     fn key_identifiers_are_sm3_based() {
         let ca = DevelopmentCa::generate("inspay test CA").expect("CA");
