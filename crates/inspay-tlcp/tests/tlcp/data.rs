@@ -155,23 +155,10 @@ async fn hyper_http1_over_tlcp() {
         .body(Full::new(Bytes::new()))
         .expect("request");
     let response = sender.send_request(request).await.expect("response");
-    assert_eq!(response.status(), hyper::StatusCode::OK);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let body = ok_body(response).await;
     assert_eq!(&body[..], b"NTLSv1.1 Some(\"ECDHE-SM2-SM4-GCM-SM3\") /ping");
     drop(sender);
-    connection
-        .await
-        .expect("client task")
-        .expect("client connection");
-    tokio::time::timeout(STEP_TIMEOUT, server)
-        .await
-        .expect("server in time")
-        .expect("server");
+    finish(connection, server).await;
 }
 
 /// Reads of 7 bytes reassemble a 40 000-byte message that arrives in several records: partial
@@ -270,15 +257,28 @@ async fn hyper_http2_over_tlcp() {
         .body(Full::new(Bytes::new()))
         .expect("request");
     let response = sender.send_request(request).await.expect("response");
+    let body = ok_body(response).await;
+    assert_eq!(&body[..], b"HTTP/2.0 /h2");
+    drop(sender);
+    finish(connection, server).await;
+}
+
+/// The body of a 200 answer.
+async fn ok_body(response: hyper::Response<hyper::body::Incoming>) -> Bytes {
     assert_eq!(response.status(), hyper::StatusCode::OK);
-    let body = response
+    response
         .into_body()
         .collect()
         .await
         .expect("body")
-        .to_bytes();
-    assert_eq!(&body[..], b"HTTP/2.0 /h2");
-    drop(sender);
+        .to_bytes()
+}
+
+/// Waits for the client's connection task (its sender dropped) and the server, in time.
+async fn finish(
+    connection: tokio::task::JoinHandle<Result<(), hyper::Error>>,
+    server: tokio::task::JoinHandle<()>,
+) {
     connection
         .await
         .expect("client task")
