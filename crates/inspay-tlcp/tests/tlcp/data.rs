@@ -6,7 +6,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use inspay_tlcp::{Protocol, Suite, TlcpAcceptor, TlcpConnector};
+use inspay_tlcp::{Protocol, Suite, TlcpAcceptor};
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpStream};
 
@@ -139,10 +139,7 @@ async fn hyper_http1_over_tlcp() {
 
     let mut client = client_config(&pki, Protocol::Tlcp, true);
     client.alpn_protocols = vec!["http/1.1".into()];
-    let connector = TlcpConnector::new(&client).expect("connector");
-    let tcp = TcpStream::connect(address).await.expect("connect");
-    let stream = connector
-        .connect(tcp, "localhost")
+    let stream = connect(&client, address, "localhost")
         .await
         .expect("handshake");
     assert_eq!(stream.alpn_protocol(), Some(&b"http/1.1"[..]));
@@ -242,10 +239,7 @@ async fn hyper_http2_over_tlcp() {
     });
     let mut client = client_config(&pki, Protocol::Tlcp, false);
     client.alpn_protocols = vec!["h2".into()];
-    let connector = TlcpConnector::new(&client).expect("connector");
-    let tcp = TcpStream::connect(address).await.expect("connect");
-    let stream = connector
-        .connect(tcp, "localhost")
+    let stream = connect(&client, address, "localhost")
         .await
         .expect("handshake");
     let (mut sender, connection) =
