@@ -35,6 +35,10 @@ pub struct Settings {
     pub listen: ListenSettings,
     /// TLS.
     pub tls: TlsSettings,
+    /// `[tlcp]`: the national-cryptography listener (TLCP and TLS 1.3 SM suites), off unless
+    /// `tlcp.address` is set.
+    #[serde(default)]
+    pub tlcp: crate::tlcp_settings::TlcpSettings,
     /// Where the master key comes from.
     pub master_key: MasterKeySettings,
     /// Request limits.
@@ -198,6 +202,7 @@ impl Default for Settings {
                 min_version: "1.2".into(),
                 cipher_suites: vec![],
             },
+            tlcp: crate::tlcp_settings::TlcpSettings::default(),
             master_key: MasterKeySettings {
                 source: "development".into(),
                 file: None,
@@ -329,6 +334,9 @@ impl Settings {
                 ));
             }
         }
+        self.tlcp
+            .check(self.profile == Profile::Production)
+            .map_err(|(setting, reason)| refuse(setting, reason, "5.6.2-a1"))?;
         if !(1..=inspay_protocol::WINDOW_S).contains(&self.protocol.window_s) {
             return Err(refuse(
                 "protocol.window_s",

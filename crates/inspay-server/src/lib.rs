@@ -12,6 +12,7 @@ pub mod extract;
 pub mod files;
 pub mod identity_settings;
 pub mod jobs;
+pub mod listener;
 pub mod master_key;
 pub mod monitoring;
 pub mod notice;
@@ -25,6 +26,9 @@ pub mod sms;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+#[cfg(feature = "tlcp")]
+pub mod tlcp;
+pub mod tlcp_settings;
 pub mod tls;
 pub mod web;
 

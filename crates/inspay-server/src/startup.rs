@@ -3,6 +3,7 @@
 
 use crate::config::{Profile, Settings};
 use crate::edge::{self, EdgeLimits};
+use crate::listener::serve;
 use crate::routes::{
     captcha, customers, health, me, mobile, registration, session, sign_in, step_up, validate,
 };
@@ -12,7 +13,6 @@ use anyhow::Context;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use inspay_store::audit::{AuditEvent, AuditValue, Outcome};
 use inspay_store::keys::Actor;
 use inspay_store::{PoolSettings, Store};
@@ -22,7 +22,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
-use tower::ServiceExt;
 use tower_http::catch_panic::CatchPanicLayer;
 
 const STARTUP: Actor<'static> = Actor {
@@ -43,11 +42,15 @@ pub struct Application {
     main: (TcpListener, TlsAcceptor),
     mtls: Option<(TcpListener, TlsAcceptor)>,
     admin: Option<(TcpListener, TlsAcceptor)>,
+    #[cfg(feature = "tlcp")]
+    tlcp: Option<(TcpListener, inspay_tlcp::TlcpAcceptor)>,
     shutdown: CancellationToken,
     /// Whether the generated development certificate is in use.
     pub development_certificate: bool,
     /// The development CA file clients can trust, if generated.
     pub development_ca: Option<std::path::PathBuf>,
+    /// The development SM2 CA file TLCP clients can trust, if generated.
+    pub development_tlcp_ca: Option<std::path::PathBuf>,
 }
 
 impl Application {
@@ -128,6 +131,20 @@ impl Application {
             )),
             None => None,
         };
+        // The national-cryptography listener (issue 9): TLCP and TLS 1.3 with SM suites.
+        #[cfg(feature = "tlcp")]
+        let (tlcp, development_tlcp_ca) = match settings.tlcp.address {
+            Some(address) => {
+                let identity = crate::tlcp::listener_identity(&settings)?;
+                let listener = TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("cannot listen on {address} (tlcp.address)"))?;
+                (Some((listener, identity.acceptor)), identity.development_ca)
+            }
+            None => (None, None),
+        };
+        #[cfg(not(feature = "tlcp"))]
+        let development_tlcp_ca = None;
         store
             .audit(
                 &AuditEvent {
@@ -169,9 +186,12 @@ impl Application {
             main,
             mtls,
             admin,
+            #[cfg(feature = "tlcp")]
+            tlcp,
             shutdown: CancellationToken::new(),
             development_certificate: identity.development,
             development_ca: identity.development_ca,
+            development_tlcp_ca,
         })
     }
 
@@ -197,6 +217,18 @@ impl Application {
             .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
+    /// The TLCP listener's address, if configured (always None in a build without the
+    /// `tlcp` feature, which refuses `tlcp.address`).
+    pub fn tlcp_address(&self) -> Option<SocketAddr> {
+        #[cfg(feature = "tlcp")]
+        return self
+            .tlcp
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok());
+        #[cfg(not(feature = "tlcp"))]
+        None
+    }
+
     /// A token that stops the server gracefully when cancelled.
     pub fn shutdown_token(&self) -> CancellationToken {
         self.shutdown.clone()
@@ -215,6 +247,8 @@ impl Application {
             main,
             mtls,
             admin,
+            #[cfg(feature = "tlcp")]
+            tlcp,
             shutdown,
             ..
         } = self;
@@ -246,6 +280,17 @@ impl Application {
                 listener,
                 acceptor,
                 crate::monitoring::admin::router(state.clone()),
+                limits.clone(),
+                trusted.clone(),
+                shutdown.clone(),
+            )));
+        }
+        #[cfg(feature = "tlcp")]
+        if let Some((listener, acceptor)) = tlcp {
+            tasks.push(tokio::spawn(serve(
+                listener,
+                acceptor,
+                router.clone(),
                 limits.clone(),
                 trusted.clone(),
                 shutdown.clone(),
@@ -383,93 +428,4 @@ pub async fn open_store(settings: &Settings, pool: &PoolSettings) -> anyhow::Res
         }
     }
     Ok(store)
-}
-
-async fn serve(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    router: Router,
-    limits: crate::config::Limits,
-    trusted_proxies: Arc<Vec<crate::defence::Network>>,
-    shutdown: CancellationToken,
-) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
-        .max_buf_size(limits.head_bytes_max)
-        .max_headers(limits.headers_count_max);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.head_bytes_max).unwrap_or(u32::MAX));
-    let handshake_timeout = Duration::from_millis(limits.handshake_timeout_ms);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(error = %error, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = shutdown.cancelled() => break,
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        let builder = builder.clone();
-        let trusted_proxies = trusted_proxies.clone();
-        let watcher = graceful.watcher();
-        tokio::spawn(async move {
-            let tls = match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
-                Ok(Ok(tls)) => tls,
-                Ok(Err(error)) => {
-                    tracing::info!(peer = %peer.ip(), error = %error, "TLS handshake refused");
-                    return;
-                }
-                Err(_) => {
-                    tracing::info!(peer = %peer.ip(), "TLS handshake timed out");
-                    return;
-                }
-            };
-            let client = tls
-                .get_ref()
-                .1
-                .peer_certificates()
-                .and_then(|chain| chain.first())
-                .map(|leaf| ClientCertificate {
-                    fingerprint_sm3: hex::encode(inspay_crypto::sm3::sm3(leaf.as_ref())),
-                });
-            let service = hyper::service::service_fn(
-                move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    let address = crate::defence::client_address(
-                        peer.ip(),
-                        request.headers(),
-                        &trusted_proxies,
-                    );
-                    request
-                        .extensions_mut()
-                        .insert(crate::defence::ClientAddr(address));
-                    if let Some(client) = &client {
-                        request.extensions_mut().insert(client.clone());
-                    }
-                    router.clone().oneshot(request.map(axum::body::Body::new))
-                },
-            );
-            let connection = builder.serve_connection_with_upgrades(TokioIo::new(tls), service);
-            if let Err(error) = watcher.watch(connection.into_owned()).await {
-                tracing::debug!(error = %error, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    tokio::select! {
-        _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(Duration::from_millis(limits.shutdown_grace_ms)) => {
-            tracing::warn!("shutdown grace period elapsed with requests still in flight");
-        }
-    }
 }

@@ -63,6 +63,14 @@ pub enum TlcpError {
     /// The peer closed the connection before the handshake finished.
     #[error("the peer closed the connection during the handshake")]
     ClosedDuringHandshake,
+    /// A certificate or key file could not be read or written.
+    #[error("{path}: {source}; check the path and its permissions")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: io::Error,
+    },
     /// A socket operation failed.
     #[error("I/O error: {0}")]
     Io(#[from] io::Error),

@@ -80,6 +80,10 @@ async fn second_node(first: &TestApp) -> TestApp {
         handle,
         state,
         dir: tempfile::tempdir().expect("dir"),
+        base: format!("https://localhost:{}", address.port()),
+        tlcp_address: None,
+        #[cfg(feature = "tlcp")]
+        relay: None,
     }
 }
 

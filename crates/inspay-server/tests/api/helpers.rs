@@ -74,11 +74,19 @@ pub struct TestApp {
     pub handle: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub state: inspay_server::state::AppState,
     pub dir: tempfile::TempDir,
+    /// Where [`TestApp::url`] points: the HTTPS listener, or with `INSPAY_TEST_CHANNEL=tlcp`
+    /// the plain side of a tunnel to the TLCP listener ([`crate::tlcp_relay`]).
+    pub base: String,
+    /// The TLCP listener's bound address, if it has one.
+    pub tlcp_address: Option<std::net::SocketAddr>,
+    /// The tunnel, kept open while the app runs.
+    #[cfg(feature = "tlcp")]
+    pub relay: Option<crate::tlcp_relay::TlcpRelay>,
 }
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
-        format!("https://localhost:{}{path}", self.address.port())
+        format!("{}{path}", self.base)
     }
 
     pub async fn stop(self) {
@@ -144,10 +152,21 @@ pub async fn spawn_apps_with(adjust: impl Fn(&mut Settings)) -> Vec<TestApp> {
 /// Spawns a server with these settings.
 pub async fn spawn_with(
     label: &'static str,
-    settings: Settings,
+    #[cfg_attr(not(feature = "tlcp"), allow(unused_mut))] mut settings: Settings,
     dir: tempfile::TempDir,
 ) -> TestApp {
     capture_logs();
+    #[cfg(feature = "tlcp")]
+    let tlcp = crate::tlcp_relay::channel_is_tlcp();
+    #[cfg(not(feature = "tlcp"))]
+    assert!(
+        std::env::var("INSPAY_TEST_CHANNEL").as_deref() != Ok("tlcp"),
+        "INSPAY_TEST_CHANNEL=tlcp needs the tlcp feature"
+    );
+    #[cfg(feature = "tlcp")]
+    if tlcp && settings.tlcp.address.is_none() {
+        settings.tlcp.address = Some("127.0.0.1:0".parse().expect("address"));
+    }
     let app = Application::build(settings).await.expect("server builds");
     let ca_path: PathBuf = app.development_ca.clone().expect("development CA");
     let ca: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&ca_path)
@@ -156,6 +175,27 @@ pub async fn spawn_with(
         .expect("ca pem");
     let address = app.address();
     let mtls_address = app.mtls_address();
+    let tlcp_address = app.tlcp_address();
+    #[cfg(feature = "tlcp")]
+    let relay = match (tlcp, app.tlcp_address(), &app.development_tlcp_ca) {
+        (true, Some(server), Some(ca)) => {
+            let ca_pem = std::fs::read_to_string(ca).expect("TLCP development CA");
+            let config =
+                crate::tlcp_relay::client_config(&ca_pem, None, inspay_tlcp::Protocol::Tlcp);
+            Some(crate::tlcp_relay::TlcpRelay::start(server, &config).await)
+        }
+        (true, _, _) => panic!(
+            "INSPAY_TEST_CHANNEL=tlcp, but this server has no TLCP listener with a development CA"
+        ),
+        _ => None,
+    };
+    #[cfg(feature = "tlcp")]
+    let base = match &relay {
+        Some(relay) => format!("http://127.0.0.1:{}", relay.address.port()),
+        None => format!("https://localhost:{}", address.port()),
+    };
+    #[cfg(not(feature = "tlcp"))]
+    let base = format!("https://localhost:{}", address.port());
     let shutdown = app.shutdown_token();
     let state = app.state().clone();
     let handle = tokio::spawn(app.run());
@@ -173,6 +213,10 @@ pub async fn spawn_with(
         handle,
         state,
         dir,
+        base,
+        tlcp_address,
+        #[cfg(feature = "tlcp")]
+        relay,
     }
 }
 

@@ -29,4 +29,8 @@ mod security_check;
 mod signing;
 mod sms;
 mod staff_console;
+#[cfg(feature = "tlcp")]
+mod tlcp;
+#[cfg(feature = "tlcp")]
+mod tlcp_relay;
 mod tls;

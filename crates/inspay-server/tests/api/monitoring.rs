@@ -96,6 +96,10 @@ async fn spawn_one(label: &'static str, settings: Settings, dir: tempfile::TempD
             handle,
             state,
             dir,
+            base: format!("https://localhost:{}", address.port()),
+            tlcp_address: None,
+            #[cfg(feature = "tlcp")]
+            relay: None,
         },
         admin,
     }

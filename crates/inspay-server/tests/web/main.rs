@@ -10,6 +10,9 @@ mod helpers;
 mod people;
 #[path = "../api/signing.rs"]
 mod signing;
+#[cfg(feature = "tlcp")]
+#[path = "../api/tlcp_relay.rs"]
+mod tlcp_relay;
 
 mod browser;
 mod customer;

@@ -6,6 +6,8 @@
 //! Private keys are held in [`PrivateKeyPem`], which zeroizes its memory on drop and never
 //! prints its contents.
 
+mod describe;
+mod files;
 mod issue;
 pub(crate) mod pem;
 
@@ -15,6 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
 
+pub use describe::{CertificateSummary, describe};
+pub use files::{CaFiles, PairFiles};
 pub use issue::DevelopmentCa;
 pub use pem::{
     is_development, read_certificate_file, read_private_key_file, write_certificate_file,

@@ -169,3 +169,34 @@ async fn tlcp_only_listener_refuses_tls() {
         server_result(server).await.expect_err("refused")
     );
 }
+
+/// The server's own listener configuration: TLS 1.3 SM beside TLCP with ALPN and an optional
+/// client certificate (client CA given, not required); a TLS 1.3 client without certificate
+/// gets TLS 1.3, and one offering ALPN gets `http/1.1`.
+/// req: 5.6.2-a1
+#[tokio::test]
+async fn tls13_sm_with_alpn_and_an_optional_client_certificate() {
+    let pki = pki();
+    let mut config = server_config(&pki, &Suite::WITHOUT_CLIENT_CERTIFICATE, false);
+    config.tls13_sm = true;
+    config.client_ca_pem = Some(pki.ca_pem.clone());
+    config.alpn_protocols = vec!["h2".into(), "http/1.1".into()];
+    let acceptor = TlcpAcceptor::new(&config).expect("acceptor");
+    let (address, server) = spawn_echo(acceptor, 2).await;
+    let mut client = client_config(&pki, Protocol::Tls13Sm, false);
+    client.alpn_protocols = vec!["http/1.1".into()];
+    let tls13 = connect(&client, address, "localhost")
+        .await
+        .expect("TLS 1.3 handshake");
+    assert_eq!(tls13.protocol_version(), PROTOCOL_TLS13);
+    assert_eq!(tls13.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert_eq!(echo_round_trip(tls13, b"tls13").await, b"tls13");
+    let mut client = client_config(&pki, Protocol::Tlcp, false);
+    client.alpn_protocols = vec!["http/1.1".into()];
+    let tlcp = connect(&client, address, "localhost")
+        .await
+        .expect("TLCP handshake");
+    assert_eq!(tlcp.protocol_version(), PROTOCOL_TLCP);
+    assert_eq!(echo_round_trip(tlcp, b"tlcp").await, b"tlcp");
+    drop(server);
+}

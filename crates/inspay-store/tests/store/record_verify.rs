@@ -2,8 +2,9 @@
 //! each finds exactly the row of its table that was changed directly in the database, and
 //! nothing in an untouched table; a table longer than one page is walked to the end.
 
-mod support;
-
+use crate::support::claims::{active_policy, decide_as, try_file};
+use crate::support::funds::{Fixture, NOW_MS, apply_on, begin, fen, fixture, settle};
+use crate::support::{TestStore, WHO, initialised, stores};
 use inspay_core::funds::{ChannelOutcome, Decision};
 use inspay_core::policy::PaymentFrequency;
 use inspay_core::sensitive::{IdNumber, LegalName, MobileNumber};
@@ -15,9 +16,6 @@ use inspay_store::record_check::VERIFY_PAGE_ROWS;
 use inspay_store::request_evidence::Evidence;
 use inspay_store::risk::{NewRiskDecision, NewRiskHold};
 use inspay_store::{Store, StoreError};
-use support::claims::{active_policy, decide_as, try_file};
-use support::funds::{Fixture, NOW_MS, apply_on, begin, fen, fixture, settle};
-use support::{TestStore, WHO, initialised, stores};
 use time::macros::date;
 
 /// Runs `statement` (one tamper, binding `id`) outside the application.

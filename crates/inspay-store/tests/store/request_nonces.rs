@@ -1,10 +1,8 @@
 //! Anti-replay nonces of signed requests, on every configured database.
 
-mod support;
-
+use crate::support::stores;
 use inspay_store::request_nonces::{NonceCheck, WINDOW_S_DEFAULT};
 use inspay_store::{PoolSettings, Store};
-use support::stores;
 
 const T0_MS: i64 = 1_800_000_000_000;
 const T0_S: i64 = T0_MS / 1000;

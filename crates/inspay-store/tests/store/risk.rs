@@ -2,15 +2,13 @@
 //! (versions, one active, rollback, withdrawal, the reload generation, concurrent installs),
 //! decisions under record MACs, the model's history and its baselines.
 
-mod support;
-
+use crate::support::{TestStore, WHO, initialised, stores};
 use inspay_kms::Keyring;
 use inspay_store::risk::{
     NewRiskDecision, NewRiskPack, RiskBaselineRow, RiskDecisionFilter, RiskObservation,
     RiskPackError,
 };
 use inspay_store::{PoolSettings, Store, StoreError};
-use support::{TestStore, WHO, initialised, stores};
 
 const PEM_A: &str = "-----BEGIN PUBLIC KEY-----\nA\n-----END PUBLIC KEY-----\n";
 const PEM_B: &str = "-----BEGIN PUBLIC KEY-----\nB\n-----END PUBLIC KEY-----\n";
@@ -782,13 +780,13 @@ async fn baselines_upsert_and_overwrite() {
 }
 
 /// Measures importing 1,000,000 observations into SQLite in chunks of 10,000 (the size a
-/// history import sends). Run with `cargo test --release -p inspay-store --test risk --
-/// --ignored --nocapture`.
+/// history import sends). Run with `cargo test --release -p inspay-store --test store --
+/// risk::a_million_observations_import_on_sqlite --exact --ignored --nocapture`.
 /// req: 5.3.3.2
 #[tokio::test]
 #[ignore = "a measurement: about a million rows"]
 async fn a_million_observations_import_on_sqlite() {
-    let test = support::sqlite().await;
+    let test = crate::support::sqlite().await;
     let rows = observations(1_000_000);
     let started = std::time::Instant::now();
     for chunk in rows.chunks(10_000) {

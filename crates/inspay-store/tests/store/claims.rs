@@ -2,16 +2,14 @@
 //! policy's cover even when adjusters decide concurrently; maker-checker holds for large
 //! claims; a refused payout rolls back and can be sent again; claim rows are tamper-evident.
 
-mod support;
-
+use crate::support::claims::*;
+use crate::support::funds::*;
+use crate::support::{TestStore, stores};
 use inspay_core::funds::{ChannelOutcome, ClaimError, ClaimStatus, Decision, OrderStatus};
 use inspay_core::ledger::AccountKind;
 use inspay_core::sensitive::CardNumber;
 use inspay_store::StoreError;
 use inspay_store::funds::{ClaimStep, FundsError, NewClaim, NewPayoutAccount, SecondVerdict};
-use support::claims::*;
-use support::funds::*;
-use support::{TestStore, stores};
 use time::macros::date;
 
 async fn settle_payout(test: &TestStore, f: &Fixture, step: &ClaimStep, outcome: ChannelOutcome) {

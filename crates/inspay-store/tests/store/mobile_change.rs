@@ -1,8 +1,7 @@
 //! Changing a customer's mobile number, which is also their login name, on every configured
 //! database.
 
-mod support;
-
+use crate::support::{WHO, create_account, initialised, stores};
 use inspay_core::sensitive::{IdNumber, LegalName, MobileNumber};
 use inspay_identity::lockout::LockoutPolicy;
 use inspay_identity::login_name::LoginName;
@@ -13,7 +12,6 @@ use inspay_store::accounts::{NewAccount, Population, SignIn};
 use inspay_store::persons::NewPerson;
 use inspay_store::{PoolSettings, Store, StoreError};
 use sqlx::Row;
-use support::{WHO, create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const PASSWORD: &str = "Tea-Kettle-Orbit-42";

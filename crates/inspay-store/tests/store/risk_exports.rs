@@ -2,14 +2,12 @@
 //! configured backend: leases that two nodes never share, per-sink states with unconfigured
 //! sinks skipped, retries put off and counted, idempotent enqueueing, and the purge.
 
-mod support;
-
+use crate::support::stores;
 use inspay_store::risk::{
     NewRiskExport, RiskExportKind, RiskExportRow, RiskExportSink, RiskExportState,
 };
 use inspay_store::{PoolSettings, Store};
 use std::collections::HashSet;
-use support::stores;
 
 const NOW: i64 = 1_750_000_000_000;
 const LEASE_MS: i64 = 30_000;

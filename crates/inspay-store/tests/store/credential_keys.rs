@@ -1,10 +1,9 @@
 //! Device-bound SM2 keys and staff certificates that prove single-use server challenges, on
 //! every configured database.
 
-#[path = "credential_keys/certificates.rs"]
 mod certificates;
-mod support;
 
+use crate::support::{TestStore, WHO, create_account, initialised, stores};
 use inspay_crypto::sm2::{Sm2PrivateKey, Sm2PublicKey};
 use inspay_identity::login_name::LoginName;
 use inspay_store::credential_keys::{
@@ -13,7 +12,6 @@ use inspay_store::credential_keys::{
 };
 use inspay_store::{Store, StoreError};
 use sqlx::{Column, Row};
-use support::{TestStore, WHO, create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const PASSWORD: &str = "Tea-Kettle-Orbit-42";

@@ -1,13 +1,11 @@
 //! Password sign-in and the lockout shared by every node, on every configured database.
 
-mod support;
-
+use crate::support::{WHO, create_account, initialised, stores};
 use inspay_identity::lockout::LockoutPolicy;
 use inspay_identity::login_name::LoginName;
 use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
 use inspay_store::accounts::{NewAccount, Population, SignIn};
 use inspay_store::{PoolSettings, Store, StoreError};
-use support::{WHO, create_account, initialised, stores};
 
 const PASSWORD: &str = "Tea-Kettle-Orbit-42";
 const T0: i64 = 1_800_000_000_000;

@@ -1,11 +1,9 @@
 //! Consent, on every configured database.
 
-mod support;
-
+use crate::support::{create_account, initialised, stores};
 use inspay_identity::consent::{ConsentError, Notice, NoticePurpose};
 use inspay_identity::login_name::LoginName;
 use std::collections::BTreeMap;
-use support::{create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 

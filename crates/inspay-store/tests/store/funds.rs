@@ -2,8 +2,8 @@
 //! database: each fund operation commits with its balanced ledger transfer, and the fund rules
 //! hold under concurrency.
 
-mod support;
-
+use crate::support::funds::*;
+use crate::support::{create_account, stores};
 use inspay_core::funds::{ChannelOutcome, OrderStatus, RefundError};
 use inspay_core::ledger::{AccountKind, AccountRef};
 use inspay_core::money::Amount;
@@ -13,8 +13,6 @@ use inspay_store::StoreError;
 use inspay_store::funds::{
     Cancellation, FundsError, InstalmentStatus, NewRefund, OutboxKind, RefundReason,
 };
-use support::funds::*;
-use support::{create_account, stores};
 use time::macros::date;
 
 /// A policy becomes active only when its first premium is paid; the payment posts a balanced

@@ -1,8 +1,6 @@
 //! Test databases: a fresh SQLite file, and a fresh PostgreSQL database when
 //! `INSPAY_TEST_POSTGRES_URL` is set (CI sets it; `.ci/run` starts PostgreSQL).
 
-#![allow(dead_code)]
-
 pub mod claims;
 pub mod funds;
 

@@ -1,14 +1,12 @@
 //! Graphic CAPTCHAs at rest, on every configured database: single use, 120 s, bound to their
 //! id, and stored only as keyed MACs.
 
-mod support;
-
+use crate::support::{TestStore, WHO, initialised, stores};
 use inspay_identity::captcha::{CAPTCHA_TTL_S, CaptchaAnswer};
 use inspay_kms::KeyPurpose;
 use inspay_store::keys::RotationPolicy;
 use sqlx::Row;
 use std::sync::Arc;
-use support::{TestStore, WHO, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const SECOND: i64 = 1_000;

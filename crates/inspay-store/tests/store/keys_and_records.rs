@@ -1,14 +1,12 @@
 //! Key management and protected records against every configured database.
 
-mod support;
-
+use crate::support::{WHO, initialised, stores};
 use inspay_core::sensitive::{IdNumber, LegalName, MobileNumber, PersonalField};
 use inspay_kms::{KeyEvent, KeyPurpose, KeyState};
 use inspay_store::StoreError;
 use inspay_store::keys::RotationPolicy;
 use inspay_store::persons::NewPerson;
 use sqlx::Row;
-use support::{WHO, initialised, stores};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -68,7 +66,7 @@ async fn initialise_creates_audited_keys_and_refuses_a_wrong_master() {
         let error = test
             .store
             .kms_initialise(
-                &support::master(),
+                &crate::support::master(),
                 &RotationPolicy::default(),
                 WHO,
                 2_000_000,
@@ -593,7 +591,7 @@ async fn master_key_rotation_rewraps_every_data_key() {
             .person_insert(&ring, &person("13812345678"), WHO, 3_000_000)
             .await
             .expect("insert");
-        let new = support::master();
+        let new = crate::support::master();
         assert!(
             store
                 .kms_rotate_master(&new, &old, WHO, 4_000_000)

@@ -13,7 +13,10 @@ use sqlx::{Connection, Row};
 use std::time::{Duration, Instant};
 
 /// A root certificate that signed nothing the test server presents.
-const UNRELATED_CA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/unrelated-ca.pem");
+const UNRELATED_CA: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/store/data/unrelated-ca.pem"
+);
 
 /// The base URL, the server's TLS root and a fresh database's name, or why TLS cannot be tested
 /// here (printed, and the test returns).

@@ -1,10 +1,8 @@
 //! The audit chain against direct tampering in the database, on every configured backend.
 
-mod support;
-
+use crate::support::{TestStore, initialised, stores};
 use inspay_store::Store;
 use inspay_store::audit::{AuditEvent, AuditValue, Outcome};
-use support::{TestStore, initialised, stores};
 
 async fn write_entries(store: &Store, count: i64) {
     for index in 0..count {

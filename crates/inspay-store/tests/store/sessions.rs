@@ -1,17 +1,15 @@
 //! Server-side sessions on every configured database.
 
-mod support;
-
+use crate::support::{create_account, initialised, stores};
 use inspay_identity::login_name::LoginName;
 use inspay_identity::session::{MultiLogin, SessionPolicy};
 use inspay_store::sessions::EndReason;
 use sqlx::Row;
-use support::{create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const MINUTE: i64 = 60_000;
 
-async fn account(test: &support::TestStore) -> String {
+async fn account(test: &crate::support::TestStore) -> String {
     let master = initialised(test).await;
     let ring = test.store.keyring_load(&master).await.expect("ring");
     create_account(

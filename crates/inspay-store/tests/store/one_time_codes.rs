@@ -1,12 +1,10 @@
 //! SMS one-time codes at rest, on every configured database.
 
-mod support;
-
+use crate::support::{initialised, stores};
 use inspay_core::sensitive::MobileNumber;
 use inspay_identity::otp::{OneTimeCode, OtpPurpose};
 use inspay_store::one_time_codes::{CodeCheck, IssueRefused, OtpPolicy};
 use sqlx::Row;
-use support::{initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const SECOND: i64 = 1_000;

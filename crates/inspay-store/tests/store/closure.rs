@@ -1,8 +1,7 @@
 //! Per-person data keys, account closure and erasure after retention, on every configured
 //! database.
 
-mod support;
-
+use crate::support::{TestStore, WHO, create_account, initialised, stores};
 use inspay_core::sensitive::{IdNumber, LegalName, MobileNumber, PersonalField};
 use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_crypto::sm4::Sm4Key;
@@ -19,7 +18,6 @@ use inspay_store::one_time_codes::OtpPolicy;
 use inspay_store::persons::NewPerson;
 use inspay_store::{Store, StoreError};
 use sqlx::Row;
-use support::{TestStore, WHO, create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const DAY_MS: i64 = 86_400_000;

@@ -1,13 +1,11 @@
 //! Two nodes on one database: separate connection pools (as two `inspay serve` processes
 //! would have) writing at the same time.
 
-mod support;
-
+use crate::support::{WHO, initialised, stores};
 use inspay_kms::{KeyPurpose, KeyState};
 use inspay_store::audit::{AuditEvent, AuditValue, Outcome};
 use inspay_store::keys::RotationPolicy;
 use inspay_store::{PoolSettings, Store};
-use support::{WHO, initialised, stores};
 
 /// Audit entries appended concurrently by two nodes form one intact chain; rotations of the
 /// same purpose by both nodes at once both succeed, one after the other, leaving exactly one

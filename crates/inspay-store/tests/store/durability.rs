@@ -47,7 +47,7 @@ async fn acknowledged_writes_survive_a_kill() {
     let mut child = Command::new(std::env::current_exe().expect("exe"))
         .args([
             "--exact",
-            "durability_child_writer",
+            "durability::durability_child_writer",
             "--nocapture",
             "--test-threads=1",
         ])

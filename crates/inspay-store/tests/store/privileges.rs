@@ -4,16 +4,14 @@
 //! rows. A process that must not migrate refuses a schema that is not current. The grant list
 //! is checked against the schema and against every statement in the sources.
 
-mod support;
-
+use crate::support::TestStore;
+use crate::support::funds::{apply_on, assert_sound, begin, fixture, settle};
 use inspay_core::funds::ChannelOutcome;
 use inspay_core::policy::PaymentFrequency;
 use inspay_store::audit::{AuditEvent, Outcome};
 use inspay_store::privileges::RUNTIME_GRANTS;
 use inspay_store::{PoolSettings, Store, StoreError};
 use sqlx::Connection;
-use support::TestStore;
-use support::funds::{apply_on, assert_sound, begin, fixture, settle};
 use time::macros::date;
 
 fn quick() -> PoolSettings {
@@ -70,7 +68,7 @@ async fn a_schema_that_is_not_current_is_refused_without_migrating() {
 #[tokio::test]
 async fn every_table_has_exactly_one_runtime_grant() {
     let granted: Vec<&str> = RUNTIME_GRANTS.iter().map(|(table, _)| *table).collect();
-    for test in support::stores().await {
+    for test in crate::support::stores().await {
         let tables = test.store.schema_tables().await.expect("tables");
         assert_eq!(
             tables, granted,
@@ -278,7 +276,7 @@ async fn the_runtime_role_works_rows_but_cannot_touch_the_schema_or_the_audit_lo
                 request_id: "privileges-test",
                 details: &[],
             },
-            support::funds::NOW_MS,
+            crate::support::funds::NOW_MS,
         )
         .await
         .expect("the runtime role appends to the audit log");

@@ -1,14 +1,12 @@
 //! Changing secrets, on every configured database.
 
-mod support;
-
+use crate::support::{create_account, initialised, stores};
 use inspay_identity::lockout::LockoutPolicy;
 use inspay_identity::login_name::LoginName;
 use inspay_identity::secret_hash::{ITERATIONS_MIN, SecretHash, SecretKind};
 use inspay_identity::session::SessionPolicy;
 use inspay_store::accounts::SignIn;
 use inspay_store::credentials::{ChangeRefused, Changed};
-use support::{create_account, initialised, stores};
 
 const T0: i64 = 1_800_000_000_000;
 const INITIAL: &str = "Initial-Pass-2026";

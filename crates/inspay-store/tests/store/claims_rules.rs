@@ -4,8 +4,9 @@
 //! a second approver may reject a large claim; the schema itself refuses what maker-checker
 //! and paying once forbid; the daily reconciliation is recorded once per day.
 
-mod support;
-
+use crate::support::claims::*;
+use crate::support::funds::*;
+use crate::support::{TestStore, stores};
 use inspay_core::funds::{ChannelOutcome, ClaimError, ClaimStatus, Decision};
 use inspay_core::ids::{ClaimId, PolicyId};
 use inspay_core::ledger::AccountKind;
@@ -17,9 +18,6 @@ use inspay_store::funds::{
     Cancellation, ClaimStep, FundsError, PayoutAccount, ReconciliationRun, Refund,
 };
 use inspay_store::{Store, StoreError};
-use support::claims::*;
-use support::funds::*;
-use support::{TestStore, stores};
 use time::macros::date;
 
 /// The fixture's cover.

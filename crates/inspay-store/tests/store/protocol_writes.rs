@@ -1,8 +1,7 @@
 //! The protocol's group-committed writes (admissions and completions), on every configured
 //! database: what one batch decides for requests that meet each other inside it.
 
-mod support;
-
+use crate::support::{WHO, initialised, stores};
 use inspay_crypto::sm2::Sm2PrivateKey;
 use inspay_store::client_apps::{AppClass, NewClientApp};
 use inspay_store::field_nonces::FieldNonceRefusal;
@@ -10,7 +9,6 @@ use inspay_store::idempotency::{Claim, ClaimJob, StoredAnswer};
 use inspay_store::protocol_writes::{Admission, Admitted, WriteDone, WriteJob};
 use inspay_store::request_evidence::Evidence;
 use inspay_store::request_nonces::{NonceCheck, WINDOW_S_DEFAULT};
-use support::{WHO, initialised, stores};
 
 const APP: &str = "batch-app";
 const NOW_MS: i64 = 1_800_000_000_000;
@@ -38,7 +36,7 @@ fn admission(nonce: &str, field_nonce: Option<&str>, claim: Option<(&str, &[u8])
 }
 
 /// Initialises the store's keys and registers [`APP`]; returns the keyring.
-async fn with_app(test: &support::TestStore) -> inspay_kms::Keyring {
+async fn with_app(test: &crate::support::TestStore) -> inspay_kms::Keyring {
     let master = initialised(test).await;
     let keyring = test.store.keyring_load(&master).await.expect("keyring");
     let key = Sm2PrivateKey::generate().expect("key");

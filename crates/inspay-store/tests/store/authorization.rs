@@ -1,24 +1,18 @@
 //! Roles, data scopes, maker-checker approvals and the permission review, on every
 //! configured database.
 
-#[path = "authorization/approvals.rs"]
 mod approvals;
-#[path = "authorization/full_display.rs"]
 mod full_display;
-#[path = "authorization/review.rs"]
 mod review;
-#[path = "authorization/roles.rs"]
 mod roles;
-#[path = "authorization/scopes.rs"]
 mod scopes;
-mod support;
 
+use crate::support::{TestStore, WHO, create_account, initialised};
 use inspay_identity::authorization::{Permission, Role};
 use inspay_identity::login_name::LoginName;
 use inspay_kms::Keyring;
 use inspay_store::authorization::Target;
 use inspay_store::{Store, StoreError};
-use support::{TestStore, WHO, create_account, initialised};
 
 const T0: i64 = 1_800_000_000_000;
 const DAY_MS: i64 = 86_400_000;
