@@ -212,25 +212,25 @@ mod tests {
         let mut half = on();
         half.sign_certificate_file = Some("sign.pem".into());
         assert_eq!(
-            half.check(false).unwrap_err().0,
+            half.check(false).expect_err("half the files").0,
             "tlcp.sign_certificate_file"
         );
         let mut foreign = on();
         foreign.suites = vec!["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()];
-        assert_eq!(foreign.check(false).unwrap_err().0, "tlcp.suites");
+        assert_eq!(foreign.check(false).expect_err("a foreign suite").0, "tlcp.suites");
         let mut ecdhe = on();
         ecdhe.suites = vec!["ECDHE_SM4_GCM_SM3".into()];
         assert!(
             ecdhe
                 .check(false)
-                .unwrap_err()
+                .expect_err("ECDHE without mutual authentication")
                 .1
                 .contains("require_client_certificate")
         );
         ecdhe.require_client_certificate = true;
         assert!(ecdhe.check(false).is_ok());
         assert_eq!(
-            on().check(true).unwrap_err().0,
+            on().check(true).expect_err("production without files").0,
             "tlcp.sign_certificate_file"
         );
     }

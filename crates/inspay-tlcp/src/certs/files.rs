@@ -176,7 +176,9 @@ mod tests {
                 assert_eq!(mode & 0o777, 0o600, "{}", key.display());
             }
         }
-        let missing = PairFiles::in_dir(dir.path(), "nobody").read().unwrap_err();
+        let missing = PairFiles::in_dir(dir.path(), "nobody")
+            .read()
+            .expect_err("no such pair");
         assert!(missing.to_string().contains("nobody-sign.pem"), "{missing}");
     }
 }
