@@ -252,6 +252,41 @@ pub async fn register_test_app(state: &inspay_server::state::AppState) -> crate:
     }
 }
 
+/// Registers application `id` (fund-transaction class, key serial 1) bound to the client
+/// certificate with SM3 fingerprint `fingerprint` (hex), and returns its signer.
+pub async fn register_bound_app(
+    state: &inspay_server::state::AppState,
+    id: &str,
+    fingerprint: &str,
+) -> crate::signing::Signer {
+    let key = inspay_crypto::sm2::Sm2PrivateKey::generate().expect("key");
+    state
+        .store
+        .client_app_register(
+            &inspay_store::client_apps::NewClientApp {
+                id,
+                name: "Certificate-bound app",
+                class: inspay_store::client_apps::AppClass::FundTransaction,
+                public_key: key.public_key(),
+                tls_fingerprint: Some(fingerprint),
+                sdk_version_min: None,
+            },
+            inspay_store::keys::Actor {
+                actor: "operator:test",
+                request_id: "bound-app-test",
+            },
+            state.now_ms(),
+        )
+        .await
+        .expect("register the bound application");
+    crate::signing::Signer {
+        app_id: id.to_string(),
+        serial: 1,
+        key,
+        state: state.clone(),
+    }
+}
+
 /// An HTTPS client that trusts `ca`, optionally presenting a client certificate.
 pub fn client(
     ca: &[CertificateDer<'static>],

@@ -205,32 +205,7 @@ async fn an_application_bound_to_its_tlcp_certificate_must_present_it() {
         .der
         .clone();
     let fingerprint = hex::encode(inspay_crypto::sm3::sm3(&der));
-    let key = inspay_crypto::sm2::Sm2PrivateKey::generate().expect("key");
-    app.state
-        .store
-        .client_app_register(
-            &inspay_store::client_apps::NewClientApp {
-                id: "bound-app",
-                name: "Certificate-bound app",
-                class: inspay_store::client_apps::AppClass::FundTransaction,
-                public_key: key.public_key(),
-                tls_fingerprint: Some(&fingerprint),
-                sdk_version_min: None,
-            },
-            inspay_store::keys::Actor {
-                actor: "operator:test",
-                request_id: "tlcp-test",
-            },
-            app.state.now_ms(),
-        )
-        .await
-        .expect("register");
-    let signer = crate::signing::Signer {
-        app_id: "bound-app".into(),
-        serial: 1,
-        key,
-        state: app.state.clone(),
-    };
+    let signer = crate::helpers::register_bound_app(&app.state, "bound-app", &fingerprint).await;
     let body = br#"{"legal_name":"Wang Wei"}"#.to_vec();
     let send = |relay: &TlcpRelay| {
         let client = app.client.inner.clone();

@@ -289,32 +289,7 @@ async fn an_application_bound_to_a_certificate_must_present_it() {
     let mtls_port = app.mtls_address.expect("mtls listener").port();
     let own = client_identity(&issuer);
     let fingerprint = hex::encode(inspay_crypto::sm3::sm3(own.0[0].as_ref()));
-    let key = inspay_crypto::sm2::Sm2PrivateKey::generate().expect("key");
-    app.state
-        .store
-        .client_app_register(
-            &inspay_store::client_apps::NewClientApp {
-                id: "bound-app",
-                name: "Certificate-bound app",
-                class: inspay_store::client_apps::AppClass::FundTransaction,
-                public_key: key.public_key(),
-                tls_fingerprint: Some(&fingerprint),
-                sdk_version_min: None,
-            },
-            inspay_store::keys::Actor {
-                actor: "operator:test",
-                request_id: "tls-test",
-            },
-            app.state.now_ms(),
-        )
-        .await
-        .expect("register");
-    let signer = crate::signing::Signer {
-        app_id: "bound-app".into(),
-        serial: 1,
-        key,
-        state: app.state.clone(),
-    };
+    let signer = crate::helpers::register_bound_app(&app.state, "bound-app", &fingerprint).await;
     let body = br#"{"legal_name":"Wang Wei"}"#.to_vec();
     let send = |client: reqwest::Client, url: String| {
         let header = signer.header("POST", "/v1/validate", &body);
