@@ -20,6 +20,7 @@ use crate::error::{Error, TransportKind, api_error};
 use crate::fields::{FieldNonce, SecretJson, has_sensitive, seal_all};
 use crate::keys::{KEYS_PATH, ServerKeys, parse_document};
 use crate::retry::{Failure, RetryPolicy, plan_retry};
+use crate::transport::{ChannelConfig, Outbound, Transport};
 use crate::verify::{ResponseEvidence, verify};
 
 /// What the SDK reports in `X-Inspay-Sdk`: `inspay-sdk-rust/<version>`.
@@ -102,77 +103,15 @@ fn secret_header(value: &str, what: &str) -> Result<HeaderValue, Error> {
     Ok(header)
 }
 
-fn http_client(
-    roots: &[CertificateDer<'static>],
-    timeout: Duration,
-    connect_timeout: Duration,
-) -> Result<reqwest::Client, Error> {
-    if roots.is_empty() {
-        return Err(Error::Config(
-            "no trusted CA: call trust_ca_pem with the CA that issued the server's certificate"
-                .to_string(),
-        ));
-    }
-    let mut store = rustls::RootCertStore::empty();
-    for root in roots {
-        store.add(root.clone()).map_err(|_| {
-            Error::Config("a CA certificate is not usable as a trust anchor".to_string())
-        })?;
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|_| Error::Config("the TLS provider has no safe protocol version".to_string()))?
-        .with_root_certificates(store)
-        .with_no_client_auth();
-    // A preconfigured TLS set-up keeps its own ALPN list: without it the server can only pick
-    // HTTP/1.1, one connection per request in flight. Offering h2 lets one connection carry
-    // them all.
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .use_preconfigured_tls(config)
-        .https_only(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(timeout)
-        .connect_timeout(connect_timeout)
-        .build()
-        .map_err(|error| {
-            Error::Config(format!(
-                "the HTTP client could not be built: {}",
-                error.without_url()
-            ))
-        })
-}
-
-/// Longest answer body read, bytes (the server signs at most 4 MiB).
-const ANSWER_BYTES_MAX: usize = 8 * 1024 * 1024;
-
-/// Reads a whole answer, up to [`ANSWER_BYTES_MAX`].
-async fn read(mut answer: reqwest::Response) -> Result<(u16, HeaderMap, Vec<u8>), Error> {
-    let status = answer.status().as_u16();
-    let headers = answer.headers().clone();
-    let mut body = Vec::new();
-    while let Some(chunk) = answer.chunk().await.map_err(Error::transport)? {
-        if body.len() + chunk.len() > ANSWER_BYTES_MAX {
-            return Err(Error::Decode(format!(
-                "the answer is longer than {ANSWER_BYTES_MAX} bytes"
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok((status, headers, body))
-}
-
 /// Configures a [`Client`]. Start with [`Client::builder`].
 pub struct ClientBuilder {
     base_url: String,
     app_id: Option<String>,
     key: Option<(u32, Sm2PrivateKey)>,
-    roots: Vec<CertificateDer<'static>>,
+    /// TLS roots or TLCP, and the time-outs.
+    pub(crate) channel: ChannelConfig,
     server_keys: BTreeMap<u32, Sm2PublicKey>,
     retry: RetryPolicy,
-    timeout: Duration,
-    connect_timeout: Duration,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -181,7 +120,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url)
             .field("app_id", &self.app_id)
             .field("key_serial", &self.key.as_ref().map(|(serial, _)| *serial))
-            .field("trusted_cas", &self.roots.len())
+            .field("channel", &self.channel)
             .field("server_key_serials", &self.server_keys.keys())
             .field("retry", &self.retry)
             .finish_non_exhaustive()
@@ -219,7 +158,7 @@ impl ClientBuilder {
                 Error::Config("a CA certificate is not usable as a trust anchor".to_string())
             })?;
         }
-        self.roots.extend(certificates);
+        self.channel.roots.extend(certificates);
         Ok(self)
     }
 
@@ -257,19 +196,19 @@ impl ClientBuilder {
     /// The time-out of one attempt, from connecting to the last byte of the answer (default
     /// 30 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.channel.timeout = timeout;
         self
     }
 
-    /// The time-out of connecting (default 10 s).
+    /// The time-out of connecting, the TLS or TLCP handshake included (default 10 s).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.channel.connect_timeout = timeout;
         self
     }
 
-    /// Fetches the server's response-signing keys from `GET /v1/protocol/keys`, over TLS to
-    /// the trusted CA, checking that each key's fingerprint matches it and that the document
-    /// is signed by one of the keys it lists.
+    /// Fetches the server's response-signing keys from `GET /v1/protocol/keys`, over TLS (or
+    /// TLCP) to the trusted CA, checking that each key's fingerprint matches it and that the
+    /// document is signed by one of the keys it lists.
     ///
     /// **Trust on first use; pin the keys in production.** This proves only that whoever
     /// answered holds the keys it lists, not that it is your inspay server. Compare the
@@ -278,14 +217,17 @@ impl ClientBuilder {
     /// development and to learn of a new serial during a rotation.
     pub async fn fetch_server_keys(&self) -> Result<ServerKeys, Error> {
         let base = parse_base(&self.base_url)?;
-        let http = http_client(&self.roots, self.timeout, self.connect_timeout)?;
-        let answer = http
-            .get(join(&base, KEYS_PATH)?)
-            .header(SDK_HEADER, SDK_ID)
-            .send()
-            .await
-            .map_err(Error::transport)?;
-        let (status, headers, body) = read(answer).await?;
+        let transport = Transport::new(&self.channel)?;
+        let mut headers = HeaderMap::new();
+        headers.insert(SDK_HEADER, HeaderValue::from_static(SDK_ID));
+        let (status, headers, body) = transport
+            .exchange(Outbound {
+                method: Method::GET,
+                url: join(&base, KEYS_PATH)?,
+                headers,
+                body: None,
+            })
+            .await?;
         if !(200..300).contains(&status) {
             return Err(api_error(status, &body));
         }
@@ -331,11 +273,11 @@ impl ClientBuilder {
                 "the retry policy needs at least one attempt".to_string(),
             ));
         }
-        let http = http_client(&self.roots, self.timeout, self.connect_timeout)?;
+        let transport = Transport::new(&self.channel)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 base,
-                http,
+                transport,
                 app_id,
                 key_serial,
                 key,
@@ -356,7 +298,7 @@ pub struct Client {
 
 struct Inner {
     base: Url,
-    http: reqwest::Client,
+    transport: Transport,
     app_id: String,
     key_serial: u32,
     key: Sm2PrivateKey,
@@ -370,6 +312,7 @@ impl std::fmt::Debug for Client {
             .field("base_url", &self.inner.base.as_str())
             .field("app_id", &self.inner.app_id)
             .field("key_serial", &self.inner.key_serial)
+            .field("channel", &self.inner.transport.name())
             .field("server_key_serials", &self.inner.server_keys.keys())
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
@@ -415,11 +358,15 @@ impl Client {
             base_url: base_url.into(),
             app_id: None,
             key: None,
-            roots: Vec::new(),
+            channel: ChannelConfig {
+                roots: Vec::new(),
+                #[cfg(feature = "tlcp")]
+                tlcp: None,
+                timeout: DEFAULT_TIMEOUT,
+                connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            },
             server_keys: BTreeMap::new(),
             retry: RetryPolicy::default(),
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
         }
     }
 
@@ -508,30 +455,36 @@ impl Client {
             SignedHeader::sign(&inner.key, &inner.app_id, inner.key_serial, &canonical)
                 .map_err(|_| Error::Encryption("the request could not be signed"))?
                 .format();
-        let mut request = inner
-            .http
-            .request(out.method.clone(), url)
-            .header(SDK_HEADER, SDK_ID)
-            .header(
-                AUTHORIZATION,
-                secret_header(&authorization, "Authorization header")?,
-            );
-        if let Some(body) = out.body {
-            request = request
-                .header(CONTENT_TYPE, "application/json")
-                .body(body.to_vec());
+        let mut headers = HeaderMap::new();
+        headers.insert(SDK_HEADER, HeaderValue::from_static(SDK_ID));
+        headers.insert(
+            AUTHORIZATION,
+            secret_header(&authorization, "Authorization header")?,
+        );
+        if out.body.is_some() {
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
         if let Some(key) = out.idempotency_key {
-            request = request.header(IDEMPOTENCY_HEADER, key);
+            let value = HeaderValue::from_str(key).map_err(|_| {
+                Error::Config("the idempotency key is not a valid header value".to_string())
+            })?;
+            headers.insert(IDEMPOTENCY_HEADER, value);
         }
         if let Some(token) = out.session {
-            request = request.header(SESSION_HEADER, secret_header(token, "session token")?);
+            headers.insert(SESSION_HEADER, secret_header(token, "session token")?);
         }
         if let Some(proof) = out.step_up {
-            request = request.header(STEP_UP_HEADER, secret_header(proof, "step-up proof")?);
+            headers.insert(STEP_UP_HEADER, secret_header(proof, "step-up proof")?);
         }
-        let answer = request.send().await.map_err(Error::transport)?;
-        let (status, headers, body) = read(answer).await?;
+        let (status, headers, body) = inner
+            .transport
+            .exchange(Outbound {
+                method: out.method.clone(),
+                url,
+                headers,
+                body: out.body.map(<[u8]>::to_vec),
+            })
+            .await?;
         let body = Zeroizing::new(body);
         let evidence = verify(
             &inner.server_keys,

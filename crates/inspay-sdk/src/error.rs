@@ -28,15 +28,17 @@ impl TransportKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The request never got a complete answer (connection refused or broken, TLS failure,
-    /// time-out). The URL is stripped from the source, so a query never reaches a log.
+    /// The request never got a complete answer (connection refused or broken, TLS or TLCP
+    /// handshake failure, time-out). The URL is stripped from the source, so a query never
+    /// reaches a log.
     #[error("transport error ({}): {source}", kind.name())]
     Transport {
         /// What kind of failure.
         kind: TransportKind,
-        /// The HTTP client's error, without the URL.
+        /// The channel's error, without the URL: a `reqwest::Error` over TLS, the SDK's own
+        /// description over TLCP (feature `tlcp`).
         #[source]
-        source: reqwest::Error,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// The server answered with an error (a verified `application/problem+json` answer).
     #[error(
@@ -99,7 +101,7 @@ impl Error {
         };
         Error::Transport {
             kind,
-            source: error.without_url(),
+            source: Box::new(error.without_url()),
         }
     }
 

@@ -58,6 +58,13 @@
 //! # }
 //! ```
 //!
+//! # TLCP (feature `tlcp`)
+//!
+//! With the `tlcp` cargo feature (off by default: it builds Tongsuo's C code), the client can
+//! talk to the server's TLCP listener over TLCP (GB/T 38636) or TLS 1.3 with SM suites instead
+//! of TLS: configure it with `ClientBuilder::tlcp` and the types in `inspay_sdk::tlcp`.
+//! Signing, encryption, verification and retries do not change.
+//!
 //! # Errors
 //!
 //! [`Error::Api`] carries the server's stable code (`INSPAY-SIG-007`, ...), title, safe detail
@@ -69,6 +76,9 @@ mod error;
 mod fields;
 mod keys;
 mod retry;
+#[cfg(feature = "tlcp")]
+pub mod tlcp;
+mod transport;
 mod verify;
 
 pub use client::{

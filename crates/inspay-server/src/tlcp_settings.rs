@@ -217,7 +217,10 @@ mod tests {
         );
         let mut foreign = on();
         foreign.suites = vec!["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256".into()];
-        assert_eq!(foreign.check(false).expect_err("a foreign suite").0, "tlcp.suites");
+        assert_eq!(
+            foreign.check(false).expect_err("a foreign suite").0,
+            "tlcp.suites"
+        );
         let mut ecdhe = on();
         ecdhe.suites = vec!["ECDHE_SM4_GCM_SM3".into()];
         assert!(

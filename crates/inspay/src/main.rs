@@ -50,6 +50,11 @@ enum Command {
     /// evidence of their signed requests.
     #[command(subcommand)]
     Apps(commands::apps::AppsCommand),
+    /// SM2 certificates for the TLCP listener: a development CA and signing/encryption
+    /// pairs, describe certificate files, check the configured [tlcp] material.
+    #[cfg(feature = "tlcp")]
+    #[command(subcommand)]
+    Certs(commands::certs::CertsCommand),
     /// Put insurance products on sale and list them.
     #[command(subcommand)]
     Products(commands::products::ProductsCommand),
@@ -131,6 +136,8 @@ fn main() -> std::process::ExitCode {
             .and_then(|rt| rt.block_on(commands::users::run(cli.config.as_deref(), command))),
         Command::Apps(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::apps::run(cli.config.as_deref(), command))),
+        #[cfg(feature = "tlcp")]
+        Command::Certs(command) => commands::certs::run(cli.config.as_deref(), command),
         Command::Products(command) => commands::runtime()
             .and_then(|rt| rt.block_on(commands::products::run(cli.config.as_deref(), command))),
         Command::Ledger(command) => commands::runtime()

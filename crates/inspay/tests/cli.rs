@@ -27,7 +27,8 @@ fn every_command_has_help_with_an_example() {
     let dir = tempfile::tempdir().expect("dir");
     let top = inspay(dir.path(), &["--help"]);
     assert!(top.status.success());
-    let commands: Vec<Vec<&str>> = vec![
+    #[cfg_attr(not(feature = "tlcp"), allow(unused_mut))]
+    let mut commands: Vec<Vec<&str>> = vec![
         vec!["serve"],
         vec!["version"],
         vec!["bench", "crypto"],
@@ -86,6 +87,14 @@ fn every_command_has_help_with_an_example() {
         vec!["release", "check"],
         vec!["verify-release"],
     ];
+    #[cfg(feature = "tlcp")]
+    commands.extend([
+        vec!["certs", "dev-ca"],
+        vec!["certs", "issue"],
+        vec!["certs", "show"],
+        vec!["certs", "check"],
+        vec!["bench", "channel"],
+    ]);
     for command in commands {
         let mut args = command.clone();
         args.push("--help");
@@ -106,6 +115,8 @@ fn every_command_has_help_with_an_example() {
         "compliance",
         "contain",
         "release",
+        #[cfg(feature = "tlcp")]
+        "certs",
     ] {
         let output = inspay(dir.path(), &[group, "--help"]);
         assert!(output.status.success(), "{group}");

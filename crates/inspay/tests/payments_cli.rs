@@ -389,12 +389,16 @@ fn start_simulator(dir: &Path, args: &[&str]) -> (Running, Vec<String>) {
     let stdout = child.stdout.take().expect("stdout");
     let running = Running(child);
     let mut banner = Vec::new();
+    let mut lines = BufReader::new(stdout).lines();
     // The banner is about a dozen lines; the bound stops a test from reading for ever.
-    for line in BufReader::new(stdout).lines().take(40) {
+    for line in lines.by_ref().take(40) {
         let line = line.expect("banner line");
         let last = line.starts_with("merchant_id = ");
         banner.push(line);
         if last {
+            // Keep reading what it prints after the banner: with the pipe closed, its next
+            // line would fail with EPIPE and end the simulator under the test.
+            std::thread::spawn(move || lines.for_each(drop));
             return (running, banner);
         }
     }

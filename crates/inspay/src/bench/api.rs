@@ -523,7 +523,7 @@ struct Slice {
 /// would charge the benchmark's slicing to the server.
 const FILL: Duration = Duration::from_millis(250);
 
-async fn one(client: &inspay_sdk::Client, fund: bool) -> Result<()> {
+pub(super) async fn one(client: &inspay_sdk::Client, fund: bool) -> Result<()> {
     let response = if fund {
         client
             .post("/v1/validate")

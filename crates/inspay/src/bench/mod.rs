@@ -2,6 +2,8 @@
 //! run (clause 6.4.2).
 
 mod api;
+#[cfg(feature = "tlcp")]
+mod channel;
 mod crypto;
 mod password;
 mod payments;
@@ -64,6 +66,15 @@ pub enum BenchCommand {
   inspay bench risk --rules 500 --evaluations 50000
   inspay bench risk --observations 200000 --check")]
     Risk(risk::RiskArgs),
+    /// The TLCP listener beside the HTTPS (rustls) listener of the same server: new
+    /// connections/s (handshake and one request) over rustls TLS 1.3, TLCP ECC_SM4_GCM_SM3 and
+    /// TLS 1.3 TLS_SM4_GCM_SM3, and signed fund requests/s through the SDK over HTTPS and over
+    /// TLCP; medians of interleaved rounds with ratios to HTTPS, drawn as bars.
+    #[cfg(feature = "tlcp")]
+    #[command(after_help = "Examples:
+  cargo run --release -p inspay -- bench channel
+  inspay bench channel --rounds 5 --seconds 4 --concurrency 32")]
+    Channel(channel::ChannelArgs),
 }
 
 pub use crypto::CryptoArgs;
@@ -77,5 +88,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Api(args) => api::run(&args),
         BenchCommand::Payments(args) => payments::run(&args),
         BenchCommand::Risk(args) => risk::run(&args),
+        #[cfg(feature = "tlcp")]
+        BenchCommand::Channel(args) => channel::run(&args),
     }
 }

@@ -17,6 +17,15 @@ pub(super) struct BenchServer {
     pub(super) state: AppState,
     /// A client for it.
     pub(super) client: inspay_sdk::Client,
+    /// The HTTPS listener's address.
+    #[cfg_attr(not(feature = "tlcp"), allow(dead_code))]
+    pub(super) https: std::net::SocketAddr,
+    /// The development CA of the HTTPS listener (PEM file).
+    #[cfg_attr(not(feature = "tlcp"), allow(dead_code))]
+    pub(super) https_ca: std::path::PathBuf,
+    /// The TLCP listener's address and its development SM2 CA (PEM), when configured.
+    #[cfg_attr(not(feature = "tlcp"), allow(dead_code))]
+    pub(super) tlcp: Option<(std::net::SocketAddr, String)>,
     shutdown: Box<dyn FnOnce() + Send>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: std::path::PathBuf,
@@ -56,6 +65,14 @@ impl BenchServer {
             .development_ca
             .clone()
             .context("the benchmark server has no development CA")?;
+        let tlcp = match (app.tlcp_address(), &app.development_tlcp_ca) {
+            (Some(address), Some(ca)) => Some((
+                address,
+                std::fs::read_to_string(ca).context("cannot read the TLCP development CA")?,
+            )),
+            _ => None,
+        };
+        let https = app.address();
         let token = app.shutdown_token();
         let shutdown: Box<dyn FnOnce() + Send> = Box::new(move || token.cancel());
         let task = tokio::spawn(app.run());
@@ -63,10 +80,30 @@ impl BenchServer {
         Ok(BenchServer {
             state,
             client,
+            https,
+            https_ca: ca_path,
+            tlcp,
             shutdown,
             task,
             dir,
         })
+    }
+
+    /// A second application's SDK client that reaches the server over its TLCP listener,
+    /// trusting `ca_pem`.
+    #[cfg(feature = "tlcp")]
+    pub(super) async fn tlcp_client(&self, ca_pem: &str) -> Result<inspay_sdk::Client> {
+        let (address, _) = self.tlcp.as_ref().context("no TLCP listener")?;
+        let (app_id, key, serial, server_key) = register(&self.state, "channel-tlcp").await?;
+        Ok(
+            inspay_sdk::Client::builder(format!("https://localhost:{}", address.port()))
+                .app_id(app_id)
+                .key(1, key)
+                .tlcp(inspay_sdk::tlcp::TlcpOptions::new(ca_pem))
+                .server_key(serial, server_key)
+                .retry(inspay_sdk::RetryPolicy::none())
+                .build()?,
+        )
     }
 
     /// Stops the server and removes its directory.
@@ -84,6 +121,25 @@ async fn client(
     port: u16,
     ca_path: &std::path::Path,
 ) -> Result<inspay_sdk::Client> {
+    let (app_id, key, serial, server_key) = register(state, name).await?;
+    let ca = std::fs::read_to_string(ca_path).context("cannot read the development CA")?;
+    Ok(
+        inspay_sdk::Client::builder(format!("https://localhost:{port}"))
+            .app_id(app_id)
+            .key(1, key)
+            .trust_ca_pem(&ca)?
+            .server_key(serial, server_key)
+            .retry(inspay_sdk::RetryPolicy::none())
+            .build()?,
+    )
+}
+
+/// Registers application `bench-<name>` (fund-transaction class, key serial 1); returns its
+/// id and key, and the server's active response-signing key to pin.
+async fn register(
+    state: &AppState,
+    name: &str,
+) -> Result<(String, Sm2PrivateKey, u32, inspay_crypto::sm2::Sm2PublicKey)> {
     let key = Sm2PrivateKey::generate()?;
     let app_id = format!("bench-{name}");
     state
@@ -111,14 +167,5 @@ async fn client(
     let server_key = keyring
         .public_key(KeyPurpose::ResponseSigning, serial)?
         .clone();
-    let ca = std::fs::read_to_string(ca_path).context("cannot read the development CA")?;
-    Ok(
-        inspay_sdk::Client::builder(format!("https://localhost:{port}"))
-            .app_id(app_id)
-            .key(1, key)
-            .trust_ca_pem(&ca)?
-            .server_key(serial, server_key)
-            .retry(inspay_sdk::RetryPolicy::none())
-            .build()?,
-    )
+    Ok((app_id, key, serial, server_key))
 }

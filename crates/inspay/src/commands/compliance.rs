@@ -107,6 +107,7 @@ async fn checks(settings: &Settings, now: i64, bar: &ProgressBar) -> anyhow::Res
     findings.extend(settings_checks::tls_settings(settings));
     findings.push(settings_checks::secret_files(settings));
     findings.extend(certificate::check(settings, now));
+    findings.push(certificate::tlcp(settings, now));
     findings.push(certificate::mutual_tls(settings));
     findings.extend(settings_checks::thresholds(settings));
     findings.push(settings_checks::idempotency());

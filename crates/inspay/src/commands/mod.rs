@@ -2,6 +2,8 @@
 
 pub mod apps;
 pub mod audit;
+#[cfg(feature = "tlcp")]
+pub mod certs;
 pub mod channel_sim;
 pub mod claims;
 pub mod compliance;

@@ -30,6 +30,12 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
     if let Some(mtls) = app.mtls_address() {
         eprintln!("  mutual-TLS listener on https://{}/", reachable(mtls));
     }
+    if let Some(tlcp) = app.tlcp_address() {
+        eprintln!(
+            "  TLCP listener (GB/T 38636; TLS 1.3 SM per tlcp.tls13_sm) on {}",
+            reachable(tlcp)
+        );
+    }
     if let Some(admin) = app.admin_address() {
         eprintln!("  administration listener on https://{admin}/  (/metrics, admin networks only)");
     }
@@ -38,6 +44,14 @@ pub async fn run(config: Option<&Path>) -> anyhow::Result<()> {
             "  trust the development CA: curl --cacert {} https://localhost:{}/health/ready",
             ca.display(),
             address.port()
+        );
+    }
+    if let Some(ca) = &app.development_tlcp_ca {
+        eprintln!(
+            "  TLCP clients trust the development SM2 CA {}; client pairs: inspay certs issue --ca {} --role client --name <app>",
+            ca.display(),
+            ca.parent()
+                .map_or_else(|| ".".into(), |dir| dir.display().to_string())
         );
     }
     eprintln!("  stop with Ctrl-C\n");

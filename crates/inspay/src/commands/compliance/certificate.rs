@@ -159,6 +159,101 @@ pub fn mutual_tls(settings: &Settings) -> Finding {
     }
 }
 
+/// The TLCP listener (5.5.1.5, issue 9): on or off, and its SM2 signing and encryption
+/// certificates present, not for development in production, and not about to expire.
+pub fn tlcp(settings: &Settings, now_ms: i64) -> Finding {
+    const TITLE: &str = "National-algorithm channel (TLCP listener)";
+    let tlcp = &settings.tlcp;
+    let Some(address) = tlcp.address else {
+        return Finding::new(
+            "5.5.1.5",
+            TITLE,
+            Status::NeedsAttention,
+            vec![
+                "tlcp.address not set: clients reach inspay over TLS with international suites only; a GB/T 39786 level-3 assessment expects SM algorithms on the channel (operator guide, \"The TLCP listener\"), unless a TLCP gateway in front provides them".into(),
+            ],
+        );
+    };
+    let production = settings.profile == Profile::Production;
+    let dev_dir = settings.data_dir.join("dev-tlcp");
+    let files = match tlcp.files() {
+        Some(files) => [
+            ("signing", files.sign_certificate.to_path_buf()),
+            ("encryption", files.enc_certificate.to_path_buf()),
+        ],
+        None => [
+            ("signing", dev_dir.join("server-sign.pem")),
+            ("encryption", dev_dir.join("server-enc.pem")),
+        ],
+    };
+    let mut status = Status::Pass;
+    let mut evidence = vec![format!(
+        "tlcp.address = {address}; suites {}; TLS 1.3 TLS_SM4_GCM_SM3 {}; client certificates {}",
+        tlcp.suite_names().join(", "),
+        if tlcp.tls13_sm { "on" } else { "off" },
+        if tlcp.require_client_certificate {
+            "required"
+        } else {
+            "optional"
+        }
+    )];
+    for (role, path) in files {
+        if !path.exists() {
+            status = status.worst(if production || tlcp.files().is_some() {
+                Status::Fail
+            } else {
+                Status::NeedsAttention
+            });
+            evidence.push(format!(
+                "{role} certificate {} missing{}",
+                path.display(),
+                if tlcp.files().is_none() {
+                    " (generated at the first `inspay serve`)"
+                } else {
+                    ""
+                }
+            ));
+            continue;
+        }
+        match read_leaf(&path) {
+            Ok(leaf) => {
+                let days = days_between(now_ms, leaf.not_after_ms);
+                let mut notes = vec![];
+                if leaf.development {
+                    status = status.worst(if production {
+                        Status::Fail
+                    } else {
+                        Status::NeedsAttention
+                    });
+                    notes.push("a development certificate");
+                }
+                if days < 0 {
+                    status = status.worst(Status::Fail);
+                    notes.push("expired");
+                } else if days < EXPIRY_ATTENTION_DAYS {
+                    status = status.worst(Status::NeedsAttention);
+                    notes.push("expires soon");
+                }
+                evidence.push(format!(
+                    "{role} certificate {}: {}; {days} day(s) left{}",
+                    path.display(),
+                    leaf.subject,
+                    if notes.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", notes.join(", "))
+                    }
+                ));
+            }
+            Err(reason) => {
+                status = status.worst(Status::Fail);
+                evidence.push(format!("{role} certificate {}: {reason}", path.display()));
+            }
+        }
+    }
+    Finding::new("5.5.1.5", TITLE, status, evidence)
+}
+
 fn read_leaf(path: &Path) -> Result<Leaf, String> {
     let chain = inspay_server::tls::read_certificates(path).map_err(|error| error.to_string())?;
     let der = chain.first().ok_or("no certificate found")?;
