@@ -424,16 +424,30 @@ fn error_codes_are_read_from_string_literals() {
 fn ci_runs_the_attack_tools() {
     let root = repository_root();
     let ci = std::fs::read_to_string(root.join(".ci/run")).expect(".ci/run");
+    // Started in the background beside the PostgreSQL tests, waited for, and its exit status
+    // checked like any step.
     let step = ci
         .lines()
-        .position(|line| line.trim_start().starts_with("check env INSPAY_BIN="))
-        .expect("a checked step with INSPAY_BIN");
+        .position(|line| line.trim_start().starts_with("env INSPAY_BIN="))
+        .expect("a step with INSPAY_BIN");
     assert!(
         ci.lines()
             .nth(step + 1)
             .is_some_and(|line| line.contains("bash scripts/security-tests.sh")),
-        "the checked step runs scripts/security-tests.sh"
+        "the step runs scripts/security-tests.sh"
     );
+    let started = ci
+        .lines()
+        .skip(step)
+        .take(4)
+        .any(|line| line.trim() == "attack_pid=$!");
+    assert!(started, "the step's process is kept as attack_pid");
+    for needle in [
+        "wait \"$attack_pid\" || attack_status=$?",
+        "check test \"$attack_status\" -eq 0",
+    ] {
+        assert!(ci.contains(needle), ".ci/run lacks {needle}");
+    }
     let script =
         std::fs::read_to_string(root.join("scripts/security-tests.sh")).expect("the script");
     for needle in [
