@@ -71,6 +71,13 @@ impl Application {
                 "configuration refused: the production profile refuses a development certificate (clause 5.6.2-a3)"
             );
         }
+        // The TLCP listener's certificates and keys (issue 9), checked as early as the TLS
+        // ones: a refused certificate stops the start before the store is touched.
+        #[cfg(feature = "tlcp")]
+        let tlcp_identity = match settings.tlcp.address {
+            Some(_) => Some(crate::tlcp::listener_identity(&settings)?),
+            None => None,
+        };
         // Clause 5.4.3.5: the running binary matches the signed release manifest before the
         // store is opened or any listener binds (required in the production profile).
         crate::release_check::check_at_start(&settings)?;
@@ -131,17 +138,17 @@ impl Application {
             )),
             None => None,
         };
-        // The national-cryptography listener (issue 9): TLCP and TLS 1.3 with SM suites.
+        // The national-cryptography listener (issue 9): TLCP and TLS 1.3 with SM suites; its
+        // certificates were checked before the store was opened.
         #[cfg(feature = "tlcp")]
-        let (tlcp, development_tlcp_ca) = match settings.tlcp.address {
-            Some(address) => {
-                let identity = crate::tlcp::listener_identity(&settings)?;
+        let (tlcp, development_tlcp_ca) = match (settings.tlcp.address, tlcp_identity) {
+            (Some(address), Some(identity)) => {
                 let listener = TcpListener::bind(address)
                     .await
                     .with_context(|| format!("cannot listen on {address} (tlcp.address)"))?;
                 (Some((listener, identity.acceptor)), identity.development_ca)
             }
-            None => (None, None),
+            _ => (None, None),
         };
         #[cfg(not(feature = "tlcp"))]
         let development_tlcp_ca = None;
