@@ -131,7 +131,7 @@ TESTSSL_EXCLUDED_IDS=(
 
 usage() {
     cat <<'EOF'
-Usage: bash scripts/security-tests.sh [--out DIR] [--max-examples N]
+Usage: bash scripts/security-tests.sh [--out DIR] [--max-examples N] [--install-only]
 
 Runs schemathesis, sqlmap and testssl.sh against inspay servers started on 127.0.0.1 (a
 relaxed-protocol one for fuzzing and injection tests, a strict one for the unsigned-request
@@ -140,6 +140,8 @@ pass and the TLS scan), prints a summary, and exits 1 on any finding.
 Options:
   --out DIR          where results go (default: target/security-tests/ in the repository)
   --max-examples N   schemathesis test cases per operation in the relaxed pass (default: 100)
+  --install-only     install the tools (step 0, without the release build) and stop; CI
+                     does this in the background while it compiles
   -h, --help         this help
 
 Example:
@@ -153,6 +155,7 @@ EOF
 }
 
 out_dir=$repo_root/target/security-tests
+install_only=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --out)
@@ -168,6 +171,10 @@ while [ $# -gt 0 ]; do
             [ $# -ge 2 ] || { echo "error: --max-examples needs a number" >&2; exit 2; }
             MAX_EXAMPLES=$2
             shift 2
+            ;;
+        --install-only)
+            install_only=true
+            shift
             ;;
         -h | --help)
             usage
@@ -195,12 +202,14 @@ while read -r name; do
     unset "$name"
 done < <(compgen -e | grep '^INSPAY' || true)
 
-mkdir -p "$out_dir"
-out_dir=$(cd "$out_dir" && pwd)
-# Results of an earlier run in the same directory are replaced, never mixed in.
-rm -rf "$out_dir/schemathesis-relaxed" "$out_dir/schemathesis-strict" "$out_dir/sqlmap" \
-    "$out_dir/testssl" "$out_dir/servers" "$out_dir/summary.txt" "$out_dir/versions.txt"
-mkdir -p "$out_dir/servers"
+if [ "$install_only" = false ]; then
+    mkdir -p "$out_dir"
+    out_dir=$(cd "$out_dir" && pwd)
+    # Results of an earlier run in the same directory are replaced, never mixed in.
+    rm -rf "$out_dir/schemathesis-relaxed" "$out_dir/schemathesis-strict" "$out_dir/sqlmap" \
+        "$out_dir/testssl" "$out_dir/servers" "$out_dir/summary.txt" "$out_dir/versions.txt"
+    mkdir -p "$out_dir/servers"
+fi
 
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/inspay-security-tests.XXXXXX")
 server_pids=()
@@ -239,7 +248,8 @@ apt_install() {
         apt-get update -q
         apt_updated=true
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=600 \
+        --no-install-recommends "$@"
 }
 
 log "tools"
@@ -273,6 +283,10 @@ if [ "$("$schemathesis" --version 2>/dev/null || true)" != "schemathesis, versio
     "$venv/bin/python" -m pip install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 python=$venv/bin/python
+if [ "$install_only" = true ]; then
+    log "tools installed: sqlmap, $testssl_cmd, schemathesis $SCHEMATHESIS_VERSION in $venv"
+    exit 0
+fi
 
 if [ -z "$inspay_bin" ]; then
     log "building target/release/inspay (cargo build --release -p inspay)"
