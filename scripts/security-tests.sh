@@ -53,7 +53,7 @@
 #                 (each explained there; protocol and cipher findings are never excluded).
 #
 # Time: every tool runs under `timeout` (limits below); a tool that hits its limit has not
-# finished and counts as a failure. The limits add up to 13 min 40 s; a normal run on 2 cores
+# finished and counts as a failure. The limits add up to 15 min 50 s; a normal run on 2 cores
 # takes about 5 minutes. First-time installs and the release build come on top.
 #
 # Environment:
@@ -74,14 +74,16 @@ cd "$repo_root"
 # schemathesis from PyPI, pinned so that check names and report formats are the ones this script
 # reads. Update deliberately: rerun, read the results, update docs/security-testing.md.
 SCHEMATHESIS_VERSION=4.32.5
-# Seconds. Sum: 2 x 30 + 180 + (80 + 100 + 40 + 150) + 60 + 150 = 820 s (13 min 40 s).
+# Seconds. Sum: 2 x 30 + 180 + (120 + 100 + 40 + 150) + 150 + 150 = 950 s (15 min 50 s). The
+# limits have room for a run beside CI's PostgreSQL tests with --parallel, where the strict
+# schemathesis pass took 59 s and sqlmap `validate` 48 s (measured 2026-11-27).
 SERVER_READY_S=30     # each of the two servers, until GET /health/ready answers 200
 SCHEMATHESIS_RELAXED_S=180
-SQLMAP_VALIDATE_S=80  # the sqlmap targets (2, 2, 2 and 4 parameters; about 20 s each)
+SQLMAP_VALIDATE_S=120 # the sqlmap targets (2, 2, 2 and 4 parameters; about 20 s each alone)
 SQLMAP_SIGN_IN_S=100
 SQLMAP_CUSTOMERS_S=40
 SQLMAP_REGISTRATION_S=150
-SCHEMATHESIS_STRICT_S=60
+SCHEMATHESIS_STRICT_S=150
 TESTSSL_S=150
 # Test cases per operation: the relaxed pass (overridable with --max-examples) and the strict
 # pass (short: every answer there comes from the same signature check).
@@ -131,7 +133,7 @@ TESTSSL_EXCLUDED_IDS=(
 
 usage() {
     cat <<'EOF'
-Usage: bash scripts/security-tests.sh [--out DIR] [--max-examples N] [--install-only]
+Usage: bash scripts/security-tests.sh [--out DIR] [--max-examples N] [--parallel] [--install-only]
 
 Runs schemathesis, sqlmap and testssl.sh against inspay servers started on 127.0.0.1 (a
 relaxed-protocol one for fuzzing and injection tests, a strict one for the unsigned-request
@@ -140,6 +142,9 @@ pass and the TLS scan), prints a summary, and exits 1 on any finding.
 Options:
   --out DIR          where results go (default: target/security-tests/ in the repository)
   --max-examples N   schemathesis test cases per operation in the relaxed pass (default: 100)
+  --parallel         run the two servers' passes at the same time (relaxed: schemathesis and
+                     sqlmap; strict: schemathesis and testssl.sh) instead of one after the
+                     other; CI does, to shorten its run
   --install-only     install the tools (step 0, without the release build) and stop; CI
                      does this in the background while it compiles
   -h, --help         this help
@@ -156,6 +161,7 @@ EOF
 
 out_dir=$repo_root/target/security-tests
 install_only=false
+parallel=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --out)
@@ -171,6 +177,10 @@ while [ $# -gt 0 ]; do
             [ $# -ge 2 ] || { echo "error: --max-examples needs a number" >&2; exit 2; }
             MAX_EXAMPLES=$2
             shift 2
+            ;;
+        --parallel)
+            parallel=true
+            shift
             ;;
         --install-only)
             install_only=true
@@ -214,7 +224,7 @@ fi
 work_dir=$(mktemp -d "${TMPDIR:-/tmp}/inspay-security-tests.XXXXXX")
 server_pids=()
 # shellcheck disable=SC2317  # called by the EXIT trap
-on_exit() {
+on_exit_servers() {
     local pid
     for pid in "${server_pids[@]}"; do
         if kill -0 "$pid" 2>/dev/null; then
@@ -222,6 +232,14 @@ on_exit() {
             wait "$pid" 2>/dev/null || true
         fi
     done
+}
+# shellcheck disable=SC2317  # called by the EXIT trap
+on_exit() {
+    if [ -n "${strict_pid:-}" ]; then
+        kill "$strict_pid" 2>/dev/null || true
+        wait "$strict_pid" 2>/dev/null || true
+    fi
+    on_exit_servers
     rm -rf "$work_dir"
 }
 trap on_exit EXIT
@@ -234,8 +252,14 @@ log() {
 # Summary lines and the overall verdict.
 summary=()
 failed=0
+# A pass run in the background (--parallel) also writes its lines to $record_file, which the
+# main shell reads back once the pass has ended.
+record_file=""
 record() { # record PASS|FAIL "tool: text"
     summary+=("$(printf '%-4s  %s' "$1" "$2")")
+    if [ -n "$record_file" ]; then
+        printf '%-4s  %s\n' "$1" "$2" >>"$record_file"
+    fi
     if [ "$1" = FAIL ]; then
         failed=1
     fi
@@ -585,13 +609,14 @@ EOF
 }
 
 # --- 1. Relaxed server: schemathesis and sqlmap -------------------------------------------------
-if start_server relaxed relaxed; then
-    base=https://localhost:$server_port
-    # The schema the fuzzer reads: the server's own description as the relaxed server serves
-    # it, without the signature scheme and the Idempotency-Key header (see RELAXED_CHECKS).
-    mkdir -p "$out_dir/schemathesis-relaxed"
-    curl -sS --fail --cacert "$server_ca" "$base/v1/openapi.json" -o "$out_dir/schemathesis-relaxed/openapi.json"
-    "$python" - "$out_dir/schemathesis-relaxed/openapi.json" "$out_dir/schemathesis-relaxed/openapi-fuzz.json" <<'EOF'
+relaxed_pass() {
+    if start_server relaxed relaxed; then
+        base=https://localhost:$server_port
+        # The schema the fuzzer reads: the server's own description as the relaxed server serves
+        # it, without the signature scheme and the Idempotency-Key header (see RELAXED_CHECKS).
+        mkdir -p "$out_dir/schemathesis-relaxed"
+        curl -sS --fail --cacert "$server_ca" "$base/v1/openapi.json" -o "$out_dir/schemathesis-relaxed/openapi.json"
+        "$python" - "$out_dir/schemathesis-relaxed/openapi.json" "$out_dir/schemathesis-relaxed/openapi-fuzz.json" <<'EOF'
 import json, sys
 schema = json.load(open(sys.argv[1], encoding="utf-8"))
 drop = "#/components/parameters/IdempotencyKey"
@@ -612,31 +637,31 @@ for operations in schema["paths"].values():
             operation["security"] = relaxed(operation["security"])
 json.dump(schema, open(sys.argv[2], "w", encoding="utf-8"), indent=1)
 EOF
-    run_schemathesis schemathesis-relaxed "$SCHEMATHESIS_RELAXED_S" \
-        "$out_dir/schemathesis-relaxed/openapi-fuzz.json" "$RELAXED_CHECKS" "$MAX_EXAMPLES" no \
-        --url "$base/"
+        run_schemathesis schemathesis-relaxed "$SCHEMATHESIS_RELAXED_S" \
+            "$out_dir/schemathesis-relaxed/openapi-fuzz.json" "$RELAXED_CHECKS" "$MAX_EXAMPLES" no \
+            --url "$base/"
 
-    # sqlmap targets: each JSON value, the path parameter and the session header reach code that
-    # reads or writes the database (the validator, the sign-in lookup and lockout, the session
-    # lookup, the CAPTCHA store).
-    run_sqlmap validate "$SQLMAP_VALIDATE_S" -u "$base/v1/validate" --method POST \
-        -H "Content-Type: application/json" \
-        --data '{"legal_name":"x","mobile":"13812345678"}'
-    # An unknown account: the documented answer is 401 (told to sqlmap with --ignore-code),
-    # then, after repeated failures for the name, a CAPTCHA demand (422).
-    run_sqlmap sign-in "$SQLMAP_SIGN_IN_S" -u "$base/v1/sign-in" --method POST \
-        -H "Content-Type: application/json" \
-        --data '{"login_name":"13812345678","password":"x"}' \
-        --ignore-code=401
-    # No session can be had without a solved CAPTCHA, so this route answers 401 (told to
-    # sqlmap with --ignore-code); the path parameter and the X-Inspay-Session header (marked *)
-    # are tested as far as the session lookup that runs first.
-    run_sqlmap customers "$SQLMAP_CUSTOMERS_S" -u "$base/v1/customers/0199a1b2-0000-7000-8000-000000000000*" \
-        -H "X-Inspay-Session: 0199a1b2-0000-7000-8000-00000000000a*" \
-        --ignore-code=401
-    # A consent that passes, a well-formed number, and a CAPTCHA reply whose id is looked up in
-    # the CAPTCHA store: the mobile number, the notice version and the CAPTCHA id and answer.
-    registration_body=$(curl -sS --fail --cacert "$server_ca" "$base/v1/privacy-notice" | "$python" -c '
+        # sqlmap targets: each JSON value, the path parameter and the session header reach code that
+        # reads or writes the database (the validator, the sign-in lookup and lockout, the session
+        # lookup, the CAPTCHA store).
+        run_sqlmap validate "$SQLMAP_VALIDATE_S" -u "$base/v1/validate" --method POST \
+            -H "Content-Type: application/json" \
+            --data '{"legal_name":"x","mobile":"13812345678"}'
+        # An unknown account: the documented answer is 401 (told to sqlmap with --ignore-code),
+        # then, after repeated failures for the name, a CAPTCHA demand (422).
+        run_sqlmap sign-in "$SQLMAP_SIGN_IN_S" -u "$base/v1/sign-in" --method POST \
+            -H "Content-Type: application/json" \
+            --data '{"login_name":"13812345678","password":"x"}' \
+            --ignore-code=401
+        # No session can be had without a solved CAPTCHA, so this route answers 401 (told to
+        # sqlmap with --ignore-code); the path parameter and the X-Inspay-Session header (marked *)
+        # are tested as far as the session lookup that runs first.
+        run_sqlmap customers "$SQLMAP_CUSTOMERS_S" -u "$base/v1/customers/0199a1b2-0000-7000-8000-000000000000*" \
+            -H "X-Inspay-Session: 0199a1b2-0000-7000-8000-00000000000a*" \
+            --ignore-code=401
+        # A consent that passes, a well-formed number, and a CAPTCHA reply whose id is looked up in
+        # the CAPTCHA store: the mobile number, the notice version and the CAPTCHA id and answer.
+        registration_body=$(curl -sS --fail --cacert "$server_ca" "$base/v1/privacy-notice" | "$python" -c '
 import json, sys
 notice = json.load(sys.stdin)
 print(json.dumps({
@@ -645,22 +670,55 @@ print(json.dumps({
                 "choices": {p["id"]: p["required"] for p in notice["purposes"]}},
     "captcha": {"id": "0199a1b2-0000-7000-8000-000000000000", "answer": "ABCD"},
 }, separators=(",", ":")))')
-    run_sqlmap registration-sms "$SQLMAP_REGISTRATION_S" -u "$base/v1/registration/sms" --method POST \
-        -H "Content-Type: application/json" \
-        --data "$registration_body" -p "mobile,notice_version,id,answer"
-    stop_server relaxed
-else
-    record FAIL "server (relaxed): did not start; schemathesis-relaxed and sqlmap not run (see servers/relaxed.log)"
-fi
+        run_sqlmap registration-sms "$SQLMAP_REGISTRATION_S" -u "$base/v1/registration/sms" --method POST \
+            -H "Content-Type: application/json" \
+            --data "$registration_body" -p "mobile,notice_version,id,answer"
+        stop_server relaxed
+    else
+        record FAIL "server (relaxed): did not start; schemathesis-relaxed and sqlmap not run (see servers/relaxed.log)"
+    fi
+}
 
 # --- 2. Strict server: unsigned requests, TLS ---------------------------------------------------
-if start_server strict strict; then
-    run_schemathesis schemathesis-strict "$SCHEMATHESIS_STRICT_S" \
-        "https://localhost:$server_port/v1/openapi.json" "$STRICT_CHECKS" "$STRICT_MAX_EXAMPLES" yes
-    run_testssl
-    stop_server strict
+strict_pass() {
+    if start_server strict strict; then
+        run_schemathesis schemathesis-strict "$SCHEMATHESIS_STRICT_S" \
+            "https://localhost:$server_port/v1/openapi.json" "$STRICT_CHECKS" "$STRICT_MAX_EXAMPLES" yes
+        run_testssl
+        stop_server strict
+    else
+        record FAIL "server (strict): did not start; schemathesis-strict and testssl.sh not run (see servers/strict.log)"
+    fi
+}
+
+# --- Running the two passes ------------------------------------------------------------------------
+if [ "$parallel" = true ]; then
+    # The strict pass in a background subshell with its own servers (and its own EXIT trap for
+    # them); its summary lines come back through a file. The relaxed pass runs here meanwhile.
+    strict_records=$work_dir/strict.records
+    : >"$strict_records"
+    (
+        server_pids=()
+        summary=()
+        record_file=$strict_records
+        trap on_exit_servers EXIT
+        strict_pass
+    ) &
+    strict_pid=$!
+    relaxed_pass
+    strict_status=0
+    wait "$strict_pid" || strict_status=$?
+    mapfile -t strict_lines <"$strict_records"
+    summary+=("${strict_lines[@]}")
+    if grep -q '^FAIL' "$strict_records"; then
+        failed=1
+    fi
+    if [ "$strict_status" -ne 0 ]; then
+        record FAIL "strict pass: its shell ended with exit $strict_status"
+    fi
 else
-    record FAIL "server (strict): did not start; schemathesis-strict and testssl.sh not run (see servers/strict.log)"
+    relaxed_pass
+    strict_pass
 fi
 
 # --- 3. Summary ----------------------------------------------------------------------------------
