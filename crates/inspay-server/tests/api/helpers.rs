@@ -425,3 +425,25 @@ pub async fn install_signed_pack(app: &TestApp, manifest: &str) {
     }
     panic!("{}: the pack was not loaded", app.label);
 }
+
+/// Drives the outbox until the refund has the bank's answer (the background worker may have
+/// claimed the row first, and then this pass finds nothing to do); returns its status then.
+pub async fn settled_refund(
+    app: &TestApp,
+    refund_id: &inspay_core::ids::RefundId,
+) -> inspay_core::funds::OrderStatus {
+    for _ in 0..100 {
+        inspay_server::payments::worker::drive(&app.state).await;
+        let refund = app
+            .state
+            .store
+            .refund(&app.state.keyring(), refund_id)
+            .await
+            .expect("refund");
+        if refund.status != inspay_core::funds::OrderStatus::Pending {
+            return refund.status;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{}: the refund {refund_id} never settled", app.label);
+}

@@ -2,7 +2,7 @@
 //! databases: a policy from application to its first premium, declines, small renewals with a
 //! saved card, lost answers resolved by the outbox, cancellation refunds, and ownership.
 
-use crate::helpers::{TestApp, spawn_with, test_settings};
+use crate::helpers::{TestApp, settled_refund, spawn_with, test_settings};
 use crate::people::{PASSWORD, answer, customer, fresh_mobile, sign_in, step_up};
 use crate::signing::nonce;
 use inspay_core::calendar::{date_at_ms, date_text};
@@ -963,26 +963,4 @@ async fn the_engine_asks_for_step_up_and_holds_large_premiums_for_review() {
         assert_ledger_sound(&app).await;
         app.stop().await;
     }
-}
-
-/// Drives the outbox until the refund has the bank's answer (the background worker may have
-/// claimed the row first, and then this pass finds nothing to do); returns its status then.
-async fn settled_refund(
-    app: &TestApp,
-    refund_id: &inspay_core::ids::RefundId,
-) -> inspay_core::funds::OrderStatus {
-    for _ in 0..100 {
-        inspay_server::payments::worker::drive(&app.state).await;
-        let refund = app
-            .state
-            .store
-            .refund(&app.state.keyring(), refund_id)
-            .await
-            .expect("refund");
-        if refund.status != inspay_core::funds::OrderStatus::Pending {
-            return refund.status;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("{}: the refund {refund_id} never settled", app.label);
 }

@@ -4,7 +4,7 @@
 use super::{
     NEXT, OFFICER, all_refused, call, get, ok, refused, sign, signed_in_customer, staff, tamper,
 };
-use crate::helpers::{TestApp, spawn_apps};
+use crate::helpers::{TestApp, settled_refund, spawn_apps};
 use crate::people::{answer, step_up};
 use crate::signing::nonce;
 use inspay_core::calendar::{date_at_ms, date_text};
@@ -196,7 +196,18 @@ async fn the_finance_officer_sees_payouts_refunds_and_reconciliations() {
         let path = format!("/v1/policies/{}/cancel", cancelled.policy_id);
         let cancel = with_proof(&app, &cancelled, "policy-cancel", &path, json!({})).await;
         assert_eq!(cancel.0, 200, "{}: {}", app.label, cancel.1);
-        inspay_server::payments::worker::drive(&app.state).await;
+        let refund_id = inspay_core::ids::RefundId::parse(
+            cancel.1["refunds"][0]
+                .as_str()
+                .expect("the cancellation's refund"),
+        )
+        .expect("refund id");
+        assert_eq!(
+            settled_refund(&app, &refund_id).await,
+            inspay_core::funds::OrderStatus::Succeeded,
+            "{}",
+            app.label
+        );
         let finance = staff(&app, &[Role::FinanceOfficer]).await;
         let auditor = staff(&app, &[Role::Auditor]).await;
         let security = staff(&app, &[Role::SecurityOfficer]).await;
