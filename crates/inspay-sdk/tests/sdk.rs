@@ -15,11 +15,12 @@ use inspay_sdk::{
     Client, ClientBuilder, Error, ResponseError, RetryPolicy, Sm2PrivateKey, TransportKind,
 };
 use inspay_server::{Application, Settings};
-use inspay_store::client_apps::{AppClass, NewClientApp};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+mod support;
 
 const APP_ID: &str = "sdk-test-app";
 
@@ -67,26 +68,7 @@ async fn spawn() -> Server {
     let port = app.address().port();
     let state = app.state().clone();
     tokio::spawn(app.run());
-    let key = Sm2PrivateKey::generate().expect("key");
-    state
-        .store
-        .client_app_register(
-            &NewClientApp {
-                id: APP_ID,
-                name: "SDK test",
-                class: AppClass::FundTransaction,
-                public_key: key.public_key(),
-                tls_fingerprint: None,
-                sdk_version_min: Some("0.1.0"),
-            },
-            inspay_store::keys::Actor {
-                actor: "operator:test",
-                request_id: "sdk-test",
-            },
-            state.now_ms(),
-        )
-        .await
-        .expect("register the application");
+    let key = support::register_fund_app(&state, APP_ID, "SDK test", "sdk-test").await;
     Server {
         url: format!("https://localhost:{port}"),
         ca_pem,

@@ -11,8 +11,9 @@ use inspay_sdk::tlcp::certs::{CaFiles, DevelopmentCa, Role, SubjectName, Validit
 use inspay_sdk::tlcp::{CertPair, Protocol, TlcpOptions};
 use inspay_sdk::{Client, ClientBuilder, Error, RetryPolicy, Sm2PrivateKey, TransportKind};
 use inspay_server::{Application, Settings};
-use inspay_store::client_apps::{AppClass, NewClientApp};
 use serde_json::{Value, json};
+
+mod support;
 
 const APP_ID: &str = "sdk-tlcp-app";
 
@@ -85,26 +86,7 @@ async fn spawn(require_client_certificate: bool) -> Server {
     let port = app.tlcp_address().expect("TLCP listener").port();
     let state = app.state().clone();
     tokio::spawn(app.run());
-    let key = Sm2PrivateKey::generate().expect("key");
-    state
-        .store
-        .client_app_register(
-            &NewClientApp {
-                id: APP_ID,
-                name: "SDK TLCP test",
-                class: AppClass::FundTransaction,
-                public_key: key.public_key(),
-                tls_fingerprint: None,
-                sdk_version_min: Some("0.1.0"),
-            },
-            inspay_store::keys::Actor {
-                actor: "operator:test",
-                request_id: "sdk-tlcp-test",
-            },
-            state.now_ms(),
-        )
-        .await
-        .expect("register the application");
+    let key = support::register_fund_app(&state, APP_ID, "SDK TLCP test", "sdk-tlcp-test").await;
     Server {
         url: format!("https://localhost:{port}"),
         ca_pem,
